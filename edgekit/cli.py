@@ -1,0 +1,207 @@
+"""The ``edgekit`` command line.
+
+User mistakes (EdgekitError) print one line and exit 2; with ``-v`` the framework logs and
+full tracebacks are shown. Framework noise is otherwise captured (see ``edgekit.quiet``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from edgekit import __version__
+from edgekit.errors import EdgekitError, OptionError
+from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
+
+
+class _State:
+    def __init__(self, verbose: bool):
+        from rich.console import Console
+
+        self.verbose = verbose
+        # Bound to duplicates of fd 1/2 made before the redirect, so they reach the terminal.
+        self.out = Console(file=terminal_stream(1), highlight=False, soft_wrap=False)
+        self.err = Console(file=terminal_stream(2), highlight=False, stderr=True)
+
+    @contextlib.contextmanager
+    def step(self, text: str):
+        start = time.perf_counter()
+        with self.err.status(text):
+            yield
+        self.err.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - start:.1f} s)[/]")
+
+
+class EdgekitGroup(click.Group):
+    """Turns EdgekitError into one line and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EdgekitError as e:
+            self._fail(ctx, f"error: {e}", e.exit_code)
+        except KeyboardInterrupt:
+            self._fail(ctx, "interrupted; nothing was written", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # a bug in edgekit, not a user mistake
+            self._fail(ctx, f"internal error: {type(e).__name__}: {e} (rerun with -v for the traceback)", 3)
+
+    @staticmethod
+    def _fail(ctx, message: str, code: int):
+        state = ctx.obj
+        stream = state.err.file if isinstance(state, _State) else sys.stderr
+        if isinstance(state, _State) and state.verbose:
+            traceback.print_exc(file=stream)
+        stream.write(message.replace("\n", " ") + "\n")
+        stream.flush()
+        ctx.exit(code)
+
+
+@click.group(cls=EdgekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Show framework logs and full tracebacks.")
+@click.version_option(__version__, prog_name="edgekit")
+@click.pass_context
+def cli(ctx, verbose):
+    """Quantize, prune and export trained models for the edge, and prove every artifact."""
+    quiet_environment() if not verbose else None
+    ctx.obj = _State(verbose)
+    ctx.with_resource(captured_native_output(enabled=not verbose))
+
+
+def _floats(text: str | None, option: str):
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise OptionError(f"{option} '{text}': give a number or comma-separated numbers") from None
+    return values
+
+
+def _scale(text: str | None):
+    if text is None:
+        return None
+    try:
+        if "/" in text:
+            num, den = text.split("/")
+            return float(num) / float(den)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        raise OptionError(f"--scale '{text}': give a number such as 0.00392 or 1/255") from None
+
+
+@cli.command()
+@click.argument("model", required=False, type=click.Path(path_type=Path))
+@click.option("-t", "--target", help="Targets, comma-separated (default: tflite).")
+@click.option("-q", "--quant", help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'.")
+@click.option("--calib", help="Calibration data: .npz, .npy, image directory, or 'random'.")
+@click.option("--eval", "eval_", help="Evaluation data (.npz with x and y, .npy, image directory).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Build directory (default: build).")
+@click.option("--config", type=click.Path(path_type=Path), help="TOML file with any of these options.")
+@click.option("--calib-size", type=int, help="Calibration samples to use (default 100).")
+@click.option("--io-dtype", type=click.Choice(["int8", "uint8", "int16", "float32"]), help="I/O type of integer schemes.")
+@click.option("--per-tensor", is_flag=True, default=None, help="Per-tensor instead of per-channel weight scales.")
+@click.option("--batch", type=int, help="Fixed batch size of the exported model (default 1).")
+@click.option("--input-shape", help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=...")
+@click.option("--signature", help="SavedModel signature to export (default serving_default).")
+@click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
+@click.option("--mean", help="Preprocessing: subtract (per channel: 0.5,0.5,0.5).")
+@click.option("--std", help="Preprocessing: divide by (per channel allowed).")
+@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
+@click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
+@click.pass_obj
+def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_tensor,
+           batch, input_shape, signature, scale, mean, std, unsafe, force, as_json):
+    """Export MODEL to every --target with the --quant schemes, and prove each artifact.
+
+    \b
+    edgekit export model.keras -t tflite -q float32,int8 --calib calib.npz --eval eval.npz -o build
+    """
+    from edgekit.config import load_config
+    from edgekit.data import Preprocess
+    from edgekit.pipeline import ExportOptions, export as run_export
+    from edgekit.summary import render_export
+
+    values = load_config(config) if config else {}
+    given = {
+        "model": model, "target": target, "quant": quant, "calib": calib, "eval": eval_, "out": out,
+        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": None if per_tensor is None else not per_tensor,
+        "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
+    }  # fmt: skip
+    values.update({k: v for k, v in given.items() if v is not None})
+    pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
+    pre.update({k: v for k, v in (("scale", _scale(scale)), ("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std"))) if v is not None})
+    if "model" not in values:
+        raise OptionError("no MODEL given: pass a model file, or set 'model' in --config")
+    if isinstance(values.get("target"), str):
+        values["target"] = tuple(t.strip() for t in values["target"].split(",") if t.strip())
+    elif "target" in values:
+        values["target"] = tuple(values["target"])
+    for key in ("model", "out"):
+        if key in values:
+            values[key] = Path(values[key])
+    opts = ExportOptions(**values, preprocess=Preprocess(**pre), unsafe=unsafe)
+    result = run_export(opts, progress=state.step)
+    if as_json:
+        state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
+    else:
+        render_export(result, state.out)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--ops", is_flag=True, help="Also list every op with its MACs and output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load.")
+@click.pass_obj
+def inspect(state: _State, model, ops, as_json, unsafe):
+    """Show MODEL's inputs, outputs, ops, parameters, MACs and largest tensors.
+
+    \b
+    edgekit inspect model.tflite --ops
+    """
+    from edgekit.inspect import inspect_path, render
+
+    if not model.exists():
+        raise OptionError(f"{model}: no such file or directory")
+    report = inspect_path(model, with_ops=ops, unsafe=unsafe)
+    if as_json:
+        state.out.file.write(json.dumps(report, indent=2) + "\n")
+    else:
+        render(report, state.out)
+
+
+@cli.command()
+@click.pass_obj
+def targets(state: _State):
+    """List the targets and the schemes each can produce."""
+    from rich.table import Table
+
+    from quantize.spec import SCHEMES
+    from targets import get_target, target_names
+
+    table = Table(title="Schemes per target", title_justify="left")
+    table.add_column("scheme")
+    names = target_names()
+    for n in names:
+        table.add_column(n, justify="center")
+    table.add_column("what it does")
+    supported = {n: get_target(n).schemes for n in names}
+    for s in SCHEMES.values():
+        table.add_row(s.name, *("yes" if s.name in supported[n] else "-" for n in names), s.summary)
+    state.out.print(table)
+
+
+def main() -> None:
+    cli(prog_name="edgekit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""Datasets for calibration and evaluation, streamed in batches.
+
+Sources: ``.npz`` (key ``x``, or one key per model input; optional ``y``), ``.npy`` (inputs
+only), a directory of images (optionally one sub-directory per class), or random samples.
+Arrays are read incrementally from their files (``.npz`` members are decoded as a stream,
+``.npy`` is memory-mapped), so a large evaluation set is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import DataError
+from edgekit.model import TensorInfo
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """``x' = (x * scale - mean) / std``, per channel where mean/std have several values."""
+
+    scale: float | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        if self.scale is None and self.mean is None and self.std is None:
+            return x
+        x = x.astype(np.float32)
+        if self.scale is not None:
+            x = x * np.float32(self.scale)
+        if self.mean is not None:
+            x = x - np.asarray(self.mean, np.float32)
+        if self.std is not None:
+            x = x / np.asarray(self.std, np.float32)
+        return x
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in (("scale", self.scale), ("mean", self.mean), ("std", self.std)) if v is not None}
+
+
+@dataclass
+class Batch:
+    inputs: list[np.ndarray]  # one array per model input, leading dim = samples
+    labels: np.ndarray | None
+
+
+class _ArrayStream:
+    """Rows of one array stored in a ``.npy`` file or an ``.npz`` member, read in order."""
+
+    def __init__(self, path: Path, member: str | None):
+        self.path, self.member = path, member
+        with self._open() as f:
+            self.shape, self.dtype, self.fortran = _read_header(f, self._label())
+        if self.dtype.hasobject:
+            raise DataError(f"{self._label()}: holds Python objects; store numeric arrays")
+        if not self.shape:
+            raise DataError(f"{self._label()}: is a scalar, not an array of samples")
+
+    def _label(self) -> str:
+        return f"{self.path}[{self.member[:-4]}]" if self.member else str(self.path)
+
+    def _open(self):
+        try:
+            if self.member is None:
+                return open(self.path, "rb")
+            return zipfile.ZipFile(self.path).open(self.member)
+        except (OSError, zipfile.BadZipFile) as e:
+            raise DataError(f"{self._label()}: cannot read ({e})") from e
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.shape[1:])
+
+    def chunks(self, rows: int, limit: int) -> Iterator[np.ndarray]:
+        """Consecutive blocks of up to ``rows`` rows, stopping after ``limit`` rows."""
+        if self.fortran:
+            # Column-major data cannot be streamed row by row; this is the one case
+            # that reads the array whole.
+            whole = self._load_whole()[:limit]
+            for s in range(0, len(whole), rows):
+                yield whole[s : s + rows]
+            return
+        row_bytes = self.dtype.itemsize * math.prod(self.sample_shape)
+        with self._open() as f:
+            _read_header(f, self._label())
+            done = 0
+            while done < limit:
+                n = min(rows, limit - done)
+                raw = f.read(n * row_bytes)
+                if len(raw) != n * row_bytes:
+                    raise DataError(f"{self._label()}: file is truncated (expected {len(self)} samples)")
+                yield np.frombuffer(raw, self.dtype).reshape((n, *self.sample_shape))
+                done += n
+
+    def _load_whole(self) -> np.ndarray:
+        with self._open() as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _read_header(f, label: str):
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    except (ValueError, OSError, SyntaxError, zipfile.BadZipFile) as e:
+        raise DataError(f"{label}: not a NumPy array file ({e})") from e
+    return tuple(shape), np.dtype(dtype), bool(fortran)
+
+
+class _ImageFolder:
+    """Images under a directory; labels from the sub-directory names when there are any."""
+
+    def __init__(self, path: Path, info: TensorInfo):
+        self.path = path
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not files:
+            raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in the directory")
+        self.files = files
+        parents = {p.parent for p in files}
+        if all(p.parent != path for p in files) and len(parents) > 1:
+            self.classes = sorted({p.relative_to(path).parts[0] for p in files})
+        else:
+            self.classes = None
+        shape = info.shape[1:]
+        self.channels_first = len(shape) == 3 and shape[-1] not in (1, 3, 4) and shape[0] in (1, 3)
+        c, h, w = (shape[0], shape[1], shape[2]) if self.channels_first else (
+            (shape[2], shape[0], shape[1]) if len(shape) == 3 else (1, shape[0], shape[1]) if len(shape) == 2 else (0, 0, 0)
+        )
+        if c not in (1, 3, 4):
+            raise DataError(
+                f"{path}: model input '{info.name}' {info.shape} is not an image (H, W, C) tensor"
+            )
+        self.size, self.channels, self.sample_shape = (w, h), c, shape
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
+        from PIL import Image, UnidentifiedImageError
+
+        mode = {1: "L", 3: "RGB", 4: "RGBA"}[self.channels]
+        xs, ys = [], []
+        for p in self.files[start:stop]:
+            try:
+                with Image.open(p) as im:
+                    arr = np.asarray(im.convert(mode).resize(self.size, Image.BILINEAR), np.float32)
+            except (UnidentifiedImageError, OSError, ValueError) as e:
+                raise DataError(f"{p}: not a readable image ({e})") from e
+            arr = arr.reshape(self.size[1], self.size[0], self.channels)
+            if self.channels_first:
+                arr = arr.transpose(2, 0, 1)
+            xs.append(arr.reshape(self.sample_shape))
+            if self.classes is not None:
+                ys.append(self.classes.index(p.relative_to(self.path).parts[0]))
+        return np.stack(xs), (np.asarray(ys, np.int64) if self.classes is not None else None)
+
+
+class Dataset:
+    """Samples (x, optional y) for a model's inputs, streamed in batches."""
+
+    def __init__(self, source: str, inputs: Sequence[TensorInfo], count: int, reader, preprocess: Preprocess, has_labels: bool, random: bool = False):
+        self.source = source
+        self.inputs = tuple(inputs)
+        self.count = count
+        self._reader = reader  # (batch_size, limit) -> Iterator[Batch] of raw arrays
+        self.preprocess = preprocess
+        self.has_labels = has_labels
+        self.random = random
+        if count == 0:
+            raise DataError(f"{source}: the dataset is empty")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def batches(self, batch_size: int = 64, limit: int | None = None) -> Iterator[Batch]:
+        """Preprocessed, checked batches; at most ``limit`` samples in all."""
+        limit = self.count if limit is None else min(limit, self.count)
+        seen = 0
+        for raw in self._reader(batch_size, limit):
+            xs = [self._prepare(x, t, seen) for x, t in zip(raw.inputs, self.inputs)]
+            yield Batch(xs, raw.labels)
+            seen += len(xs[0])
+
+    def _prepare(self, x: np.ndarray, info: TensorInfo, first: int) -> np.ndarray:
+        x = self.preprocess.apply(np.asarray(x))
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            bad = first + int(np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0][0])
+            raise DataError(f"{self.source}: sample {bad} contains NaN or Inf; clean the data")
+        want = tuple(info.shape[1:])
+        if tuple(x.shape[1:]) != want:
+            x = x.reshape((len(x), *want))  # sizes were checked at open; only unit dims differ
+        if info.quantized and x.dtype == np.dtype(info.dtype):
+            return x  # raw stored integers for a quantized input
+        return x.astype(info.dtype if not info.quantized else np.float32, copy=False)
+
+    def take(self, n: int) -> list[list[np.ndarray]]:
+        """The first ``n`` samples, one list of per-input arrays (leading dim 1) each."""
+        out = []
+        for b in self.batches(64, n):
+            for i in range(len(b.inputs[0])):
+                out.append([x[i : i + 1] for x in b.inputs])
+        return out
+
+    def describe(self) -> dict:
+        d = {"source": self.source, "samples": self.count, "labels": self.has_labels, "random": self.random}
+        pre = self.preprocess.to_json()
+        if pre:
+            d["preprocess"] = pre
+        return d
+
+    # -- constructors ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, inputs: Sequence[TensorInfo], preprocess: Preprocess = Preprocess(), option: str = "--calib") -> Dataset:
+        """Open ``.npz``, ``.npy`` or an image directory as samples for ``inputs``."""
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"{option} {path}: no such file or directory")
+        if path.is_dir():
+            if len(inputs) != 1:
+                raise DataError(f"{option} {path}: an image directory feeds single-input models only")
+            folder = _ImageFolder(path, inputs[0])
+
+            def read_images(bs, limit):
+                for s in range(0, limit, bs):
+                    x, y = folder.read(s, min(s + bs, limit))
+                    yield Batch([x], y)
+
+            return cls(str(path), inputs, len(folder), read_images, preprocess, folder.classes is not None)
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            if len(inputs) != 1:
+                raise DataError(f"{option} {path}: a .npy file feeds single-input models; use .npz with one key per input")
+            streams, label = [_ArrayStream(path, None)], None
+        elif suffix == ".npz":
+            streams, label = _npz_streams(path, inputs, option)
+        else:
+            raise DataError(f"{option} {path}: unknown data format; give .npz, .npy or a directory of images")
+
+        count = len(streams[0])
+        for s, t in zip(streams, inputs):
+            _check_stream(s, t, option)
+            if len(s) != count:
+                raise DataError(f"{option} {path}: inputs have different sample counts ({count} vs {len(s)})")
+        if label is not None and len(label) != count:
+            raise DataError(f"{option} {path}: 'y' has {len(label)} labels for {count} samples")
+
+        def read_arrays(bs, limit):
+            its = [s.chunks(bs, limit) for s in streams]
+            lab = label.chunks(bs, limit) if label is not None else None
+            for parts in zip(*its):
+                yield Batch(list(parts), next(lab) if lab is not None else None)
+
+        return cls(str(path), inputs, count, read_arrays, preprocess, label is not None)
+
+    @classmethod
+    def random(cls, inputs: Sequence[TensorInfo], count: int = 100, seed: int = 0) -> Dataset:
+        """Uniform [0, 1) samples: makes int8 conversion possible, not accurate."""
+
+        def read_random(bs, limit):
+            rng = np.random.default_rng(seed)
+            for s in range(0, limit, bs):
+                n = min(bs, limit - s)
+                yield Batch([rng.random((n, *t.shape[1:]), np.float32) for t in inputs], None)
+
+        return cls("random", inputs, count, read_random, Preprocess(), False, random=True)
+
+
+def _npz_streams(path: Path, inputs: Sequence[TensorInfo], option: str):
+    try:
+        with zipfile.ZipFile(path) as z:
+            keys = [n[:-4] for n in z.namelist() if n.endswith(".npy")]
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataError(f"{option} {path}: not a readable .npz archive ({e})") from e
+    names = [t.name for t in inputs]
+    if len(inputs) == 1 and "x" in keys:
+        chosen = ["x"]
+    elif all(n in keys for n in names):
+        chosen = names
+    elif len(inputs) == 1 and len([k for k in keys if k != "y"]) == 1:
+        chosen = [k for k in keys if k != "y"]
+    else:
+        want = "'x'" if len(inputs) == 1 else "one per input: " + ", ".join(repr(n) for n in names)
+        raise DataError(f"{option} {path}: keys {keys} do not name the model inputs; use {want} (and optional 'y')")
+    streams = [_ArrayStream(path, k + ".npy") for k in chosen]
+    label = _ArrayStream(path, "y.npy") if "y" in keys else None
+    return streams, label
+
+
+def _check_stream(s: _ArrayStream, info: TensorInfo, option: str) -> None:
+    if s.dtype.kind not in "biuf":
+        raise DataError(f"{option} {s._label()}: dtype {s.dtype} is not numeric")
+    want = tuple(info.shape[1:])
+    got = s.sample_shape
+    if got != want and [d for d in got if d != 1] != [d for d in want if d != 1]:
+        raise DataError(
+            f"{option} {s._label()}: samples have shape {got}, model input '{info.name}' needs {want} "
+            f"(array shape (N, {', '.join(map(str, want))}))"
+        )

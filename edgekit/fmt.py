@@ -1,0 +1,12 @@
+"""Formatting shared by the terminal tables."""
+
+from __future__ import annotations
+
+
+def fmt_bytes(n: int) -> str:
+    """Human-readable size with binary units (KiB = 1024 bytes)."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024**2:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024**2:.2f} MiB"

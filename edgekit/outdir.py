@@ -1,0 +1,86 @@
+"""Output directories that appear complete or not at all.
+
+A run writes into a hidden staging directory next to the destination and renames it into
+place at the end; an interrupted run leaves the destination as it was. Staging directories
+of runs that died are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgekit.errors import OutputError
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(parent: Path, name: str) -> None:
+    for p in parent.glob(f".{name}.*-*"):
+        kind, _, pid = p.name.rpartition("-")
+        if not (kind.endswith(".tmp") or kind.endswith(".old")):
+            continue
+        try:
+            dead = not _pid_alive(int(pid.split("_")[0]))
+        except ValueError:
+            continue
+        if dead:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def check_output(out: Path, force: bool, option: str = "--out") -> None:
+    """Fail early if ``out`` exists without ``force`` or cannot be created."""
+    if out.exists() and not force:
+        raise OutputError(f"{option} {out} already exists; pass --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{option} {out} exists and is not a directory")
+    parent = out.parent
+    probe = parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {out}: {probe} is not writable; choose another output directory")
+
+
+@contextlib.contextmanager
+def staged_output(out: Path, force: bool) -> Iterator[Path]:
+    """Yield a staging directory that replaces ``out`` only if the block completes."""
+    out = Path(out)
+    check_output(out, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(out.parent, out.name)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}_", dir=out.parent))
+    except OSError as e:
+        raise OutputError(f"--out {out}: cannot create it ({e.strerror})") from e
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    os.chmod(stage, 0o755 & ~_umask())
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+        os.rename(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(stage, out)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,164 @@
+"""The export pipeline: load -> (calibrate) -> one artifact per target and scheme -> prove.
+
+This is the only module that knows every target. It checks the whole request before any
+work starts, writes into a staging directory, and moves the build into place at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from edgekit.data import Dataset, Preprocess
+from edgekit.errors import DataError, OptionError
+from edgekit.manifest import write_manifest
+from edgekit.model import SourceModel, load_model, parse_input_shapes
+from edgekit.outdir import check_output, staged_output
+from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
+from targets import get_target, target_names
+from targets.base import Artifact, sha256_of
+
+RANDOM_CALIB = "random"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Everything ``edgekit export`` takes (CLI flags and config keys share these names)."""
+
+    model: Path
+    out: Path = Path("build")
+    target: tuple[str, ...] = ("tflite",)
+    quant: str | dict = "float32"
+    calib: str | None = None
+    eval: str | None = None
+    calib_size: int = 100
+    io_dtype: str | None = None
+    per_channel: bool = True
+    batch: int = 1
+    input_shape: str | None = None
+    signature: str | None = None
+    preprocess: Preprocess = field(default_factory=Preprocess)
+    unsafe: bool = False
+    force: bool = False
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["model"], d["out"] = str(self.model), str(self.out)
+        d["target"] = list(self.target)
+        d["preprocess"] = self.preprocess.to_json()
+        return d
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    model: SourceModel
+    artifacts: list[Artifact]
+    manifest: dict
+    evaluation: dict | None
+    warnings: list[str]
+
+
+Progress = Callable[[str], contextlib.AbstractContextManager]
+
+
+def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
+    """(target, spec) pairs for the request, each checked against its target."""
+    for name in opts.target:
+        if name not in target_names():
+            raise OptionError(f"--target: unknown target '{name}'; choose from {', '.join(target_names())}")
+    plan = parse_quant_plan(opts.quant, list(opts.target))
+    if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
+        raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
+    base = QuantSpec(calib_size=opts.calib_size, per_channel=opts.per_channel)
+    pairs = []
+    for name, schemes in plan.items():
+        target = get_target(name)
+        for scheme in schemes:
+            spec = base.with_scheme(scheme)
+            if opts.io_dtype in SCHEMES[scheme].io_dtypes:
+                spec = QuantSpec(scheme, opts.io_dtype, opts.per_channel, opts.calib_size)
+            target.check(None, spec)
+            pairs.append((target, spec))
+    return pairs
+
+
+def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResult:
+    """Run the whole export; nothing is left at ``opts.out`` unless it completes."""
+    step = progress or (lambda text: contextlib.nullcontext())
+    pairs = plan_specs(opts)
+    needs_calib = any(spec.needs_calibration for _, spec in pairs)
+    if needs_calib and not opts.calib:
+        schemes = sorted({s.scheme for _, s in pairs if s.needs_calibration})
+        raise DataError(
+            f"--quant {','.join(schemes)} needs calibration data: pass --calib DATA (.npz, .npy or an "
+            f"image directory), or --calib {RANDOM_CALIB} to convert anyway with meaningless accuracy"
+        )
+    shapes = parse_input_shapes(opts.input_shape)
+    check_output(opts.out, opts.force)
+    warnings: list[str] = []
+
+    with staged_output(opts.out, opts.force) as stage:
+        with step(f"Loading {opts.model}"):
+            model = load_model(
+                opts.model, batch=opts.batch, input_shapes=shapes, signature=opts.signature, unsafe=opts.unsafe
+            )
+        for target, spec in pairs:
+            target.check(model, spec)
+        calib = None
+        if needs_calib:
+            if opts.calib == RANDOM_CALIB:
+                calib = Dataset.random(model.inputs, opts.calib_size)
+                warnings.append(
+                    "calibration used random data (--calib random): the int8/int16x8 artifacts run, "
+                    "but their accuracy is meaningless"
+                )
+            else:
+                calib = Dataset.open(opts.calib, model.inputs, opts.preprocess, "--calib")
+        evalset = Dataset.open(opts.eval, model.inputs, opts.preprocess, "--eval") if opts.eval else None
+
+        artifacts = []
+        for target, spec in pairs:
+            with step(f"Exporting {target.name} {spec.scheme}"):
+                artifacts.append(target.export(model, spec, stage / target.name, calib))
+
+        evaluation = None
+        if evalset is not None:
+            with step(f"Evaluating on {len(evalset)} samples"):
+                evaluation = _evaluate(model, artifacts, evalset)
+
+        source = {
+            "path": str(opts.model),
+            "kind": model.kind,
+            "name": model.name,
+            "sha256": sha256_of(Path(opts.model)),
+            "inputs": [t.to_json() for t in model.inputs],
+            "outputs": [t.to_json() for t in model.outputs],
+        }
+        if calib is not None:
+            source["calibration"] = calib.describe()
+        manifest = write_manifest(
+            stage,
+            opts.out,
+            source=source,
+            options=opts.to_json(),
+            artifacts=artifacts,
+            evaluation=evaluation,
+            warnings=warnings,
+        )
+    final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
+    return ExportResult(opts.out, model, final, manifest, evaluation, warnings)
+
+
+def artifact_key(a: Artifact) -> str:
+    return f"{a.target}/{a.scheme}"
+
+
+def _evaluate(model: SourceModel, artifacts: list[Artifact], evalset: Dataset) -> dict:
+    from edgekit.simulate.evaluate import evaluate
+    from edgekit.simulate.runners import runner_for
+
+    runners = {artifact_key(a): runner_for(a) for a in artifacts}
+    return evaluate(model, runners, evalset)

@@ -1,0 +1,1 @@
+"""The simulator: run artifacts in their real runtimes and measure them."""

@@ -1,0 +1,122 @@
+"""Run ``.tflite`` models in LiteRT (``ai-edge-litert``); no TensorFlow needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ModelFileError
+from edgekit.model import TensorInfo
+from edgekit.simulate.runner import from_runtime, to_runtime
+
+
+def tensor_infos(details: list[dict]) -> tuple[TensorInfo, ...]:
+    """TensorInfo from LiteRT's input/output details."""
+    infos = []
+    for d in details:
+        scale, zp = d.get("quantization", (0.0, 0))
+        infos.append(
+            TensorInfo(
+                name=d["name"],
+                shape=tuple(int(s) for s in d["shape"]),
+                dtype=np.dtype(d["dtype"]).name,
+                scale=float(scale) if scale else None,
+                zero_point=int(zp) if scale else None,
+            )
+        )
+    return tuple(infos)
+
+
+class LiteRTRunner:
+    """LiteRT interpreter with float in/out; batches by resizing where the graph allows."""
+
+    name = "litert"
+
+    def __init__(self, num_threads: int | None = None, xnnpack: bool = True):
+        self.num_threads = num_threads
+        self.xnnpack = xnnpack
+        self._content: bytes | None = None
+        self._interp = None
+        self._batched: dict[int, object] = {}
+        self._can_resize = True
+
+    def load(self, artifact) -> None:
+        """Load an Artifact, a path to a ``.tflite`` or the model bytes."""
+        if isinstance(artifact, (bytes, bytearray)):
+            content, source = bytes(artifact), "<bytes>"
+        else:
+            path = Path(getattr(artifact, "primary", artifact))
+            content, source = path.read_bytes(), str(path)
+        self._content = content
+        self._source = source
+        self._interp = self._make()
+        self.inputs = tensor_infos(self._interp.get_input_details())
+        self.outputs = tensor_infos(self._interp.get_output_details())
+        self.batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
+
+    def _make(self, batch: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        kwargs = {"num_threads": self.num_threads}
+        if not self.xnnpack:
+            kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        try:
+            interp = Interpreter(model_content=self._content, **kwargs)
+            if batch is not None:
+                for d in interp.get_input_details():
+                    interp.resize_tensor_input(d["index"], [batch, *d["shape"][1:]], strict=False)
+            interp.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            if batch is not None:
+                raise
+            raise ModelFileError(
+                f"{self._source}: LiteRT cannot load the model ({str(e).strip().splitlines()[0][:200]})"
+            ) from e
+        return interp
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Outputs (float32) for a batch of any size."""
+        n = int(inputs[0].shape[0])
+        if n == self.batch:
+            return self._invoke(self._interp, inputs)
+        if self._can_resize and self.batch == 1 and n > 1:
+            interp = self._batched.get(n)
+            try:
+                if interp is None:
+                    interp = self._batched[n] = self._make(n)
+                out = self._invoke(interp, inputs)
+                if all(o.shape[:1] == (n,) for o in out):
+                    return out
+            except (ValueError, RuntimeError):
+                pass
+            # The graph pins its batch (a reshape to [1, ...], say): run sample by sample.
+            self._can_resize = False
+            self._batched.clear()
+        return self._chunked(inputs, n)
+
+    def _chunked(self, inputs: list[np.ndarray], n: int) -> list[np.ndarray]:
+        b = self.batch
+        parts: list[list[np.ndarray]] = []
+        for start in range(0, n, b):
+            chunk = [x[start : start + b] for x in inputs]
+            short = b - chunk[0].shape[0]
+            if short:
+                chunk = [np.concatenate([c, np.repeat(c[-1:], short, axis=0)]) for c in chunk]
+            out = self._invoke(self._interp, chunk)
+            parts.append([o[: b - short] for o in out])
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+
+    def _invoke(self, interp, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for d, info, x in zip(interp.get_input_details(), self.inputs, inputs):
+            interp.set_tensor(d["index"], np.ascontiguousarray(to_runtime(x, info)))
+        interp.invoke()
+        return [
+            from_runtime(interp.get_tensor(d["index"]), info)
+            for d, info in zip(interp.get_output_details(), self.outputs)
+        ]
+
+    def smoke_test(self) -> list[np.ndarray]:
+        """One invoke on zeros: proves the model allocates and runs."""
+        zeros = [np.zeros(t.shape, np.float32) for t in self.inputs]
+        return self._invoke(self._interp, zeros)

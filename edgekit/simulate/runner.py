@@ -1,0 +1,49 @@
+"""The Runner protocol and the float <-> integer conversions every runner shares."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from edgekit.model import TensorInfo
+
+
+class Runner(Protocol):
+    """Runs one artifact in one runtime; inputs and outputs are float (dequantized)."""
+
+    name: str
+
+    def load(self, artifact) -> None: ...
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+_INT_RANGES = {
+    "int8": (-128, 127),
+    "uint8": (0, 255),
+    "int16": (-32768, 32767),
+    "int32": (-(2**31), 2**31 - 1),
+}
+
+
+def to_runtime(x: np.ndarray, info: TensorInfo) -> np.ndarray:
+    """Bring a float array into a tensor's storage type (quantizing if it is quantized).
+
+    An array that already has the tensor's integer dtype is taken as raw stored values.
+    """
+    x = np.asarray(x)
+    if x.dtype == np.dtype(info.dtype):
+        return x
+    if info.quantized and info.dtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[info.dtype]
+        q = np.round(x.astype(np.float64) / info.scale) + info.zero_point
+        return np.clip(q, lo, hi).astype(info.dtype)
+    return x.astype(info.dtype)
+
+
+def from_runtime(y: np.ndarray, info: TensorInfo) -> np.ndarray:
+    """A tensor's stored values as float32 (dequantized if it is quantized)."""
+    if info.quantized:
+        return ((y.astype(np.float64) - info.zero_point) * info.scale).astype(np.float32)
+    return y.astype(np.float32) if y.dtype != np.float32 else y

@@ -1,0 +1,1 @@
+"""Target-independent compression: quantization specs, calibration, pruning."""

@@ -1,0 +1,139 @@
+"""Quantization specs: what the user asked for, independent of any target.
+
+A ``QuantSpec`` names a scheme and the options every toolkit understands (I/O dtype,
+per-channel weights, calibration size). Each target maps it onto its own converter and
+declares up front which schemes it can produce, so an impossible request fails before any
+work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from edgekit.errors import OptionError
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    summary: str
+    needs_calibration: bool = False
+    io_dtypes: tuple[str, ...] = ("float32",)
+
+    @property
+    def default_io(self) -> str:
+        return self.io_dtypes[0]
+
+
+SCHEMES: dict[str, Scheme] = {
+    s.name: s
+    for s in (
+        Scheme("float32", "no quantization; the float reference on the device"),
+        Scheme("float16", "weights stored as float16 (half the size); float compute"),
+        Scheme("dynamic", "int8 weights, float activations quantized on the fly"),
+        Scheme(
+            "int8",
+            "full integer: int8 weights and activations, calibrated",
+            needs_calibration=True,
+            io_dtypes=("int8", "uint8", "float32"),
+        ),
+        Scheme(
+            "int16x8",
+            "int16 activations, int8 weights, calibrated (more accurate than int8)",
+            needs_calibration=True,
+            io_dtypes=("int16", "float32"),
+        ),
+        Scheme("int8-weights", "weight-only linear int8 compression; float compute"),
+        Scheme("int4-weights", "weight-only int4 compression; float compute"),
+        Scheme("palettize4", "weights clustered to a 16-entry palette (k-means)"),
+        Scheme("palettize6", "weights clustered to a 64-entry palette (k-means)"),
+        Scheme("palettize8", "weights clustered to a 256-entry palette (k-means)"),
+        Scheme("sparse", "pruned weights stored sparse"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """One requested scheme with its target-neutral options."""
+
+    scheme: str = "float32"
+    io_dtype: str | None = None
+    per_channel: bool = True
+    calib_size: int = 100
+    float_layers: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise OptionError(
+                f"--quant: unknown scheme '{self.scheme}'; choose one of {', '.join(SCHEMES)}"
+            )
+        scheme = SCHEMES[self.scheme]
+        if self.io_dtype is not None and self.io_dtype not in scheme.io_dtypes:
+            raise OptionError(
+                f"--io-dtype {self.io_dtype} does not go with scheme {self.scheme}; "
+                f"it allows {', '.join(scheme.io_dtypes)}"
+            )
+        if self.calib_size < 1:
+            raise OptionError(f"--calib-size must be at least 1, got {self.calib_size}")
+
+    @property
+    def info(self) -> Scheme:
+        return SCHEMES[self.scheme]
+
+    @property
+    def needs_calibration(self) -> bool:
+        return self.info.needs_calibration
+
+    @property
+    def io(self) -> str:
+        """The I/O dtype that will be used: the one asked for, else the scheme's default."""
+        return self.io_dtype or self.info.default_io
+
+    def with_scheme(self, scheme: str) -> QuantSpec:
+        io = self.io_dtype if self.io_dtype in SCHEMES[scheme].io_dtypes else None
+        return replace(self, scheme=scheme, io_dtype=io)
+
+
+def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, tuple[str, ...]]:
+    """Read ``--quant`` into the schemes each target must produce.
+
+    ``int8`` or ``float32,int8`` apply to every target; ``tflite=int8,coreml=palettize4``
+    names a target per item (an item may repeat a target to ask for several schemes).
+    A TOML table ``{tflite = "int8", coreml = ["float16", "palettize4"]}`` works too.
+    """
+    items: list[tuple[str | None, str]] = []
+    if isinstance(text, dict):
+        for target, value in text.items():
+            for scheme in [value] if isinstance(value, str) else list(value):
+                items.append((str(target), str(scheme)))
+    else:
+        parts = text.split(",") if isinstance(text, str) else [str(p) for p in text]
+        for part in (p.strip() for p in parts):
+            if not part:
+                continue
+            target, sep, scheme = part.partition("=")
+            items.append((target.strip(), scheme.strip()) if sep else (None, part))
+    if not items:
+        raise OptionError("--quant is empty; give a scheme such as int8 or tflite=int8")
+
+    plan: dict[str, list[str]] = {t: [] for t in targets}
+    for target, scheme in items:
+        if scheme not in SCHEMES:
+            raise OptionError(
+                f"--quant: unknown scheme '{scheme}'; choose one of {', '.join(SCHEMES)}"
+            )
+        if target is None:
+            for t in targets:
+                plan[t].append(scheme)
+        elif target not in plan:
+            raise OptionError(
+                f"--quant names target '{target}', which is not in --target ({', '.join(targets)})"
+            )
+        else:
+            plan[target].append(scheme)
+    for t, schemes in plan.items():
+        if not schemes:
+            raise OptionError(f"--quant gives no scheme for target '{t}'")
+    # Keep the first mention of each scheme, in the order asked.
+    return {t: tuple(dict.fromkeys(s)) for t, s in plan.items()}

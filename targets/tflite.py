@@ -1,0 +1,143 @@
+"""TFLite / LiteRT flatbuffers through TensorFlow's ``TFLiteConverter``.
+
+Keras models go through ``from_keras_model`` (with the fixed-shape input layers the
+SourceModel resolved), SavedModels through their fixed-signature concrete function. A
+``.tflite`` source is re-emitted unchanged when it already is the requested scheme.
+Every written file is loaded once in LiteRT and invoked, to prove it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.errors import ConversionError, UnsupportedError
+from edgekit.model import SourceModel
+from edgekit.tflite_graph import TFLiteGraph
+from quantize.calibration import calibration_samples, representative_dataset
+from quantize.spec import QuantSpec
+from targets.base import Artifact
+
+_DESCRIBE = {
+    "float32": "float32 weights and activations",
+    "float16": "float16 weights (dequantized to float32 at load), float32 compute",
+    "dynamic": "int8 weights, activations quantized on the fly (dynamic range)",
+    "int8": "int8 weights and activations (full integer)",
+    "int16x8": "int8 weights, int16 activations (16x8)",
+}
+
+
+class TFLiteTarget:
+    name = "tflite"
+    schemes = frozenset(_DESCRIBE)
+    suffix = ".tflite"
+
+    def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
+        """Refuse schemes TFLite cannot produce, and re-quantizing a .tflite source."""
+        if spec.scheme not in self.schemes:
+            raise UnsupportedError(
+                f"target tflite cannot produce scheme '{spec.scheme}'; it supports {', '.join(sorted(self.schemes))}"
+            )
+        if model is not None and model.kind == "tflite":
+            have = TFLiteGraph(model.tflite_bytes(), str(model.path)).quant_scheme()
+            if spec.scheme != have:
+                raise UnsupportedError(
+                    f"{model.path} is already a {have} .tflite and can only be re-emitted as it is "
+                    f"(--quant {have}); to get {spec.scheme}, export from the Keras or SavedModel source"
+                )
+
+    def describe(self, spec: QuantSpec) -> str:
+        text = _DESCRIBE[spec.scheme]
+        if spec.scheme in ("dynamic", "int8", "int16x8"):
+            text += ", per-channel weights" if spec.per_channel else ", per-tensor weights"
+        if spec.needs_calibration:
+            text += f", I/O {spec.io}"
+        return text
+
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
+        """Convert ``model`` for ``spec`` into ``out_dir/<name>_<scheme>.tflite``."""
+        self.check(model, spec)
+        notes = [self.describe(spec)]
+        meta: dict = {}
+        if model.kind == "tflite":
+            content = model.tflite_bytes()
+            notes.append("re-emitted unchanged from the .tflite source")
+        else:
+            samples = None
+            if spec.needs_calibration:
+                if calib is None:
+                    raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
+                samples = calibration_samples(calib, spec.calib_size, model.batch)
+                n = sum(len(s[0]) for s in samples)
+                meta["calibration"] = {"source": calib.source, "samples": n, "random": calib.random}
+                notes.append(f"calibrated on {n} samples from {calib.source}")
+            content = _convert(model, spec, samples)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        filename = f"{model.name}_{spec.scheme}{self.suffix}"
+        (out_dir / filename).write_bytes(content)
+
+        from edgekit.simulate.litert import LiteRTRunner
+
+        runner = LiteRTRunner()
+        runner.load(content)
+        runner.smoke_test()
+        graph = TFLiteGraph(content, filename)
+        meta["ops"] = graph.op_histogram()
+        meta["macs"] = graph.macs
+        return Artifact(
+            target=self.name,
+            scheme=spec.scheme,
+            directory=out_dir,
+            files=(filename,),
+            inputs=runner.inputs,
+            outputs=runner.outputs,
+            notes=tuple(notes),
+            metadata=meta,
+        )
+
+
+def _converter(model: SourceModel):
+    import tensorflow as tf
+
+    if model.kind in ("keras", "tf_keras"):
+        return tf.lite.TFLiteConverter.from_keras_model(model.keras_model())
+    fn, owner = model.concrete_function()
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn], owner)
+
+
+def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
+    import tensorflow as tf
+
+    conv = _converter(model)
+    scheme = spec.scheme
+    if scheme != "float32":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if scheme == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    if scheme in ("int8", "int16x8"):
+        conv.representative_dataset = representative_dataset(samples)
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+            if scheme == "int8"
+            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+        io = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16, "float32": tf.float32}[spec.io]
+        conv.inference_input_type = io
+        conv.inference_output_type = io
+    if not spec.per_channel:
+        # No public switch exists; this is the flag TFLiteConverter itself reads.
+        conv._experimental_disable_per_channel = True
+    try:
+        return bytes(conv.convert())
+    except Exception as e:  # ConverterError and friends carry the MLIR diagnostics
+        raise ConversionError(
+            f"TFLite converter failed for {model.path} ({scheme}): {_diagnostic(e)}"
+            + (" — try --quant int8, which supports more ops" if scheme == "int16x8" else "")
+        ) from e
+
+
+def _diagnostic(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    for ln in lines:
+        if "error:" in ln:
+            return ln[ln.index("error:") + 6 :].strip()[:300]
+    return (lines[0] if lines else type(e).__name__)[:300]
