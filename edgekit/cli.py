@@ -106,7 +106,7 @@ def _scale(text: str | None):
 @click.option("--config", type=click.Path(path_type=Path), help="TOML file with any of these options.")
 @click.option("--calib-size", type=int, help="Calibration samples to use (default 100).")
 @click.option("--io-dtype", type=click.Choice(["int8", "uint8", "int16", "float32"]), help="I/O type of integer schemes.")
-@click.option("--per-tensor", is_flag=True, default=None, help="Per-tensor instead of per-channel weight scales.")
+@click.option("--per-channel", type=click.Choice(["conv", "all", "none"]), help="Per-channel weight scales for conv layers (default), all layers, or none.")
 @click.option("--batch", type=int, help="Fixed batch size of the exported model (default 1).")
 @click.option("--input-shape", help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=...")
 @click.option("--signature", help="SavedModel signature to export (default serving_default).")
@@ -117,7 +117,7 @@ def _scale(text: str | None):
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
-def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_tensor,
+def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            batch, input_shape, signature, scale, mean, std, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
@@ -132,7 +132,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
     values = load_config(config) if config else {}
     given = {
         "model": model, "target": target, "quant": quant, "calib": calib, "eval": eval_, "out": out,
-        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": None if per_tensor is None else not per_tensor,
+        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel,
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})

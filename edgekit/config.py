@@ -28,7 +28,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "eval": (_STR, True),
     "calib_size": (_INT, False),
     "io_dtype": (_STR, False),
-    "per_channel": (_BOOL, False),
+    "per_channel": (_STR, False),
     "batch": (_INT, False),
     "input_shape": (_STR, False),
     "signature": (_STR, False),

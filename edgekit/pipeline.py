@@ -35,7 +35,7 @@ class ExportOptions:
     eval: str | None = None
     calib_size: int = 100
     io_dtype: str | None = None
-    per_channel: bool = True
+    per_channel: str = "conv"
     batch: int = 1
     input_shape: str | None = None
     signature: str | None = None

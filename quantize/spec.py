@@ -53,13 +53,18 @@ SCHEMES: dict[str, Scheme] = {
 }
 
 
+PER_CHANNEL = ("conv", "all", "none")
+
+
 @dataclass(frozen=True)
 class QuantSpec:
     """One requested scheme with its target-neutral options."""
 
     scheme: str = "float32"
     io_dtype: str | None = None
-    per_channel: bool = True
+    # Weight scales: "all" layers per channel, "conv" layers only (dense per tensor, as in
+    # the MLPerf Tiny references; per-channel dense costs ~24 bytes per unit), or "none".
+    per_channel: str = "conv"
     calib_size: int = 100
     float_layers: tuple[str, ...] = field(default=())
 
@@ -73,6 +78,10 @@ class QuantSpec:
             raise OptionError(
                 f"--io-dtype {self.io_dtype} does not go with scheme {self.scheme}; "
                 f"it allows {', '.join(scheme.io_dtypes)}"
+            )
+        if self.per_channel not in PER_CHANNEL:
+            raise OptionError(
+                f"--per-channel {self.per_channel}: choose one of {', '.join(PER_CHANNEL)}"
             )
         if self.calib_size < 1:
             raise OptionError(f"--calib-size must be at least 1, got {self.calib_size}")

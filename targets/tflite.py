@@ -20,7 +20,7 @@ from targets.base import Artifact
 _DESCRIBE = {
     "float32": "float32 weights and activations",
     "float16": "float16 weights (dequantized to float32 at load), float32 compute",
-    "dynamic": "int8 weights, activations quantized on the fly (dynamic range)",
+    "dynamic": "int8 weights (tensors of 1024+ elements), activations quantized on the fly",
     "int8": "int8 weights and activations (full integer)",
     "int16x8": "int8 weights, int16 activations (16x8)",
 }
@@ -48,7 +48,11 @@ class TFLiteTarget:
     def describe(self, spec: QuantSpec) -> str:
         text = _DESCRIBE[spec.scheme]
         if spec.scheme in ("dynamic", "int8", "int16x8"):
-            text += ", per-channel weights" if spec.per_channel else ", per-tensor weights"
+            text += {
+                "all": ", per-channel weights",
+                "conv": ", per-channel conv weights, per-tensor dense weights",
+                "none": ", per-tensor weights",
+            }[spec.per_channel]
         if spec.needs_calibration:
             text += f", I/O {spec.io}"
         return text
@@ -81,6 +85,12 @@ class TFLiteTarget:
         runner.load(content)
         runner.smoke_test()
         graph = TFLiteGraph(content, filename)
+        produced = graph.quant_scheme()
+        if produced != spec.scheme:
+            notes.append(
+                f"the converter left the model {produced}: "
+                + ("TFLite quantizes only weight tensors of 1024+ elements" if spec.scheme == "dynamic" else "no tensor qualified")
+            )
         meta["ops"] = graph.op_histogram()
         meta["macs"] = graph.macs
         return Artifact(
@@ -123,9 +133,11 @@ def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
         io = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16, "float32": tf.float32}[spec.io]
         conv.inference_input_type = io
         conv.inference_output_type = io
-    if not spec.per_channel:
-        # No public switch exists; this is the flag TFLiteConverter itself reads.
+    # No public switches exist; these are the flags TFLiteConverter itself reads.
+    if spec.per_channel == "none":
         conv._experimental_disable_per_channel = True
+    elif spec.per_channel == "conv":
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     try:
         return bytes(conv.convert())
     except Exception as e:  # ConverterError and friends carry the MLIR diagnostics
