@@ -31,6 +31,10 @@ class _State:
 
     @contextlib.contextmanager
     def step(self, text: str):
+        """A spinner while a long step runs and a timed tick after it (terminals only)."""
+        if not self.err.is_terminal:
+            yield
+            return
         start = time.perf_counter()
         with self.err.status(text):
             yield

@@ -1,0 +1,134 @@
+"""The real CLI in a child process: exit codes, one-line errors, clean output."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import EXAMPLE, SHARED, needs_shared, run_cli
+
+
+def _one_line_error(res, *fragments):
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: ")
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_help_is_fast_and_lists_commands():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for cmd in ("export", "inspect", "targets"):
+        assert cmd in res.stdout
+
+
+def test_export_with_config_and_clean_terminal(tmp_path):
+    cfg = tmp_path / "edgekit.toml"
+    cfg.write_text(
+        f"""
+[export]
+model = "{EXAMPLE / 'digits.keras'}"
+target = ["tflite"]
+quant = "float32,int8"
+calib = "{EXAMPLE / 'calib.npz'}"
+eval = "{EXAMPLE / 'eval.npz'}"
+calib_size = 50
+out = "cfg_build"
+"""
+    )
+    res = run_cli("export", "--config", cfg, "--out", tmp_path / "cli_build")  # the flag wins
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "cli_build" / "manifest.json").exists()
+    assert not (tmp_path / "cfg_build").exists()
+    assert "tflite/int8" in res.stdout and "float model (keras)" in res.stdout
+    noise = ("oneDNN", "absl", "cuda", "WARNING", "I0000", "XNNPACK", "fully_quantize")
+    assert not [n for n in noise if n in res.stdout + res.stderr], res.stdout + res.stderr
+    manifest = json.loads((tmp_path / "cli_build" / "manifest.json").read_text())
+    assert manifest["source"]["calibration"]["samples"] == 200
+    assert manifest["artifacts"][1]["metadata"]["calibration"]["samples"] == 50
+
+
+def test_verbose_shows_framework_logs(tmp_path):
+    res = run_cli("-v", "export", EXAMPLE / "digits.keras", "-o", tmp_path / "o")
+    assert res.returncode == 0
+    assert len(res.stderr) > 200  # TensorFlow's own chatter reaches the terminal
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".h5"])
+def test_random_bytes_model(tmp_path, suffix):
+    junk = tmp_path / f"junk{suffix}"
+    junk.write_bytes(np.random.default_rng(0).bytes(3000))
+    res = run_cli("export", junk, "-o", tmp_path / "o")
+    _one_line_error(res, str(junk))
+    assert not (tmp_path / "o").exists()
+
+
+def test_errors_are_one_line_and_write_nothing(tmp_path):
+    out = tmp_path / "o"
+    digits = EXAMPLE / "digits.keras"
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, x=np.ones((5, 7, 7, 1), np.float32))
+    empty = tmp_path / "empty.npz"
+    np.savez(empty, x=np.ones((0, 8, 8, 1), np.float32))
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, x=np.full((3, 8, 8, 1), np.nan, np.float32))
+    int_data = tmp_path / "ints.npz"
+    np.savez(int_data, x=np.full((3, 8, 8), "a"))
+    cases = [
+        (("export", tmp_path / "missing.keras", "-o", out), ["missing.keras", "no such file"]),
+        (("export", digits, "-q", "int8", "-o", out), ["--calib"]),
+        (("export", digits, "-q", "int8", "--calib", wrong, "-o", out), ["wrong.npz", "(7, 7, 1)", "(8, 8, 1)"]),
+        (("export", digits, "-q", "int8", "--calib", empty, "-o", out), ["empty.npz", "empty"]),
+        (("export", digits, "-q", "int8", "--calib", nan, "-o", out), ["nan.npz", "NaN"]),
+        (("export", digits, "-q", "int8", "--calib", int_data, "-o", out), ["ints.npz", "not numeric"]),
+        (("export", digits, "-q", "palettize4", "-o", out), ["tflite", "palettize4"]),
+        (("export", digits, "-o", tmp_path / "file.txt" / "o"), ["not writable"]),
+        (("export", digits, "-q", "int8", "--calib", "random", "--calib-size", "0", "-o", out), ["--calib-size"]),
+        (("export", digits, "--scale", "abc", "-o", out), ["--scale"]),
+        (("inspect", tmp_path / "nothing.tflite"), ["nothing.tflite"]),
+    ]
+    (tmp_path / "file.txt").write_text("x")
+    for args, fragments in cases:
+        res = run_cli(*args)
+        _one_line_error(res, *fragments)
+        assert not out.exists(), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.npz", "file.txt", "ints.npz", "nan.npz", "wrong.npz"]
+
+
+def test_existing_output_without_force(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    res = run_cli("export", EXAMPLE / "digits.keras", "-o", out)
+    _one_line_error(res, "already exists", "--force")
+
+
+def test_bad_config(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[export]\nbatch = 'two'\n")
+    _one_line_error(run_cli("export", "--config", cfg), "'batch' must be an integer")
+    cfg.write_text("[export]\nunsafe = true\n")
+    _one_line_error(run_cli("export", "--config", cfg), "--unsafe on the command line")
+
+
+def test_lambda_model_refused(lambda_keras, tmp_path):
+    res = run_cli("export", lambda_keras, "-o", tmp_path / "o")
+    _one_line_error(res, "Lambda", "--unsafe")
+    res = run_cli("export", lambda_keras, "--unsafe", "-o", tmp_path / "o")
+    assert res.returncode == 0, res.stderr
+
+
+@needs_shared()
+def test_inspect_json_on_tflite():
+    res = run_cli("inspect", SHARED / "mlperf_tiny/image_classification/pretrainedResnet_quant.tflite", "--json", "--ops")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["macs"] == 12_501_632 and report["params"]["count"] == 77_708
+    assert len(report["per_op"]) == 16
+
+
+def test_targets_table():
+    res = run_cli("targets")
+    assert res.returncode == 0 and "int16x8" in res.stdout and "palettize4" in res.stdout

@@ -1,0 +1,60 @@
+import pytest
+
+from edgekit.config import load_config
+from edgekit.errors import OptionError
+
+
+def test_keys_paths_and_preprocess(tmp_path):
+    cfg = tmp_path / "sub" / "edgekit.toml"
+    cfg.parent.mkdir()
+    cfg.write_text(
+        """
+[export]
+model = "m.keras"
+calib = "random"
+eval = "/abs/eval.npz"
+calib-size = 20
+quant = { tflite = ["int8", "float16"] }
+
+[export.preprocess]
+scale = 0.5
+mean = [0.1, 0.2, 0.3]
+"""
+    )
+    v = load_config(cfg)
+    assert v["model"] == str(cfg.parent / "m.keras")
+    assert v["calib"] == "random" and v["eval"] == "/abs/eval.npz"
+    assert v["calib_size"] == 20 and v["quant"] == {"tflite": ["int8", "float16"]}
+    assert v["scale"] == 0.5 and v["mean"] == (0.1, 0.2, 0.3)
+
+
+def test_top_level_keys_work_without_section(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('target = "tflite"\nbatch = 2\n')
+    assert load_config(cfg) == {"target": "tflite", "batch": 2}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[export]\nbogus = 1\n", "unknown key 'bogus'"),
+        ("[export]\ncalib_size = '5'\n", "'calib_size' must be an integer"),
+        ("[export]\nbatch = true\n", "'batch' must be an integer"),
+        ("[export]\nunsafe = true\n", "cannot be set in a config file"),
+        ("[export]\ntarget = [1, 2]\n", "'target' must be a string or a list of strings"),
+        ("[export]\n[export.preprocess]\nscale = 'x'\n", "scale must be a number"),
+        ("[export]\n[export.preprocess]\nshift = 1\n", "unknown preprocess key"),
+        ("[export]\n[other]\n", "unknown top-level key"),
+        ("this is = = not toml", "not valid TOML"),
+    ],
+)
+def test_errors(tmp_path, text, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    with pytest.raises(OptionError, match=message):
+        load_config(cfg)
+
+
+def test_missing(tmp_path):
+    with pytest.raises(OptionError, match="no such file"):
+        load_config(tmp_path / "none.toml")

@@ -1,0 +1,113 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.errors import DataError, OptionError, OutputError, UnsupportedError
+from edgekit.pipeline import ExportOptions, export
+from tests.conftest import EXAMPLE
+
+
+def _leftovers(parent: Path, name: str):
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
+
+
+@pytest.fixture(scope="module")
+def digits_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("b") / "digits"
+    opts = ExportOptions(
+        model=EXAMPLE / "digits.keras",
+        out=out,
+        quant="float32,int8",
+        calib=str(EXAMPLE / "calib.npz"),
+        eval=str(EXAMPLE / "eval.npz"),
+    )
+    return export(opts)
+
+
+def test_digits_int8_accuracy_and_size(digits_build):
+    """The foundation's bar: int8 within 0.5 points of float, at most 0.30x the float32 file."""
+    ev = digits_build.evaluation
+    by = {(a.target, a.scheme): a for a in digits_build.artifacts}
+    f32, i8 = by[("tflite", "float32")], by[("tflite", "int8")]
+    float_top1 = ev["float"]["top1"]
+    int8_top1 = ev["artifacts"]["tflite/int8"]["top1"]
+    print(f"float {float_top1:.4f} int8 {int8_top1:.4f} size ratio {i8.size_bytes / f32.size_bytes:.3f}")
+    assert ev["samples"] == 540
+    assert float_top1 - int8_top1 <= 0.005
+    assert i8.size_bytes <= 0.30 * f32.size_bytes
+    assert ev["artifacts"]["tflite/float32"]["cosine"] > 0.99999
+
+
+def test_manifest(digits_build):
+    m = json.loads((digits_build.out / "manifest.json").read_text())
+    assert m == digits_build.manifest
+    assert m["source"]["kind"] == "keras" and m["source"]["inputs"][0]["shape"] == [1, 8, 8, 1]
+    assert m["source"]["calibration"]["samples"] == 200
+    assert {a["scheme"] for a in m["artifacts"]} == {"float32", "int8"}
+    for a in m["artifacts"]:
+        (f,) = a["files"]
+        assert (digits_build.out / f["path"]).stat().st_size == f["bytes"] == a["bytes"]
+        assert len(f["sha256"]) == 64
+    assert m["artifacts"][1]["inputs"][0]["dtype"] == "int8" and "scale" in m["artifacts"][1]["inputs"][0]
+    assert "tensorflow" in "".join(m["tools"])
+    assert m["options"]["quant"] == "float32,int8"
+
+
+def test_second_run_same_bytes(digits_build, tmp_path):
+    opts = ExportOptions(
+        model=EXAMPLE / "digits.keras", out=tmp_path / "again", quant="float32,int8", calib=str(EXAMPLE / "calib.npz")
+    )
+    again = export(opts)
+    for a, b in zip(digits_build.artifacts, again.artifacts):
+        assert a.primary.read_bytes() == b.primary.read_bytes()
+
+
+def test_random_calibration_warns(tiny_keras, tmp_path):
+    res = export(ExportOptions(model=tiny_keras, out=tmp_path / "o", quant="int8", calib="random"))
+    assert any("meaningless" in w for w in res.warnings)
+    assert res.manifest["warnings"] == res.warnings
+
+
+def test_per_target_quant_and_batch(tiny_keras, tiny_data, tmp_path):
+    res = export(ExportOptions(model=tiny_keras, out=tmp_path / "o", quant="tflite=float16", batch=2))
+    (a,) = res.artifacts
+    assert a.scheme == "float16" and a.inputs[0].shape == (2, 6, 6, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"quant": "int8"}, DataError, "needs calibration data.*--calib random"),
+        ({"quant": "palettize4"}, UnsupportedError, "cannot produce scheme 'palettize4'"),
+        ({"target": ("coreml9",)}, OptionError, "unknown target 'coreml9'"),
+        ({"quant": "float32", "io_dtype": "int8"}, OptionError, "--io-dtype int8 applies to none"),
+    ],
+)
+def test_request_errors_before_any_work(tiny_keras, tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        export(ExportOptions(model=tiny_keras, out=tmp_path / "o", **kwargs))
+    assert not (tmp_path / "o").exists() and not _leftovers(tmp_path, "o")
+
+
+def test_failures_leave_nothing(tiny_keras, tmp_path):
+    bad = tmp_path / "bad.npz"
+    x = np.ones((4, 6, 6, 1), np.float32)
+    x[2] = np.inf
+    np.savez(bad, x=x)
+    with pytest.raises(DataError, match="sample 2 contains NaN or Inf"):
+        export(ExportOptions(model=tiny_keras, out=tmp_path / "o", quant="int8", calib=str(bad)))
+    assert not (tmp_path / "o").exists() and not _leftovers(tmp_path, "o")
+
+
+def test_existing_output_needs_force(tiny_keras, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(OutputError, match="already exists; pass --force"):
+        export(ExportOptions(model=tiny_keras, out=out))
+    assert (out / "keep.txt").read_text() == "mine"
+    export(ExportOptions(model=tiny_keras, out=out, force=True))
+    assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
+    assert not _leftovers(tmp_path, "o")
