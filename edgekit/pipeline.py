@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess
@@ -77,9 +77,8 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     for name, schemes in plan.items():
         target = get_target(name)
         for scheme in schemes:
-            spec = base.with_scheme(scheme)
-            if opts.io_dtype in SCHEMES[scheme].io_dtypes:
-                spec = QuantSpec(scheme, opts.io_dtype, opts.per_channel, opts.calib_size)
+            io = opts.io_dtype if opts.io_dtype in SCHEMES[scheme].io_dtypes else None
+            spec = replace(base.with_scheme(scheme), io_dtype=io)
             target.check(None, spec)
             pairs.append((target, spec))
     return pairs

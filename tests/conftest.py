@@ -13,7 +13,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT / ".." / "shared" / "models").resolve()
+# The third-party test models live outside the repo; EDGEKIT_SHARED_MODELS points elsewhere.
+SHARED = Path(os.environ.get("EDGEKIT_SHARED_MODELS", ROOT / ".." / "shared" / "models")).resolve()
 MLPERF = SHARED / "mlperf_tiny"
 EXAMPLE = ROOT / "examples" / "digits"
 

@@ -15,7 +15,7 @@ from edgekit.simulate.litert import LiteRTRunner
 from edgekit.simulate.metrics import agreement
 from edgekit.tflite_graph import TFLiteGraph
 from tests import synthetic
-from tests.conftest import EXAMPLE, MLPERF, needs_shared
+from tests.conftest import MLPERF, needs_shared
 
 pytestmark = [needs_shared(), pytest.mark.slow]
 
@@ -135,9 +135,3 @@ def test_int8_size_close_to_reference(built):
     assert abs(len(ours.data) - len(theirs.data)) <= 0.10 * len(theirs.data)
     assert ours.macs == theirs.macs
 
-
-def test_digits_every_scheme(tmp_path):
-    res = export(
-        ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "b", quant=SCHEMES, calib=str(EXAMPLE / "calib.npz"))
-    )
-    assert [a.scheme for a in res.artifacts] == SCHEMES.split(",")

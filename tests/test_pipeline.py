@@ -111,3 +111,14 @@ def test_existing_output_needs_force(tiny_keras, tmp_path):
     export(ExportOptions(model=tiny_keras, out=out, force=True))
     assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
     assert not _leftovers(tmp_path, "o")
+
+
+def test_digits_every_tflite_scheme(tmp_path):
+    schemes = ["float32", "float16", "dynamic", "int8", "int16x8"]
+    res = export(
+        ExportOptions(
+            model=EXAMPLE / "digits.keras", out=tmp_path / "b", quant=",".join(schemes), calib=str(EXAMPLE / "calib.npz")
+        )
+    )
+    assert [a.scheme for a in res.artifacts] == schemes
+    assert all(a.primary.exists() for a in res.artifacts)

@@ -52,3 +52,26 @@ def test_without_xnnpack(tiny_keras, tmp_path):
     a = _runner(art.primary).run(x)[0]
     b = _runner(art.primary, xnnpack=False).run(x)[0]
     assert np.allclose(a, b, atol=1e-6)
+
+
+@needs_shared()
+def test_litert_paths_work_without_tensorflow():
+    """A device-class box has LiteRT but no TensorFlow: inspect and run must still work."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('tensorflow', 'keras', 'tf_keras'): sys.modules[name] = None\n"
+        "import numpy as np\n"
+        "from edgekit.cli import main\n"
+        "from edgekit.model import load_model\n"
+        "from edgekit.simulate.litert import LiteRTRunner\n"
+        f"m = load_model({str(MLPERF / 'keyword_spotting' / 'kws_ref_model.tflite')!r})\n"
+        "print(m.predict(np.zeros((2, 49, 10, 1), np.float32))[0].shape)\n"
+        "sys.argv = ['edgekit', 'inspect', '--json', m.path.as_posix()]\n"
+        "main()\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("(2, 12)") and '"macs": 2656768' in res.stdout
