@@ -117,12 +117,18 @@ def _scale(text: str | None):
 @click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
 @click.option("--mean", help="Preprocessing: subtract (per channel: 0.5,0.5,0.5).")
 @click.option("--std", help="Preprocessing: divide by (per channel allowed).")
+@click.option("--labels", help="Text file with the class labels, one per line, in output order.")
+@click.option("--c-name", help="tflm: prefix of the generated C symbols and files (default: the model name).")
+@click.option("--lang", type=click.Choice(["c", "cc"]), help="tflm: model data as C (default) or C++.")
+@click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
+@click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
 @click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
-           batch, input_shape, signature, scale, mean, std, unsafe, force, as_json):
+           batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
+           unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -138,6 +144,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "model": model, "target": target, "quant": quant, "calib": calib, "eval": eval_, "out": out,
         "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel,
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
+        "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
@@ -180,6 +187,49 @@ def inspect(state: _State, model, ops, as_json, unsafe):
         state.out.file.write(json.dumps(report, indent=2) + "\n")
     else:
         render(report, state.out)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the sources.")
+@click.option("--name", help="Prefix of the generated symbols and files (default: the model file name).")
+@click.option("--lang", type=click.Choice(["c", "cc"]), default="c", show_default=True, help="Model data as C or C++.")
+@click.option("--section", help="Linker section for the model data (e.g. .rodata.model).")
+@click.option("--labels", help="Text file with the class labels, one per line.")
+@click.option("--arena-margin", type=int, help="Bytes added to the measured arena (default 5%, >= 1 KiB).")
+@click.option("--app", is_flag=True, help="Also write NAME_main.cc, a minimal TFLM application.")
+@click.option("--force", is_flag=True, help="Replace generated files that already exist.")
+@click.pass_obj
+def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, force):
+    """Turn a .tflite into TFLite Micro sources: model data, settings, op resolver.
+
+    \b
+    edgekit header model_int8.tflite -o firmware/src --name kws --section .rodata.model
+    """
+    from edgekit.data import read_labels
+    from edgekit.fmt import fmt_bytes
+    from edgekit.outdir import write_files
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.c_names import model_c_name
+    from targets.tflm import build_tflm_sources
+
+    if model.is_dir() or model.suffix.lower() != ".tflite":
+        raise OptionError(f"{model}: `edgekit header` takes a .tflite file; use `edgekit export --target tflm` for other models")
+    graph = TFLiteGraph.from_file(model)
+    cname = model_c_name(name, explicit=True) if name else model_c_name(model.stem, explicit=False)
+    with state.step(f"Measuring the arena and rendering {cname}"):
+        sources = build_tflm_sources(
+            graph.data, name=cname, model_name=model.name, lang=lang, section=section,
+            labels=read_labels(labels) if labels else None, arena_margin=arena_margin, app=app,
+        )  # fmt: skip
+    written = write_files(out, sources.files, force)
+    arena = sources.metadata["arena"]
+    for path in written:
+        state.out.print(f"{path}  {fmt_bytes(path.stat().st_size)}")
+    state.out.print(
+        f"arena {arena['size']:,} B ({arena['required']:,} measured + {arena['margin']:,} margin; "
+        f"32-bit target {arena['size_32bit']:,} B); ops: {', '.join(sources.metadata['ops'])}"
+    )
 
 
 @cli.command()

@@ -33,6 +33,11 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "input_shape": (_STR, False),
     "signature": (_STR, False),
     "force": (_BOOL, False),
+    "labels": (_STR, True),
+    "c_name": (_STR, False),
+    "lang": (_STR, False),
+    "section": (_STR, False),
+    "arena_margin": (_INT, False),
 }
 PREPROCESS_KEYS = ("scale", "mean", "std")
 

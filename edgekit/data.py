@@ -309,3 +309,16 @@ def _check_stream(s: _ArrayStream, info: TensorInfo, option: str) -> None:
             f"{option} {s._label()}: samples have shape {got}, model input '{info.name}' needs {want} "
             f"(array shape (N, {', '.join(map(str, want))}))"
         )
+
+
+def read_labels(path: str | Path) -> list[str]:
+    """Class labels from a text file, one per line, in output order."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"--labels {path}: cannot read ({e})") from e
+    labels = [ln.strip() for ln in lines if ln.strip()]
+    if not labels:
+        raise DataError(f"--labels {path}: no labels in the file")
+    return labels

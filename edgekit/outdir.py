@@ -84,3 +84,32 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_files(out_dir: Path, files: dict[str, str], force: bool, option: str = "-o") -> list[Path]:
+    """Write text files into ``out_dir`` (which may hold other files) all or nothing.
+
+    Existing files of the same names are only replaced with ``force``. Every file is written
+    to a temporary name first and renamed into place once all of them are on disk.
+    """
+    out_dir = Path(out_dir)
+    clashes = [n for n in files if (out_dir / n).exists()]
+    if clashes and not force:
+        raise OutputError(f"{option} {out_dir}: {', '.join(clashes)} already exist(s); pass --force to replace")
+    check_output(out_dir, force=True, option=option)
+    temps: list[tuple[Path, Path]] = []
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            tmp = out_dir / f".{name}.tmp-{os.getpid()}"
+            tmp.write_text(text)
+            temps.append((tmp, out_dir / name))
+    except BaseException as e:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise OutputError(f"{option} {out_dir}: cannot write ({e.strerror})") from e
+        raise
+    for tmp, final in temps:
+        os.replace(tmp, final)
+    return [final for _, final in temps]

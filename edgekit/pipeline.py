@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from edgekit.data import Dataset, Preprocess
+from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
 from edgekit.manifest import write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
@@ -40,6 +40,12 @@ class ExportOptions:
     input_shape: str | None = None
     signature: str | None = None
     preprocess: Preprocess = field(default_factory=Preprocess)
+    labels: str | None = None  # text file, one class label per line
+    # TFLite Micro sources
+    c_name: str | None = None
+    lang: str = "c"
+    section: str | None = None
+    arena_margin: int | None = None
     unsafe: bool = False
     force: bool = False
 
@@ -73,9 +79,10 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
     base = QuantSpec(calib_size=opts.calib_size, per_channel=opts.per_channel)
+    labels = read_labels(opts.labels) if opts.labels else None
     pairs = []
     for name, schemes in plan.items():
-        target = get_target(name)
+        target = get_target(name, **_target_options(name, opts, labels))
         for scheme in schemes:
             io = opts.io_dtype if opts.io_dtype in SCHEMES[scheme].io_dtypes else None
             spec = replace(base.with_scheme(scheme), io_dtype=io)
@@ -149,6 +156,14 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         )
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
     return ExportResult(opts.out, model, final, manifest, evaluation, warnings)
+
+
+def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
+    """The options of ``opts`` that belong to target ``name``."""
+    if name == "tflm":
+        return {"c_name": opts.c_name, "lang": opts.lang, "section": opts.section, "labels": labels,
+                "arena_margin": opts.arena_margin}  # fmt: skip
+    return {}
 
 
 def artifact_key(a: Artifact) -> str:

@@ -9,6 +9,7 @@ from edgekit.errors import OptionError
 # name -> "module:Class". Adding a target is adding a module and one line here.
 _REGISTRY = {
     "tflite": "targets.tflite:TFLiteTarget",
+    "tflm": "targets.tflm:TFLMTarget",
 }
 
 
@@ -16,9 +17,9 @@ def target_names() -> list[str]:
     return list(_REGISTRY)
 
 
-def get_target(name: str):
-    """An instance of the target called ``name``."""
+def get_target(name: str, **options):
+    """An instance of the target called ``name``, with its target-specific options."""
     if name not in _REGISTRY:
         raise OptionError(f"--target: unknown target '{name}'; choose from {', '.join(_REGISTRY)}")
     module, cls = _REGISTRY[name].split(":")
-    return getattr(import_module(module), cls)()
+    return getattr(import_module(module), cls)(**options)

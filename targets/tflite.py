@@ -66,15 +66,11 @@ class TFLiteTarget:
             content = model.tflite_bytes()
             notes.append("re-emitted unchanged from the .tflite source")
         else:
-            samples = None
+            content = convert_cached(model, spec, calib)
             if spec.needs_calibration:
-                if calib is None:
-                    raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
-                samples = calibration_samples(calib, spec.calib_size, model.batch)
-                n = sum(len(s[0]) for s in samples)
+                n = _CACHE[_key(model, spec, calib)][1]
                 meta["calibration"] = {"source": calib.source, "samples": n, "random": calib.random}
                 notes.append(f"calibrated on {n} samples from {calib.source}")
-            content = _convert(model, spec, samples)
         out_dir.mkdir(parents=True, exist_ok=True)
         filename = f"{model.name}_{spec.scheme}{self.suffix}"
         (out_dir / filename).write_bytes(content)
@@ -103,6 +99,32 @@ class TFLiteTarget:
             notes=tuple(notes),
             metadata=meta,
         )
+
+
+# (model backend, spec, calibration set) -> (bytes, calibration samples used, the objects keyed
+# by id, kept alive so their ids cannot be reused). The TFLite and TFLM targets of one run
+# share a conversion; a run holds a handful of entries at most.
+_CACHE: dict[tuple, tuple] = {}
+
+
+def _key(model: SourceModel, spec: QuantSpec, calib) -> tuple:
+    return (id(model.backend), spec, id(calib) if spec.needs_calibration else None)
+
+
+def convert_cached(model: SourceModel, spec: QuantSpec, calib=None) -> bytes:
+    """The TFLite flatbuffer for ``spec``, converted once per model, spec and calibration set."""
+    key = _key(model, spec, calib)
+    if key not in _CACHE:
+        samples = None
+        if spec.needs_calibration:
+            if calib is None:
+                raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
+            samples = calibration_samples(calib, spec.calib_size, model.batch)
+        if len(_CACHE) >= 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        used = sum(len(s[0]) for s in samples) if samples else 0
+        _CACHE[key] = (_convert(model, spec, samples), used, model.backend, calib)
+    return _CACHE[key][0]
 
 
 def _converter(model: SourceModel):

@@ -33,9 +33,15 @@ class LiteRTRunner:
 
     name = "litert"
 
-    def __init__(self, num_threads: int | None = None, xnnpack: bool = True):
+    # "xnnpack": LiteRT's default (XNNPACK delegate); "builtin": optimized kernels without
+    # delegates; "reference": the reference kernels, closest to TFLM's.
+    KERNELS = ("xnnpack", "builtin", "reference")
+
+    def __init__(self, num_threads: int | None = None, kernels: str = "xnnpack"):
+        if kernels not in self.KERNELS:
+            raise ValueError(f"kernels must be one of {self.KERNELS}")
         self.num_threads = num_threads
-        self.xnnpack = xnnpack
+        self.kernels = kernels
         self._content: bytes | None = None
         self._interp = None
         self._batched: dict[int, object] = {}
@@ -59,8 +65,10 @@ class LiteRTRunner:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         kwargs = {"num_threads": self.num_threads}
-        if not self.xnnpack:
+        if self.kernels == "builtin":
             kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        elif self.kernels == "reference":
+            kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_REF
         try:
             interp = Interpreter(model_content=self._content, **kwargs)
             if batch is not None:
@@ -84,16 +92,22 @@ class LiteRTRunner:
             interp = self._batched.get(n)
             try:
                 if interp is None:
-                    interp = self._batched[n] = self._make(n)
-                out = self._invoke(interp, inputs)
-                if all(o.shape[:1] == (n,) for o in out):
-                    return out
+                    interp = self._make(n)
+                    if not _scales_with_batch(self._graph(), interp, n):
+                        raise ValueError("the graph does not scale with the batch")
+                    self._batched[n] = interp
+                return self._invoke(interp, inputs)
             except (ValueError, RuntimeError):
                 pass
             # The graph pins its batch (a reshape to [1, ...], say): run sample by sample.
             self._can_resize = False
             self._batched.clear()
         return self._chunked(inputs, n)
+
+    def _graph(self):
+        from edgekit.tflite_graph import TFLiteGraph
+
+        return TFLiteGraph(self._content, self._source)
 
     def _chunked(self, inputs: list[np.ndarray], n: int) -> list[np.ndarray]:
         b = self.batch
@@ -120,3 +134,20 @@ class LiteRTRunner:
         """One invoke on zeros: proves the model allocates and runs."""
         zeros = [np.zeros(t.shape, np.float32) for t in self.inputs]
         return self._invoke(self._interp, zeros)
+
+
+def _scales_with_batch(graph, resized, n: int) -> bool:
+    """Whether every activation tensor of subgraph 0 grew by exactly ``n`` after resizing.
+
+    Invoking a resized graph that pins its batch somewhere (a RESHAPE to a constant
+    [1, ...] shape, say) can write past LiteRT's buffers and corrupt the heap, so this is
+    checked before any invoke, from the shapes LiteRT planned.
+    """
+    import math
+
+    planned = {d["index"]: d["shape"] for d in resized.get_tensor_details()}
+    for t in graph.activations():
+        shape = planned.get(t.index)
+        if shape is None or math.prod(shape) != t.elements * n:
+            return False
+    return True

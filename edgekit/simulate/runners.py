@@ -7,6 +7,7 @@ from edgekit.errors import UnsupportedError
 # target name -> "module:Class" of its Runner; each target issue adds its runtime here.
 _RUNNERS = {
     "tflite": "edgekit.simulate.litert:LiteRTRunner",
+    "tflm": "edgekit.simulate.tflm:TFLMRunner",
 }
 
 

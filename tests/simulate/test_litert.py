@@ -45,13 +45,14 @@ def test_raw_integer_input_passes_through():
     assert np.allclose(r.run([raw])[0], r.run([as_float])[0])
 
 
-def test_without_xnnpack(tiny_keras, tmp_path):
+def test_kernel_choices(tiny_keras, tmp_path):
     m = load_model(tiny_keras)
     art = TFLiteTarget().export(m, QuantSpec("float32"), tmp_path)
     x = [np.ones((2, 6, 6, 1), np.float32)]
     a = _runner(art.primary).run(x)[0]
-    b = _runner(art.primary, xnnpack=False).run(x)[0]
-    assert np.allclose(a, b, atol=1e-6)
+    for kernels in ("builtin", "reference"):
+        b = _runner(art.primary, kernels=kernels).run(x)[0]
+        assert np.allclose(a, b, atol=1e-6)
 
 
 @needs_shared()

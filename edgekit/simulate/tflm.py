@@ -1,0 +1,188 @@
+"""TFLite Micro on the host: the exact tensor arena and a Runner, both through the real TFLM
+interpreter of the ``tflite-micro`` package, always in a child process (see tflm_worker).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ModelFileError, UnsupportedError
+from edgekit.model import TensorInfo
+from edgekit.simulate.isolated import Child, ChildCrashed
+from edgekit.simulate.runner import from_runtime, to_runtime
+from edgekit.tflite_graph import TFLiteGraph
+
+WORKER = "edgekit.simulate.tflm_worker"
+ALIGN = 16  # TFLM aligns arena allocations to 16 bytes; arena sizes are searched in steps of 16
+_LINE = re.compile(r"'(?P<type>[^']+)' used (?P<used>\d+) bytes .*?\(requested (?P<req>\d+) bytes for (?P<n>\d+)")
+
+# Recorded allocation types whose items are structs of pointers, with their size on a 32-bit
+# target (ILP32; 64-bit sizes in brackets): TfLiteEvalTensor {data*, dims*, type} 12 (24);
+# TfLiteTensor (TFLM's reduced struct: quantization {type, params*}, params {scale, zp},
+# data*, dims*, size_t bytes, type, allocation_type, is_variable) 32 (64);
+# NodeAndRegistration = TfLiteNode {inputs*, outputs*, intermediates*, user_data*,
+# builtin_data*, custom_initial_data*, int} + registration* 32 (64). The 32-bit sizes match
+# PrintAllocations logs from Cortex-M builds. The other recorded types (quantization arrays,
+# kernel op data, variable buffers, the allocator's own objects) are kept at their 64-bit
+# size, so the 32-bit figure is an upper bound.
+_SIZE_32BIT = {"TfLiteEvalTensor data": 12, "Persistent TfLiteTensor data": 32, "NodeAndRegistration struct": 32}
+
+
+@dataclass(frozen=True)
+class ArenaMeasurement:
+    required: int  # smallest arena (multiple of 16) with which AllocateTensors succeeds
+    nonpersistent: int  # head: tensor buffers and scratch, planned by lifetime
+    persistent: int  # tail: interpreter structures, quantization data, op data
+    persistent32: int  # the tail with pointer-bearing structs resized for a 32-bit target
+    allocations: dict = field(default_factory=dict)  # type -> {used, requested, count}
+
+    @property
+    def derivation(self) -> str:
+        parts = [f"{t} {a['count']} x {a['requested'] // max(a['count'], 1)} -> {_SIZE_32BIT[t]} B"
+                 for t, a in self.allocations.items() if t in _SIZE_32BIT]  # fmt: skip
+        return "; ".join(parts) or "no pointer-bearing structs recorded"
+
+
+def _round_up(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def _write_model(data: bytes, tmp: Path) -> str:
+    path = tmp / "model.tflite"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _probe(child: Child, model: str, arena: int) -> tuple[bool, str]:
+    """(allocation succeeded, TFLM's log of why not)."""
+    try:
+        reply = child.request({"cmd": "probe", "model": model, "arena": arena}, timeout=300)
+    except ChildCrashed as e:
+        return False, f"crashed ({e.reason})"  # too small an arena can crash TFLM outright
+    return bool(reply["ok"]), reply.get("log", "")
+
+
+def _reason(log: str) -> str:
+    lines = [ln.strip() for ln in log.splitlines() if ln.strip() and "allocate" not in ln.lower()]
+    return lines[0][:200] if lines else "allocation failed"
+
+
+def measure_arena(data: bytes, source: str = "model") -> ArenaMeasurement:
+    """The exact arena TFLM needs for ``data``, found by bisection over multiples of 16."""
+    graph = TFLiteGraph(data, source)
+    guess = _round_up(2 * sum(t.nbytes for t in graph.activations()) + 4096 + 256 * len(graph.ops))
+    with tempfile.TemporaryDirectory() as tmp, Child(WORKER) as child:
+        model = _write_model(data, Path(tmp))
+        lo, hi = 0, guess
+        while True:
+            ok, log = _probe(child, model, hi)
+            if ok:
+                break
+            # A model TFLM cannot prepare fails for a reason other than memory: say so now.
+            if "tail memory" not in log and "head memory" not in log and "crashed" not in log:
+                raise UnsupportedError(f"{source}: TFLM cannot prepare the model: {_reason(log)}")
+            lo, hi = hi, hi * 2
+            if hi > 1 << 31:
+                raise UnsupportedError(f"{source}: TFLM cannot allocate this model with any arena up to 2 GiB")
+        while hi - lo > ALIGN:
+            mid = _round_up((lo + hi) // 2)
+            if mid >= hi:
+                break
+            if _probe(child, model, mid)[0]:
+                hi = mid
+            else:
+                lo = mid
+        try:
+            text = child.request({"cmd": "allocations", "model": model, "arena": hi})["text"]
+        except ChildCrashed as e:
+            raise UnsupportedError(f"{source}: TFLM crashed ({e.reason}) reporting its allocations") from e
+    head = int(re.search(r"Arena allocation head (\d+)", text).group(1))
+    allocations = {
+        m["type"]: {"used": int(m["used"]), "requested": int(m["req"]), "count": int(m["n"])}
+        for m in _LINE.finditer(text)
+    }
+    shrink = 0
+    for kind, size32 in _SIZE_32BIT.items():
+        a = allocations.get(kind)
+        if a and a["count"]:
+            shrink += a["requested"] - a["count"] * size32
+    persistent = hi - head
+    return ArenaMeasurement(hi, head, persistent, max(persistent - shrink, 0), allocations)
+
+
+def arena_fits(data: bytes, arena: int) -> bool:
+    """Whether TFLM allocates ``data`` in an arena of ``arena`` bytes (crash = no)."""
+    with tempfile.TemporaryDirectory() as tmp, Child(WORKER) as child:
+        return _probe(child, _write_model(data, Path(tmp)), arena)[0]
+
+
+def _model_data_source(artifact) -> tuple[Path, str]:
+    for f in artifact.files:
+        if f.endswith(("_model_data.c", "_model_data.cc")):
+            return artifact.directory / f, f.rsplit("_model_data.", 1)[0]
+    raise ModelFileError(f"{artifact.directory}: the tflm artifact has no *_model_data.c/.cc")
+
+
+class TFLMRunner:
+    """Runs the model bytes parsed back from the generated C array in the TFLM interpreter."""
+
+    name = "tflm"
+
+    def __init__(self):
+        self._child = None
+        self._tmp = None
+
+    def load(self, artifact) -> None:
+        """Load a tflm Artifact: the model bytes are parsed back from its generated C source."""
+        from targets.tflm_sources import parse_c_array
+
+        path, cname = _model_data_source(artifact)
+        try:
+            data = parse_c_array(path.read_text(), cname)
+        except ValueError as e:
+            raise ModelFileError(f"{path}: {e}") from e
+        self.load_bytes(data, artifact.metadata.get("arena", {}).get("size"))
+
+    def load_bytes(self, data: bytes, arena: int | None = None) -> None:
+        """Load model bytes directly (``arena`` measured when not given)."""
+        graph = TFLiteGraph(data, "tflm model data")
+        self.inputs = tuple(_info(t) for t in graph.inputs)
+        self.outputs = tuple(_info(t) for t in graph.outputs)
+        self._arena = arena or measure_arena(data).required
+        self._tmp = tempfile.TemporaryDirectory()
+        self._model = _write_model(data, Path(self._tmp.name))
+        self._child = Child(WORKER)
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Float outputs; TFLM runs one sample at a time (the child loops over the batch)."""
+        tmp = Path(self._tmp.name)
+        np.savez(tmp / "in.npz", **{f"i{i}": to_runtime(x, t) for i, (x, t) in enumerate(zip(inputs, self.inputs))})
+        req = {"cmd": "run", "model": self._model, "arena": self._arena, "n_outputs": len(self.outputs),
+               "inputs": str(tmp / "in.npz"), "outputs": str(tmp / "out.npz")}  # fmt: skip
+        try:
+            reply = self._child.request(req)
+        except ChildCrashed as e:
+            raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) running the model") from e
+        if not reply["ok"]:
+            raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
+        with np.load(tmp / "out.npz") as z:
+            return [from_runtime(z[f"o{k}"], t) for k, t in enumerate(self.outputs)]
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __del__(self):
+        self.close()
+
+
+def _info(t) -> TensorInfo:
+    q = t.quant if t.quant is not None and len(t.quant.scale) == 1 else None
+    return TensorInfo(t.name, t.shape, t.dtype, q.scale[0] if q else None, q.zero_point[0] if q else None)

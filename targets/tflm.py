@@ -1,0 +1,143 @@
+"""TFLite Micro: the model as C arrays, its settings, a pruned op resolver, the exact arena.
+
+The TFLite flatbuffer comes from the TFLite target's converter (or is given as ``.tflite``);
+it is checked against TFLM's op table before anything is written, its arena is measured with
+the real TFLM interpreter in a child process, and the bytes parsed back from the generated C
+array are run once in TFLM to prove the file is right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ModelFileError, OptionError, UnsupportedError
+from edgekit.model import SourceModel
+from edgekit.tflite_graph import TFLiteGraph
+from quantize.spec import QuantSpec
+from targets.base import Artifact
+from targets.c_names import model_c_name
+from targets.tflm_ops import check_graph, resolver_ops
+from targets.tflm_sources import ArenaFigures, check_section, parse_c_array, render_sources
+
+
+def default_margin(required: int) -> int:
+    """Arena headroom: 5% (at least 1 KiB), rounded to 16. The measurement is exact for TFLM's
+    reference kernels; optimized kernels (CMSIS-NN, ...) may ask for scratch buffers those do not."""
+    return int(math.ceil(max(1024, 0.05 * required) / 16) * 16)
+
+
+class TFLMTarget:
+    name = "tflm"
+    schemes = frozenset({"int8", "int16x8", "float32"})
+
+    def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
+                 labels: list[str] | None = None, arena_margin: int | None = None):  # fmt: skip
+        if lang not in ("c", "cc"):
+            raise OptionError(f"--lang {lang!r}: choose c or cc")
+        if arena_margin is not None and arena_margin < 0:
+            raise OptionError("--arena-margin must be 0 or more bytes")
+        check_section(section)
+        self.c_name = c_name
+        self.lang = lang
+        self.section = section
+        self.labels = labels
+        self.arena_margin = arena_margin
+        if c_name is not None:
+            model_c_name(c_name, explicit=True)
+
+    def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
+        if spec.scheme not in self.schemes:
+            raise UnsupportedError(
+                f"target tflm cannot produce scheme '{spec.scheme}'; it supports int8, int16x8 and float32"
+            )
+        if model is not None and model.kind == "tflite":
+            have = TFLiteGraph(model.tflite_bytes(), str(model.path)).quant_scheme()
+            if have != spec.scheme:
+                raise UnsupportedError(
+                    f"{model.path} is a {have} .tflite; the tflm target uses it as it is (--quant tflm={have})"
+                )
+
+    def describe(self, spec: QuantSpec) -> str:
+        return f"TFLM C sources ({'C++' if self.lang == 'cc' else 'C'}) of the {spec.scheme} TFLite model"
+
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
+        """Convert (or take) the TFLite model and write the C sources into ``out_dir``."""
+        self.check(model, spec)
+        if model.kind == "tflite":
+            data = model.tflite_bytes()
+        else:
+            from targets.tflite import convert_cached
+
+            data = convert_cached(model, spec, calib)
+        name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
+        sources = build_tflm_sources(
+            data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
+            labels=self.labels, arena_margin=self.arena_margin,
+        )  # fmt: skip
+        return sources.write(out_dir)
+
+
+@dataclass(frozen=True)
+class TFLMSources:
+    """The rendered files of one model, checked and proven, not yet written."""
+
+    name: str
+    lang: str
+    files: dict  # file name -> text; the model data source first
+    inputs: tuple
+    outputs: tuple
+    notes: tuple[str, ...]
+    metadata: dict
+
+    def write(self, out_dir: Path) -> Artifact:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for fname, text in self.files.items():
+            (out_dir / fname).write_text(text)
+        return Artifact("tflm", self.metadata["scheme"], out_dir, tuple(self.files), self.inputs, self.outputs,
+                        self.notes, self.metadata)  # fmt: skip
+
+
+def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,
+                       labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False) -> TFLMSources:  # fmt: skip
+    """Check, measure, render and prove the TFLM sources of one TFLite model."""
+    from edgekit.simulate.tflm import TFLMRunner, measure_arena
+
+    graph = TFLiteGraph(data, model_name)
+    check_graph(graph)
+    n_classes = graph.outputs[0].shape[-1] if graph.outputs and graph.outputs[0].shape else 0
+    if labels is not None and len(labels) != n_classes:
+        raise OptionError(f"--labels has {len(labels)} labels, the model's first output has {n_classes} classes")
+    measured = measure_arena(data, model_name)
+    margin = default_margin(measured.required) if arena_margin is None else int(math.ceil(arena_margin / 16) * 16)
+    arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation)
+    ops = resolver_ops(graph)
+    scheme = graph.quant_scheme()
+    rendered = render_sources(graph, name=name, model_name=model_name, scheme=scheme, lang=lang, section=section,
+                              labels=labels, arena=arena, ops=ops, app=app)  # fmt: skip
+    source = f"{name}_model_data.{lang}"
+    if parse_c_array(rendered[source], name) != data:
+        raise ModelFileError(f"{source}: the generated array does not read back as the model")
+    files = {source: rendered[source], **{f: rendered[f] for f in sorted(rendered) if f != source}}
+    # Prove the bytes in the C file run in TFLM with the reported arena.
+    runner = TFLMRunner()
+    try:
+        runner.load_bytes(parse_c_array(rendered[source], name), arena.size)
+        runner.run([np.zeros(t.shape, np.float32) for t in runner.inputs])
+    finally:
+        runner.close()
+    notes = (
+        f"{len(ops)}-op resolver; arena {arena.size:,} B = {arena.required:,} measured "
+        f"({arena.nonpersistent:,} tensors + {arena.persistent:,} persistent, 64-bit host) + {arena.margin:,} margin; "
+        f"32-bit target {arena.size32:,} B",
+    )
+    metadata = {
+        "scheme": scheme, "c_name": name, "lang": lang, "section": section, "ops": [o["builtin"] for o in ops],
+        "arena": arena.to_json(), "allocations": measured.allocations, "model_bytes": len(data),
+        "tflite_sha256": hashlib.sha256(data).hexdigest(),
+    }  # fmt: skip
+    return TFLMSources(name, lang, files, runner.inputs, runner.outputs, notes, metadata)
