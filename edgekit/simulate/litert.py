@@ -60,6 +60,8 @@ class LiteRTRunner:
         self.inputs = tensor_infos(self._interp.get_input_details())
         self.outputs = tensor_infos(self._interp.get_output_details())
         self.batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
+        # Stateful graphs (LSTM/SVDF state in variable tensors) start every sample fresh.
+        self._stateful = any(t.is_variable for t in self._graph().main.tensors)
 
     def _make(self, batch: int | None = None):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -122,6 +124,8 @@ class LiteRTRunner:
         return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
 
     def _invoke(self, interp, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if self._stateful:
+            interp.reset_all_variables()
         for d, info, x in zip(interp.get_input_details(), self.inputs, inputs):
             interp.set_tensor(d["index"], np.ascontiguousarray(to_runtime(x, info)))
         interp.invoke()
