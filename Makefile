@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 
-.PHONY: demo test test-fast bench venv clean
+.PHONY: demo test test-fast bench venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -15,13 +15,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Compilers the firmware build checks need: gcc/g++ and the Arm cross compiler (Debian packages).
+toolchain:
+	@command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || { \
+		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi and g++ (apt-get)"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi g++ make; }
+
 demo: $(STAMP)
-	$(VENV)/bin/edgekit export examples/digits/digits.keras --target tflite \
-		--quant float32,float16,dynamic,int8,int16x8 \
+	$(VENV)/bin/edgekit export examples/digits/digits.keras --target tflite,tflm \
+		--quant tflite=float32,tflite=float16,tflite=dynamic,tflite=int8,tflite=int16x8,tflm=int8 \
 		--calib examples/digits/calib.npz --eval examples/digits/eval.npz \
 		--out build/demo --force
 
-test: $(STAMP)
+test: $(STAMP) toolchain
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -16,7 +16,7 @@ def render_export(result, console) -> None:
     from edgekit.pipeline import artifact_key
 
     ev = result.evaluation or {}
-    float32 = {a.target: a.size_bytes for a in result.artifacts if a.scheme == "float32"}
+    float32 = {a.target: a.deployed_bytes for a in result.artifacts if a.scheme == "float32"}
     table = Table(title=f"edgekit export → {result.out}", title_justify="left")
     table.add_column("artifact", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
@@ -27,7 +27,9 @@ def render_export(result, console) -> None:
             table.add_column(col, justify="right", no_wrap=True)
     for a in result.artifacts:
         ref = float32.get(a.target)
-        row = [artifact_key(a), fmt_bytes(a.size_bytes), f"{a.size_bytes / ref:.2f}x" if ref else ""]
+        if ref is None and "tflite_sha256" in a.metadata:  # C sources of a TFLite flatbuffer
+            ref = float32.get("tflite")
+        row = [artifact_key(a), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
         if evaluated:
             m = ev["artifacts"].get(artifact_key(a), {})
             row += [_pct(m.get("top1")), _pct(m.get("agreement")), f"{m['cosine']:.5f}" if "cosine" in m else ""]

@@ -44,5 +44,5 @@ $(CPUS): | $(OUT)
 
 resolver: | $(OUT)
 	@test -n "$(TFLM)" || { echo "resolver check needs TFLM=/path/to/tflite-micro (its headers)"; exit 2; }
-	printf '#include "$(NAME)_op_resolver.h"\nint edgekit_resolver_check();\nint edgekit_resolver_check() { static $(shell echo $(NAME) | sed -E 's/(^|_)([a-z0-9])/\U\2/g')OpResolver r; return $(NAME)_register_ops(r) == kTfLiteOk; }\n' > $(OUT)/resolver_check.cc
+	printf '#include "$(NAME)_op_resolver.h"\nint edgekit_resolver_check();\nint edgekit_resolver_check() { static $(shell echo $(NAME) | sed -E 's/(^|_)([A-Za-z0-9])/\U\2/g')OpResolver r; return $(NAME)_register_ops(r) == kTfLiteOk; }\n' > $(OUT)/resolver_check.cc
 	g++ -std=c++17 $(WARN) -I$(GEN) -I$(TFLM) -c $(OUT)/resolver_check.cc -o $(OUT)/resolver_check.o

@@ -37,6 +37,12 @@ class Artifact:
     def size_bytes(self) -> int:
         return sum(_size(self.directory / f) for f in self.files)
 
+    @property
+    def deployed_bytes(self) -> int:
+        """Bytes that go onto the device: the model data for source-code targets (TFLM),
+        the files themselves otherwise."""
+        return int(self.metadata.get("model_bytes", self.size_bytes))
+
     def relocated(self, directory: Path) -> Artifact:
         """The same artifact after its directory moved (staging dir -> final place)."""
         return Artifact(self.target, self.scheme, directory, self.files, self.inputs, self.outputs, self.notes, self.metadata)

@@ -69,11 +69,13 @@ def test_outputs_match_litert(path):
         ours = runner.run(xs)
     finally:
         runner.close()
-    if path.name in NO_LITERT:
-        reason = NO_LITERT[path.name]
-        assert all(np.isfinite(o).all() for o in ours), reason
-        pytest.skip(f"not compared with LiteRT: {reason} (TFLM ran it)")
     theirs = litert_outputs(path, xs, kernels="reference")
+    if path.name in NO_LITERT:
+        # TFLM ran it; LiteRT cannot, for the stated reason. If LiteRT learns to, compare.
+        assert all(np.isfinite(o).all() for o in ours)
+        assert isinstance(theirs, str), f"LiteRT now runs {path.name}: move it out of NO_LITERT"
+        print(f"{path.name}: {NO_LITERT[path.name]}: {theirs}")
+        return
     assert not isinstance(theirs, str), theirs
     for a, b, info in zip(ours, theirs, runner.outputs):
         if path.name in QUANTA:

@@ -1,0 +1,122 @@
+"""The TFLM target through the pipeline and `edgekit header`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.errors import OptionError, UnsupportedError
+from edgekit.model import load_model
+from edgekit.pipeline import ExportOptions, export
+from edgekit.tflite_graph import TFLiteGraph
+from quantize.spec import QuantSpec
+from targets.tflm import TFLMTarget, default_margin
+from targets.tflm_sources import parse_c_array
+from tests.conftest import EXAMPLE, SHARED, needs_shared, run_cli
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tflm") / "b"
+    return export(ExportOptions(
+        model=EXAMPLE / "digits.keras", out=out, target=("tflite", "tflm"), quant="int8",
+        calib=str(EXAMPLE / "calib.npz"), eval=str(EXAMPLE / "eval.npz"),
+    ))  # fmt: skip
+
+
+def test_tflm_artifact_is_the_tflite_model(digits):
+    by = {a.target: a for a in digits.artifacts}
+    tfl, tflm = by["tflite"], by["tflm"]
+    assert tflm.files == ("digits_model_data.c", "digits_model_data.h", "digits_model_settings.h", "digits_op_resolver.h")
+    data = parse_c_array(tflm.primary.read_text(), "digits")
+    assert data == tfl.primary.read_bytes()  # one conversion serves both targets
+    arena = tflm.metadata["arena"]
+    assert arena["size"] == arena["required"] + arena["margin"] and arena["margin"] == default_margin(arena["required"])
+    assert tflm.metadata["ops"] == TFLiteGraph(data).op_names
+    settings = (tflm.directory / "digits_model_settings.h").read_text()
+    assert f"#define DIGITS_ARENA_SIZE {arena['size']}" in settings
+
+
+def test_tflm_and_litert_agree_exactly_on_digits(digits):
+    ev = digits.evaluation["artifacts"]
+    assert ev["tflm/int8"]["top1"] == ev["tflite/int8"]["top1"]
+    assert ev["tflm/int8"]["cosine"] == pytest.approx(ev["tflite/int8"]["cosine"], abs=1e-9)
+    print(f"digits int8: TFLM top-1 {ev['tflm/int8']['top1']:.4f}, LiteRT {ev['tflite/int8']['top1']:.4f}")
+
+
+def test_same_sources_twice(digits, tmp_path):
+    again = export(ExportOptions(
+        model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("tflm",), quant="int8", calib=str(EXAMPLE / "calib.npz"),
+    ))  # fmt: skip
+    (a,) = [x for x in digits.artifacts if x.target == "tflm"]
+    (b,) = again.artifacts
+    for f in a.files:
+        assert (a.directory / f).read_bytes() == (b.directory / f).read_bytes(), f
+
+
+def test_unsupported_op_is_named(tmp_path):
+    import tensorflow as tf
+
+    class TopK(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"values": tf.math.top_k(x, k=2).values}
+
+    sm = tmp_path / "topk"
+    module = TopK()
+    tf.saved_model.save(module, str(sm), signatures={"serving_default": module.__call__})
+    with pytest.raises(UnsupportedError, match="TOPK_V2: not available in TFLite Micro"):
+        export(ExportOptions(model=sm, out=tmp_path / "o", target=("tflm",), quant="float32"))
+    assert not (tmp_path / "o").exists()
+
+
+@needs_shared()
+def test_hybrid_model_is_refused_with_a_hint(tmp_path):
+    model = load_model(SHARED / "mlperf_tiny" / "keyword_spotting" / "kws_ref_model_float32.tflite")
+    with pytest.raises(UnsupportedError, match="is a dynamic .tflite"):
+        TFLMTarget().check(model, QuantSpec("int8"))
+    from targets.tflm import build_tflm_sources
+
+    with pytest.raises(UnsupportedError, match=r"CONV_2D with float activations and int8 weights.*--quant int8"):
+        build_tflm_sources(model.tflite_bytes(), name="kws", model_name="kws_ref_model_float32.tflite")
+
+
+def test_options_are_checked():
+    with pytest.raises(OptionError, match="--name 'int'"):
+        TFLMTarget(c_name="int")
+    with pytest.raises(OptionError, match="--section"):
+        TFLMTarget(section="bad section")
+    with pytest.raises(UnsupportedError, match="cannot produce scheme 'dynamic'"):
+        TFLMTarget().check(None, QuantSpec("dynamic"))
+
+
+def test_model_name_becomes_a_c_name(tiny_keras, tmp_path):
+    weird = tmp_path / "int.keras"
+    weird.write_bytes(tiny_keras.read_bytes())
+    res = export(ExportOptions(model=weird, out=tmp_path / "o", target=("tflm",), quant="int8", calib="random"))
+    assert res.artifacts[0].files[0] == "int_model_model_data.c"
+
+
+@needs_shared()
+def test_header_command(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("no person\nperson \"quoted\"\n")
+    model = SHARED / "tflm" / "person_detect.tflite"
+    res = run_cli("header", model, "-o", tmp_path / "src", "--name", "pd", "--lang", "cc",
+                  "--section", ".rodata.model", "--labels", labels, "--app")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    files = sorted(p.name for p in (tmp_path / "src").iterdir())
+    assert files == ["pd_main.cc", "pd_model_data.cc", "pd_model_data.h", "pd_model_settings.h", "pd_op_resolver.h"]
+    src = (tmp_path / "src" / "pd_model_data.cc").read_text()
+    assert 'alignas(16) __attribute__((section(".rodata.model"))) const uint8_t pd_model_data[]' in src
+    assert parse_c_array(src, "pd") == model.read_bytes()
+    settings = (tmp_path / "src" / "pd_model_settings.h").read_text()
+    assert '#define PD_LABELS {"no person", "person \\"quoted\\""}' in settings
+    again = run_cli("header", model, "-o", tmp_path / "src", "--name", "pd")
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_header_refuses_non_tflite(tiny_keras, tmp_path):
+    res = run_cli("header", tiny_keras, "-o", tmp_path / "src")
+    assert res.returncode == 2 and "takes a .tflite file" in res.stderr
+    assert not (tmp_path / "src").exists()

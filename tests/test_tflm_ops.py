@@ -1,0 +1,24 @@
+from edgekit.tflite_graph import TFLiteGraph
+from targets.tflm_ops import BUILTINS, CUSTOMS, method_for, problems, supported_ops_markdown
+from tests.conftest import ROOT, SHARED, needs_shared
+
+
+def test_methods():
+    assert method_for("CONV_2D") == "AddConv2D"
+    assert method_for("UNIDIRECTIONAL_SEQUENCE_LSTM") == "AddUnidirectionalSequenceLSTM"
+    assert method_for("CUSTOM:SignalRfft") == "AddRfft"
+    assert method_for("TOPK_V2") is None and method_for("CUSTOM:FlexErf") is None
+    assert len(BUILTINS) == 99 and len(CUSTOMS) == 16
+
+
+def test_readme_table_is_generated_from_the_table():
+    readme = (ROOT / "README.md").read_text()
+    assert supported_ops_markdown() in readme, "regenerate the README's TFLM table from targets.tflm_ops.supported_ops_markdown()"
+
+
+@needs_shared()
+def test_shared_models():
+    refused = {p.name for p in SHARED.rglob("*.tflite") if problems(TFLiteGraph.from_file(p))}
+    assert refused == {"model_ToyCar_quant.tflite", "kws_ref_model_float32.tflite"}  # the two hybrid models
+    custom = TFLiteGraph.from_file(SHARED / "tflm" / "audio_preprocessor_int8.tflite")
+    assert problems(custom) == []
