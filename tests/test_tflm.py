@@ -120,3 +120,12 @@ def test_header_refuses_non_tflite(tiny_keras, tmp_path):
     res = run_cli("header", tiny_keras, "-o", tmp_path / "src")
     assert res.returncode == 2 and "takes a .tflite file" in res.stderr
     assert not (tmp_path / "src").exists()
+
+
+def test_digits_arena_is_exact(digits):
+    from edgekit.simulate.tflm import arena_fits
+
+    (tflm,) = [a for a in digits.artifacts if a.target == "tflm"]
+    data = parse_c_array(tflm.primary.read_text(), "digits")
+    required = tflm.metadata["arena"]["required"]
+    assert arena_fits(data, required) and not arena_fits(data, required - 16)
