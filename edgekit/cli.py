@@ -122,13 +122,17 @@ def _scale(text: str | None):
 @click.option("--lang", type=click.Choice(["c", "cc"]), help="tflm: model data as C (default) or C++.")
 @click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
 @click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
+@click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
+@click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
+@click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
+@click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
 @click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           unsafe, force, as_json):
+           task, max_drop, min_cosine, min_accuracy, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -137,7 +141,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
     from edgekit.config import load_config
     from edgekit.data import Preprocess
     from edgekit.pipeline import ExportOptions, export as run_export
-    from edgekit.summary import render_export
+    from edgekit.summary import render_export, render_validation
 
     values = load_config(config) if config else {}
     given = {
@@ -145,6 +149,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel,
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
         "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
+        "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
@@ -164,6 +169,10 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:
         render_export(result, state.out)
+        if result.validation is not None and result.validation.gates:
+            render_validation(result.validation, state.out, "gates")
+    if result.validation is not None and not result.validation.passed:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()
@@ -187,6 +196,48 @@ def inspect(state: _State, model, ops, as_json, unsafe):
         state.out.file.write(json.dumps(report, indent=2) + "\n")
     else:
         render(report, state.out)
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--eval", "eval_", required=True, help="Evaluation data (.npz with x and y, .npy, image directory).")
+@click.option("--model", "model_path", help="The float source model (default: the path in the manifest).")
+@click.option("--targets", "only", help="Validate only these targets (comma-separated).")
+@click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What to score (default: from the output shape).")
+@click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
+@click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
+@click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Baseline file: fail when worse than it.")
+@click.option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Points an artifact may lose against the baseline.")
+@click.option("--update-baseline", is_flag=True, help="Write this run's metrics as the new --baseline.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
+@click.option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
+              show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
+@click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
+@click.pass_obj
+def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
+             baseline_tolerance, update_baseline, junit, litert_kernels, as_json):
+    """Run every artifact of BUILD_DIR in its runtime over --eval and apply the gates.
+
+    Exit code 0: all gates pass; 1: a gate failed; 2: an error.
+
+    \b
+    edgekit validate build/ --eval eval.npz --max-drop 1.0 --min-cosine 0.99 --junit validation.xml
+    """
+    from edgekit.simulate.gates import Gates
+    from edgekit.summary import render_validation
+    from edgekit.validate import validate_build
+
+    gates = Gates(max_drop, min_cosine, min_accuracy, baseline, update_baseline, baseline_tolerance)
+    targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
+                            junit=junit, litert_kernels=litert_kernels, progress=state.step)  # fmt: skip
+    if as_json:
+        state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    else:
+        render_validation(report, state.out)
+    if not report.passed:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()

@@ -24,7 +24,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, artifacts, evaluation, warnings) -> dict:
+def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, artifacts, warnings) -> dict:
     """Write ``manifest.json`` into ``stage``; artifact paths are relative to the build dir.
 
     ``created`` is the only field that differs between two identical runs.
@@ -36,7 +36,6 @@ def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, art
         "source": source,
         "options": options,
         "artifacts": [a.to_json(stage) for a in artifacts],
-        "evaluation": evaluation,
         "warnings": list(warnings),
         "tools": tool_versions(),
     }

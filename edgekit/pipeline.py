@@ -46,6 +46,11 @@ class ExportOptions:
     lang: str = "c"
     section: str | None = None
     arena_margin: int | None = None
+    # Validation (with --eval)
+    task: str | None = None
+    max_drop: float | None = None
+    min_cosine: float | None = None
+    min_accuracy: float | None = None
     unsafe: bool = False
     force: bool = False
 
@@ -63,8 +68,12 @@ class ExportResult:
     model: SourceModel
     artifacts: list[Artifact]
     manifest: dict
-    evaluation: dict | None
+    validation: object | None  # edgekit.validate.ValidationReport when --eval was given
     warnings: list[str]
+
+    @property
+    def evaluation(self) -> dict | None:
+        return self.validation.result if self.validation is not None else None
 
 
 Progress = Callable[[str], contextlib.AbstractContextManager]
@@ -130,10 +139,18 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             with step(f"Exporting {target.name} {spec.scheme}"):
                 artifacts.append(target.export(model, spec, stage / target.name, calib))
 
-        evaluation = None
+        report = None
         if evalset is not None:
-            with step(f"Evaluating on {len(evalset)} samples"):
-                evaluation = _evaluate(model, artifacts, evalset)
+            from edgekit.simulate.gates import Gates
+            from edgekit.validate import run_validation, write_reports
+
+            gates = Gates(max_drop=opts.max_drop, min_cosine=opts.min_cosine, min_accuracy=opts.min_accuracy)
+            with step(f"Validating on {len(evalset)} samples"):
+                report = run_validation(model, artifacts, evalset, task=opts.task, gates=gates)
+            report.result["eval"] = evalset.describe()
+            write_reports(report, stage, gates, None)
+        elif opts.max_drop is not None or opts.min_cosine is not None or opts.min_accuracy is not None:
+            raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")
 
         source = {
             "path": str(opts.model),
@@ -151,11 +168,10 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             source=source,
             options=opts.to_json(),
             artifacts=artifacts,
-            evaluation=evaluation,
             warnings=warnings,
         )
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
-    return ExportResult(opts.out, model, final, manifest, evaluation, warnings)
+    return ExportResult(opts.out, model, final, manifest, report, warnings)
 
 
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
@@ -165,14 +181,3 @@ def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) ->
                 "arena_margin": opts.arena_margin}  # fmt: skip
     return {}
 
-
-def artifact_key(a: Artifact) -> str:
-    return f"{a.target}/{a.scheme}"
-
-
-def _evaluate(model: SourceModel, artifacts: list[Artifact], evalset: Dataset) -> dict:
-    from edgekit.simulate.evaluate import evaluate
-    from edgekit.simulate.runners import runner_for
-
-    runners = {artifact_key(a): runner_for(a) for a in artifacts}
-    return evaluate(model, runners, evalset)

@@ -13,7 +13,7 @@ def render_export(result, console) -> None:
     """One row per artifact: size, size vs float32, accuracy columns when evaluated."""
     from rich.table import Table
 
-    from edgekit.pipeline import artifact_key
+    from edgekit.validate import artifact_key
 
     ev = result.evaluation or {}
     float32 = {a.target: a.deployed_bytes for a in result.artifacts if a.scheme == "float32"}
@@ -41,6 +41,57 @@ def render_export(result, console) -> None:
             line += f": top-1 {_pct(ev['float']['top1'])}"
         console.print(line)
     for a in result.artifacts:
-        console.print(f"[dim]{a.primary.relative_to(result.out)}: {'; '.join(a.notes)}[/]")
+        console.print(f"[dim]{a.primary.relative_to(result.out)}: {'; '.join(a.notes)}[/]", soft_wrap=True)
     for w in result.warnings:
-        console.print(f"[bold yellow]warning:[/] {w}")
+        console.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+
+
+def _num(v, fmt: str) -> str:
+    return format(v, fmt) if isinstance(v, (int, float)) else str(v) if v is not None else ""
+
+
+def render_validation(report, console, title: str = "edgekit validate") -> None:
+    """One table, artifacts as rows and metrics as columns; then the gate verdicts."""
+    from rich.table import Table
+
+    res = report.result
+    task = res["task"]
+    table = Table(title=f"{title}: {res['samples']} samples, task {task}", title_justify="left")
+    cols = [("artifact", None)]
+    if task == "classification":
+        cols += [("top-1", "top1"), ("Δ top-1", None), ("agree", "agreement")]
+    if task == "anomaly":
+        cols += [("AUC", "auc"), ("Δ AUC", None)]
+    cols += [("cosine", "cosine"), ("L2 rel", "l2_rel"), ("SNR dB", "snr_db")]
+    for name, _ in cols:
+        table.add_column(name, justify="left" if name == "artifact" else "right", no_wrap=True)
+    head = "auc" if task == "anomaly" else "top1"
+    base = res["float"].get(head)
+    float_row = ["float model"] + ["" for _ in cols[1:]]
+    for i, (_, key) in enumerate(cols[1:], 1):
+        if key in ("top1", "top5", "auc") and key in res["float"]:
+            float_row[i] = _pct(res["float"][key])
+    table.add_row(*float_row, style="dim")
+    for key, m in res["artifacts"].items():
+        row = [key]
+        for name, k in cols[1:]:
+            if name.startswith("Δ"):
+                v = m.get(head)
+                row.append(f"{100 * (v - base):+.2f}" if isinstance(v, float) and isinstance(base, float) else "")
+            elif k in ("top1", "top5", "auc", "agreement"):
+                row.append(_pct(m.get(k)) if isinstance(m.get(k), float) else "")
+            elif k == "cosine":
+                row.append(_num(m.get(k), ".6f"))
+            elif k == "snr_db":
+                row.append(_num(m.get(k), ".1f"))
+            else:
+                row.append(_num(m.get(k), ".3g"))
+        table.add_row(*row)
+    console.print(table)
+    failed = [g for g in report.gates if not g.passed]
+    for g in failed:
+        console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)
+    if report.gates:
+        passed = len(report.gates) - len(failed)
+        verdict = "[green]all gates passed[/]" if not failed else f"[bold red]{len(failed)} gate check(s) failed[/]"
+        console.print(f"{verdict} ({passed} of {len(report.gates)} checks passed; details in validation.json)", soft_wrap=True)

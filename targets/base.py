@@ -47,6 +47,16 @@ class Artifact:
         """The same artifact after its directory moved (staging dir -> final place)."""
         return Artifact(self.target, self.scheme, directory, self.files, self.inputs, self.outputs, self.notes, self.metadata)
 
+    @classmethod
+    def from_json(cls, entry: dict, root: Path) -> Artifact:
+        """The Artifact a manifest entry describes, under build directory ``root``."""
+        paths = [Path(f["path"]) for f in entry["files"]]
+        directory = root / paths[0].parent
+        infos = [tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("scale"), t.get("zero_point"))
+                       for t in entry[k]) for k in ("inputs", "outputs")]  # fmt: skip
+        return cls(entry["target"], entry["scheme"], directory, tuple(str(p.relative_to(paths[0].parent)) for p in paths),
+                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})))  # fmt: skip
+
     def to_json(self, root: Path) -> dict:
         """Manifest entry; paths relative to the build directory ``root``."""
         rel = self.directory.relative_to(root) if self.directory.is_relative_to(root) else self.directory

@@ -44,10 +44,22 @@ class Child:
 
     def request(self, req: dict, timeout: float = 600.0) -> dict:
         """Send one request; raise ChildCrashed if the child dies (or hangs) before replying."""
+        self.send(req)
+        return self.receive(timeout)
+
+    def send(self, req: dict) -> None:
+        """Start a request without waiting (pair with ``receive``; children work in parallel)."""
         proc = self._proc if self._proc and self._proc.poll() is None else self._start()
         try:
             proc.stdin.write(json.dumps(req) + "\n")
             proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child is gone; receive() reports how it died
+
+    def receive(self, timeout: float = 600.0) -> dict:
+        """The reply to the last request sent."""
+        proc = self._proc
+        try:
             ready, _, _ = select.select([proc.stdout], [], [], timeout)
             line = proc.stdout.readline() if ready else None
         except (BrokenPipeError, OSError):

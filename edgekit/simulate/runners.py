@@ -11,14 +11,18 @@ _RUNNERS = {
 }
 
 
-def runner_for(artifact):
-    """A loaded Runner for ``artifact``."""
+def runner_for(artifact, **options):
+    """A loaded Runner for ``artifact``. ``options`` go to the runners that take them:
+    ``workers`` (TFLM: processes running samples in parallel), ``kernels`` (LiteRT)."""
+    import inspect
     from importlib import import_module
 
     spec = _RUNNERS.get(artifact.target)
     if spec is None:
         raise UnsupportedError(f"no runtime on this host runs {artifact.target} artifacts")
-    module, cls = spec.split(":")
-    runner = getattr(import_module(module), cls)()
+    module, name = spec.split(":")
+    cls = getattr(import_module(module), name)
+    accepted = inspect.signature(cls).parameters
+    runner = cls(**{k: v for k, v in options.items() if k in accepted and v is not None})
     runner.load(artifact)
     return runner

@@ -133,8 +133,9 @@ class TFLMRunner:
 
     name = "tflm"
 
-    def __init__(self):
-        self._child = None
+    def __init__(self, workers: int = 1):
+        self.workers = max(1, workers)
+        self._children: list[Child] = []
         self._tmp = None
 
     def load(self, artifact) -> None:
@@ -156,28 +157,39 @@ class TFLMRunner:
         self._arena = arena or measure_arena(data).required
         self._tmp = tempfile.TemporaryDirectory()
         self._model = _write_model(data, Path(self._tmp.name))
-        self._child = Child(WORKER)
+        self._children = [Child(WORKER) for _ in range(self.workers)]
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Float outputs; TFLM runs one sample at a time (the child loops over the batch)."""
+        """Float outputs. TFLM runs one sample at a time, so a batch is split into
+        contiguous parts, one per worker process, which run in parallel."""
         tmp = Path(self._tmp.name)
-        np.savez(tmp / "in.npz", **{f"i{i}": to_runtime(x, t) for i, (x, t) in enumerate(zip(inputs, self.inputs))})
-        req = {"cmd": "run", "model": self._model, "arena": self._arena, "n_outputs": len(self.outputs),
-               "inputs": str(tmp / "in.npz"), "outputs": str(tmp / "out.npz")}  # fmt: skip
-        try:
-            reply = self._child.request(req)
-        except ChildCrashed as e:
-            raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) running the model") from e
-        if not reply["ok"]:
-            raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
-        with np.load(tmp / "out.npz") as z:
-            return [from_runtime(z[f"o{k}"], t) for k, t in enumerate(self.outputs)]
+        n = len(inputs[0])
+        parts = min(self.workers, n)
+        bounds = [round(i * n / parts) for i in range(parts + 1)]
+        for w in range(parts):
+            lo, hi = bounds[w], bounds[w + 1]
+            np.savez(tmp / f"in{w}.npz", **{f"i{i}": to_runtime(x[lo:hi], t) for i, (x, t) in enumerate(zip(inputs, self.inputs))})
+            self._children[w].send({"cmd": "run", "model": self._model, "arena": self._arena, "n_outputs": len(self.outputs),
+                                    "inputs": str(tmp / f"in{w}.npz"), "outputs": str(tmp / f"out{w}.npz")})  # fmt: skip
+        outs: list[list[np.ndarray]] = []
+        for w in range(parts):
+            try:
+                reply = self._children[w].receive()
+            except ChildCrashed as e:
+                raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) running the model") from e
+            if not reply["ok"]:
+                raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
+            with np.load(tmp / f"out{w}.npz") as z:
+                outs.append([z[f"o{k}"] for k in range(len(self.outputs))])
+        return [from_runtime(np.concatenate([o[k] for o in outs]), t) for k, t in enumerate(self.outputs)]
 
     def close(self) -> None:
-        if self._child is not None:
-            self._child.close()
+        for child in self._children:
+            child.close()
+        self._children = []
         if self._tmp is not None:
             self._tmp.cleanup()
+            self._tmp = None
 
     def __del__(self):
         self.close()

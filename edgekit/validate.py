@@ -1,0 +1,116 @@
+"""``edgekit validate``: run every artifact of a build in its runtime and apply the gates.
+
+Writes ``validation.json`` (and optionally a JUnit report) into the build directory; the
+exit code is 0 when every gate passes, 1 when one fails, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.data import Dataset, Preprocess
+from edgekit.errors import ModelFileError, OptionError
+from edgekit.manifest import read_manifest
+from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
+
+VALIDATION = "validation.json"
+
+
+@dataclass
+class ValidationReport:
+    result: dict
+    gates: list[GateResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    def to_json(self) -> dict:
+        return {"edgekit_validation": 1, **self.result, "gates": [g.to_json() for g in self.gates], "passed": self.passed}
+
+
+def artifact_key(a) -> str:
+    return f"{a.target}/{a.scheme}"
+
+
+def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=64, workers=2,
+                   litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
+    """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
+    from edgekit.simulate.evaluate import evaluate
+    from edgekit.simulate.runners import runner_for
+
+    runners = {artifact_key(a): runner_for(a, workers=workers, kernels=litert_kernels) for a in artifacts}
+    try:
+        result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
+    finally:
+        for r in runners.values():
+            getattr(r, "close", lambda: None)()
+    return ValidationReport(result, check(result, gates))
+
+
+def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit: Path | None) -> None:
+    """validation.json into the build dir, the baseline and JUnit files where asked."""
+    _atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    if gates.update_baseline:
+        if gates.baseline is None:
+            raise OptionError("--update-baseline needs --baseline FILE")
+        _atomic_write(gates.baseline, json.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
+    if junit is not None:
+        _atomic_write(junit, junit_xml(report.gates))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        from edgekit.errors import OutputError
+
+        raise OutputError(f"{path}: cannot write ({e.strerror})") from e
+
+
+def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,
+                   gates: Gates = Gates(), targets: tuple[str, ...] = (), junit: Path | None = None,
+                   batch_size: int = 64, litert_kernels: str | None = None, progress=None,
+                   write: bool = True) -> ValidationReport:  # fmt: skip
+    """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``
+    (and write validation.json, the baseline and JUnit files unless ``write`` is False)."""
+    import contextlib
+
+    from edgekit.model import load_model, parse_input_shapes
+    from targets.base import Artifact
+
+    step = progress or (lambda text: contextlib.nullcontext())
+    build_dir = Path(build_dir)
+    manifest = read_manifest(build_dir)
+    artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
+    if targets:
+        artifacts = [a for a in artifacts if a.target in targets]
+        if not artifacts:
+            raise OptionError(f"--targets {','.join(targets)}: {build_dir} has no such artifacts")
+    for a in artifacts:
+        if not a.primary.exists():
+            raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
+    opts = manifest.get("options", {})
+    source = Path(model_path or manifest["source"]["path"])
+    if not source.exists():
+        raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
+    with step(f"Loading {source}"):
+        model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
+                           signature=opts.get("signature"))  # fmt: skip
+    pre = opts.get("preprocess") or {}
+    preprocess = Preprocess(pre.get("scale"), tuple(pre["mean"]) if "mean" in pre else None, tuple(pre["std"]) if "std" in pre else None)
+    dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
+    with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
+        report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
+                                litert_kernels=litert_kernels)
+    report.result["eval"] = dataset.describe()
+    if write:
+        write_reports(report, build_dir, gates, junit)
+    return report

@@ -1,0 +1,95 @@
+"""`edgekit validate` on the digits example: all artifacts, gates, baseline, JUnit, streaming."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgekit.pipeline import ExportOptions, export
+from edgekit.validate import validate_build
+from edgekit.simulate.gates import Gates
+from tests.conftest import EXAMPLE, run_cli
+
+EVAL = EXAMPLE / "eval.npz"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("v") / "digits"
+    export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite", "tflm"),
+                         quant="tflite=float32,tflite=int8,tflm=int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    return out
+
+
+def test_complete_table_and_exact_tflite_tflm(build):
+    report = validate_build(build, str(EVAL), litert_kernels="builtin")
+    res = report.result
+    assert set(res["artifacts"]) == {"tflite/float32", "tflite/int8", "tflm/int8"}
+    for entry in res["artifacts"].values():
+        for key in ("top1", "top5", "agreement", "cosine", "l2_rel", "rmse", "mae", "max_abs", "nse", "snr_db", "psnr_db"):
+            assert key in entry, key
+    assert res["artifacts"]["tflite/float32"]["cosine"] >= 0.99999
+    tfl, tflm = res["artifacts"]["tflite/int8"], res["artifacts"]["tflm/int8"]
+    assert {k: v for k, v in tfl.items() if k != "outputs"} == {k: v for k, v in tflm.items() if k != "outputs"}
+    saved = json.loads((build / "validation.json").read_text())
+    assert saved["passed"] is True and saved["eval"]["samples"] == 540
+
+
+def test_cli_exit_codes_junit_and_baseline(build, tmp_path):
+    junit, baseline = tmp_path / "v.xml", tmp_path / "baseline.json"
+    ok = run_cli("validate", build, "--eval", EVAL, "--max-drop", "0.5", "--min-cosine", "0.999", "--junit", junit,
+                 "--baseline", baseline, "--update-baseline")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "all gates passed" in ok.stdout and 'failures="0"' in junit.read_text()
+    assert set(json.loads(baseline.read_text())["artifacts"]) == {"tflite/float32", "tflite/int8", "tflm/int8"}
+    failed = run_cli("validate", build, "--eval", EVAL, "--min-cosine", "0.9999999")
+    assert failed.returncode == 1 and "FAIL tflite/int8: cosine" in failed.stdout
+    missing = run_cli("validate", tmp_path, "--eval", EVAL)
+    assert missing.returncode == 2 and "no manifest.json" in missing.stderr
+
+
+def test_bad_calibration_is_caught_with_a_useful_message(tmp_path):
+    """Calibrating on data 40x the real scale wastes most of the int8 range: the gate fails."""
+    bad = tmp_path / "bad_calib.npz"
+    np.savez(bad, x=np.load(EXAMPLE / "calib.npz")["x"] * 40)
+    res = run_cli("export", EXAMPLE / "digits.keras", "-q", "int8", "--calib", bad, "--eval", EVAL,
+                  "--max-drop", "1.0", "-o", tmp_path / "b")  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    assert "FAIL tflite/int8: top1" in res.stdout and "exceeds --max-drop 1.0" in res.stdout
+    assert (tmp_path / "b" / "validation.json").exists()  # the build is complete; the verdict is the exit code
+
+
+def test_baseline_catches_a_worse_export(build, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    validate_build(build, str(EVAL), gates=Gates(baseline=baseline, update_baseline=True))
+    data = json.loads(baseline.read_text())
+    data["artifacts"]["tflite/int8"]["top1"] = 1.0  # pretend the accepted export was perfect
+    baseline.write_text(json.dumps(data))
+    report = validate_build(build, str(EVAL), gates=Gates(baseline=baseline), write=False)
+    failed = [g for g in report.gates if not g.passed]
+    assert [g.artifact for g in failed] == ["tflite/int8"] and "vs baseline 100.00%" in failed[0].message
+
+
+@pytest.mark.slow
+def test_streaming_100k_samples_keeps_memory_flat(build, tmp_path):
+    import resource
+    import tracemalloc
+
+    x = np.load(EVAL)["x"]
+    big = np.resize(x, (100_000, *x.shape[1:])).astype(np.float32)
+    big += np.random.default_rng(0).normal(0, 0.01, big.shape).astype(np.float32)
+    path = tmp_path / "big.npy"
+    np.save(path, big)
+    nbytes = big.nbytes
+    del big
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    report = validate_build(build, str(path), targets=("tflite",), write=False, batch_size=256)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
+    print(f"100,000 samples ({nbytes / 1e6:.1f} MB): Python peak {peak / 1e6:.1f} MB, max RSS grew {rss_growth / 1e6:.1f} MB")
+    assert report.result["samples"] == 100_000
+    assert peak < nbytes / 4
