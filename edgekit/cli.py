@@ -111,6 +111,7 @@ def _scale(text: str | None):
 @click.option("--calib-size", type=int, help="Calibration samples to use (default 100).")
 @click.option("--io-dtype", type=click.Choice(["int8", "uint8", "int16", "float32"]), help="I/O type of integer schemes.")
 @click.option("--per-channel", type=click.Choice(["conv", "all", "none"]), help="Per-channel weight scales for conv layers (default), all layers, or none.")
+@click.option("--float-layers", help="int8: keep these layers float (names from the per-layer report, comma-separated).")
 @click.option("--batch", type=int, help="Fixed batch size of the exported model (default 1).")
 @click.option("--input-shape", help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=...")
 @click.option("--signature", help="SavedModel signature to export (default serving_default).")
@@ -126,13 +127,14 @@ def _scale(text: str | None):
 @click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
 @click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
 @click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
+@click.option("--layers", is_flag=True, default=None, help="With --eval: per-layer error report of int8 TFLite artifacts.")
 @click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
-           batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           task, max_drop, min_cosine, min_accuracy, unsafe, force, as_json):
+           float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
+           task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -146,16 +148,20 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
     values = load_config(config) if config else {}
     given = {
         "model": model, "target": target, "quant": quant, "calib": calib, "eval": eval_, "out": out,
-        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel,
+        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel, "float_layers": float_layers,
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
         "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
-        "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy,
+        "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
     pre.update({k: v for k, v in (("scale", _scale(scale)), ("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std"))) if v is not None})
     if "model" not in values:
         raise OptionError("no MODEL given: pass a model file, or set 'model' in --config")
+    if isinstance(values.get("float_layers"), str):
+        values["float_layers"] = tuple(n.strip() for n in values["float_layers"].split(",") if n.strip())
+    elif "float_layers" in values:
+        values["float_layers"] = tuple(values["float_layers"])
     if isinstance(values.get("target"), str):
         values["target"] = tuple(t.strip() for t in values["target"].split(",") if t.strip())
     elif "target" in values:
@@ -169,8 +175,8 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:
         render_export(result, state.out)
-        if result.validation is not None and result.validation.gates:
-            render_validation(result.validation, state.out, "gates")
+        if result.validation is not None and (result.validation.gates or result.validation.result.get("layers")):
+            render_validation(result.validation, state.out, "validation")
     if result.validation is not None and not result.validation.passed:
         raise click.exceptions.Exit(1)
 
@@ -213,10 +219,11 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
 @click.option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
               show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
+@click.option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
 @click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
 @click.pass_obj
 def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
-             baseline_tolerance, update_baseline, junit, litert_kernels, as_json):
+             baseline_tolerance, update_baseline, junit, litert_kernels, layers, as_json):
     """Run every artifact of BUILD_DIR in its runtime over --eval and apply the gates.
 
     Exit code 0: all gates pass; 1: a gate failed; 2: an error.
@@ -231,7 +238,7 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
     gates = Gates(max_drop, min_cosine, min_accuracy, baseline, update_baseline, baseline_tolerance)
     targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
     report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
-                            junit=junit, litert_kernels=litert_kernels, progress=state.step)  # fmt: skip
+                            junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers)  # fmt: skip
     if as_json:
         state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:

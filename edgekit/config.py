@@ -34,10 +34,16 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "signature": (_STR, False),
     "force": (_BOOL, False),
     "labels": (_STR, True),
+    "float_layers": ("a string or a list of strings", False),
     "c_name": (_STR, False),
     "lang": (_STR, False),
     "section": (_STR, False),
     "arena_margin": (_INT, False),
+    "task": (_STR, False),
+    "max_drop": (_NUM, False),
+    "min_cosine": (_NUM, False),
+    "min_accuracy": (_NUM, False),
+    "layers": (_BOOL, False),
 }
 PREPROCESS_KEYS = ("scale", "mean", "std")
 
@@ -49,6 +55,8 @@ def _ok(kind: str, value) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == _BOOL:
         return isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind.startswith("a string or a list"):
         return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
     if kind.startswith("a string, a list"):

@@ -16,6 +16,7 @@ from edgekit.errors import DataError, OptionError
 from edgekit.manifest import write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import check_output, staged_output
+from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
 from targets import get_target, target_names
 from targets.base import Artifact, sha256_of
@@ -36,6 +37,7 @@ class ExportOptions:
     calib_size: int = 100
     io_dtype: str | None = None
     per_channel: str = "conv"
+    float_layers: tuple[str, ...] = ()  # int8: keep these layers float (selective quantization)
     batch: int = 1
     input_shape: str | None = None
     signature: str | None = None
@@ -51,6 +53,7 @@ class ExportOptions:
     max_drop: float | None = None
     min_cosine: float | None = None
     min_accuracy: float | None = None
+    layers: bool = False  # with --eval: per-layer error report of int8 TFLite artifacts
     unsafe: bool = False
     force: bool = False
 
@@ -87,6 +90,8 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     plan = parse_quant_plan(opts.quant, list(opts.target))
     if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
+    if opts.float_layers and not any("int8" in ss for ss in plan.values()):
+        raise OptionError("--float-layers applies to the int8 scheme; add int8 to --quant")
     base = QuantSpec(calib_size=opts.calib_size, per_channel=opts.per_channel)
     labels = read_labels(opts.labels) if opts.labels else None
     pairs = []
@@ -94,7 +99,8 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
         target = get_target(name, **_target_options(name, opts, labels))
         for scheme in schemes:
             io = opts.io_dtype if opts.io_dtype in SCHEMES[scheme].io_dtypes else None
-            spec = replace(base.with_scheme(scheme), io_dtype=io)
+            spec = replace(base.with_scheme(scheme), io_dtype=io,
+                           float_layers=tuple(opts.float_layers) if scheme == "int8" else ())
             target.check(None, spec)
             pairs.append((target, spec))
     return pairs
@@ -148,6 +154,12 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             with step(f"Validating on {len(evalset)} samples"):
                 report = run_validation(model, artifacts, evalset, task=opts.task, gates=gates)
             report.result["eval"] = evalset.describe()
+            if opts.layers:
+                from edgekit.validate import diagnose_layers
+
+                with step("Per-layer quantization error of int8 TFLite artifacts"):
+                    specs = {artifact_key(a): s for a, (_, s) in zip(artifacts, pairs)}
+                    report.result["layers"] = diagnose_layers(model, artifacts, specs, calib, evalset)
             write_reports(report, stage, gates, None)
         elif opts.max_drop is not None or opts.min_cosine is not None or opts.min_accuracy is not None:
             raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")

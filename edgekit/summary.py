@@ -88,6 +88,15 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
                 row.append(_num(m.get(k), ".3g"))
         table.add_row(*row)
     console.print(table)
+    for key, diag in res.get("layers", {}).items():
+        layers = Table(title=f"{key}: layers adding the most quantization error", title_justify="left")
+        for col in ("layer", "channel error", "tensor error"):
+            layers.add_column(col, justify="left" if col == "layer" else "right", overflow="fold")
+        for row in diag["worst"][:5]:
+            layers.add_row(row["layer"], f"{row['channel_error']:.3f}", f"{row['tensor_error']:.3g}")
+        console.print(layers)
+        if diag["suggestion"]:
+            console.print(f"to keep the worst layer's tensors out of int8, export with --float-layers {','.join(diag['suggestion'])}", soft_wrap=True)
     failed = [g for g in report.gates if not g.passed]
     for g in failed:
         console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)

@@ -51,6 +51,26 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     return ValidationReport(result, check(result, gates))
 
 
+def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
+    """Per-layer error report of every int8 TFLite artifact and the --float-layers fix.
+
+    ``specs`` maps artifact keys to the QuantSpec each was exported with.
+    """
+    from targets.tflite_layers import layer_report, suggest_float_layers
+
+    out = {}
+    for a in artifacts:
+        spec = specs.get(artifact_key(a))
+        if a.target != "tflite" or spec is None or spec.scheme != "int8" or spec.float_layers:
+            continue
+        rows = layer_report(model, spec, calib, evalset)
+        out[artifact_key(a)] = {
+            "worst": rows,
+            "suggestion": suggest_float_layers(a.primary.read_bytes(), [rows[0]["layer"]]) if rows else [],
+        }
+    return out
+
+
 def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit: Path | None) -> None:
     """validation.json into the build dir, the baseline and JUnit files where asked."""
     _atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
@@ -78,7 +98,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,
                    gates: Gates = Gates(), targets: tuple[str, ...] = (), junit: Path | None = None,
                    batch_size: int = 64, litert_kernels: str | None = None, progress=None,
-                   write: bool = True) -> ValidationReport:  # fmt: skip
+                   write: bool = True, layers: bool = False) -> ValidationReport:  # fmt: skip
     """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``
     (and write validation.json, the baseline and JUnit files unless ``write`` is False)."""
     import contextlib
@@ -111,6 +131,34 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
                                 litert_kernels=litert_kernels)
     report.result["eval"] = dataset.describe()
+    if layers:
+        with step("Per-layer quantization error of int8 TFLite artifacts"):
+            report.result["layers"] = diagnose_layers(model, artifacts, _specs(manifest, artifacts), _calibration(manifest, model), dataset)
     if write:
         write_reports(report, build_dir, gates, junit)
     return report
+
+
+def _specs(manifest: dict, artifacts) -> dict:
+    """The QuantSpec each artifact of a build was exported with (from the manifest)."""
+    from quantize.spec import QuantSpec
+
+    opts = manifest.get("options", {})
+    specs = {}
+    for a in artifacts:
+        io = a.inputs[0].dtype if a.inputs and a.inputs[0].dtype in ("int8", "uint8", "int16") else "float32"
+        io = io if a.scheme in ("int8", "int16x8") else None
+        specs[artifact_key(a)] = QuantSpec(a.scheme, io, opts.get("per_channel", "conv"), opts.get("calib_size", 100),
+                                           tuple(opts.get("float_layers") or ()) if a.scheme == "int8" else ())  # fmt: skip
+    return specs
+
+
+def _calibration(manifest: dict, model):
+    cal = manifest["source"].get("calibration")
+    if cal is None:
+        raise OptionError("the per-layer report needs the build's calibration data; it was exported without any")
+    if cal.get("random"):
+        return Dataset.random(model.inputs, cal["samples"])
+    pre = cal.get("preprocess") or {}
+    preprocess = Preprocess(pre.get("scale"), tuple(pre["mean"]) if "mean" in pre else None, tuple(pre["std"]) if "std" in pre else None)
+    return Dataset.open(cal["source"], model.inputs, preprocess, "--calib")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.errors import ConversionError, UnsupportedError
+from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_samples, representative_dataset
@@ -47,6 +47,8 @@ class TFLiteTarget:
 
     def describe(self, spec: QuantSpec) -> str:
         text = _DESCRIBE[spec.scheme]
+        if spec.float_layers:
+            text += f", float layers: {', '.join(spec.float_layers)}"
         if spec.scheme in ("dynamic", "int8", "int16x8"):
             text += {
                 "all": ", per-channel weights",
@@ -136,7 +138,8 @@ def _converter(model: SourceModel):
     return tf.lite.TFLiteConverter.from_concrete_functions([fn], owner)
 
 
-def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
+def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_float: bool = False):
+    """A TFLiteConverter set up for ``spec`` (``allow_float``: float kernels allowed too)."""
     import tensorflow as tf
 
     conv = _converter(model)
@@ -151,7 +154,7 @@ def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8
             if scheme == "int8"
             else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-        ]
+        ] + ([tf.lite.OpsSet.TFLITE_BUILTINS] if allow_float else [])
         io = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16, "float32": tf.float32}[spec.io]
         conv.inference_input_type = io
         conv.inference_output_type = io
@@ -160,8 +163,19 @@ def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
         conv._experimental_disable_per_channel = True
     elif spec.per_channel == "conv":
         conv._experimental_disable_per_channel_quantization_for_dense_layers = True
+    return conv
+
+
+def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
+    scheme = spec.scheme
     try:
-        return bytes(conv.convert())
+        if spec.float_layers:
+            from targets.tflite_layers import selective_int8
+
+            return selective_int8(model, spec, samples)
+        return bytes(configured_converter(model, spec, samples).convert())
+    except EdgekitError:
+        raise
     except Exception as e:  # ConverterError and friends carry the MLIR diagnostics
         raise ConversionError(
             f"TFLite converter failed for {model.path} ({scheme}): {_diagnostic(e)}"

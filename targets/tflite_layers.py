@@ -1,0 +1,149 @@
+"""Where an int8 TFLite model loses accuracy, layer by layer, and the fix.
+
+Uses TensorFlow's QuantizationDebugger: it runs a debug model in which every quantized op is
+paired with its float version fed the same (quantized) input, so each layer's error is its
+own, not inherited. edgekit scores each layer by its median per-channel relative RMSE
+(||q - f|| / ||f|| per output channel): one outlier channel that widens a tensor's range
+destroys the other channels' resolution, which a whole-tensor error hides.
+
+The fix is selective quantization: ``--float-layers`` keeps the named layers in float
+(TensorFlow's denylisted nodes), everything else int8.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgekit.errors import OptionError, UnsupportedError
+
+REPORTED = 10
+
+
+def _channel_error(floats, quants, scale, zero_point) -> float:
+    channels = np.shape(floats[0])[-1] if np.ndim(floats[0]) else 1
+    f = np.concatenate([np.asarray(x, np.float64).reshape(-1, channels) for x in floats])
+    q = (np.concatenate([np.asarray(x, np.float64).reshape(-1, channels) for x in quants]) - zero_point) * scale
+    rms = np.sqrt((f**2).mean(axis=0))
+    err = np.sqrt(((q - f) ** 2).mean(axis=0))
+    live = rms > 1e-12
+    return float(np.median(err[live] / rms[live])) if live.any() else 0.0
+
+
+def _tensor_error(floats, quants, scale, zero_point) -> float:
+    f = np.concatenate([np.asarray(x, np.float64).ravel() for x in floats])
+    q = (np.concatenate([np.asarray(x, np.float64).ravel() for x in quants]) - zero_point) * scale
+    norm = np.linalg.norm(f)
+    return float(np.linalg.norm(q - f) / norm) if norm else 0.0
+
+
+def short_name(tensor_name: str) -> str:
+    """The first of the ';'-joined names TFLite gives a fused op's output."""
+    return tensor_name.split(";")[0]
+
+
+def _debugger(model, spec, samples, debug_samples, denylist=None, metrics=True):
+    import tensorflow as tf
+
+    from quantize.calibration import representative_dataset
+    from targets.tflite import configured_converter
+
+    conv = configured_converter(model, spec, samples, allow_float=bool(denylist))
+    options = tf.lite.experimental.QuantizationDebugOptions(
+        layer_direct_compare_metrics={"channel_error": _channel_error, "tensor_error": _tensor_error} if metrics else None,
+        denylisted_nodes=list(denylist or []) or None,
+        fully_quantize=spec.io != "float32",
+    )
+    return tf.lite.experimental.QuantizationDebugger(
+        converter=conv, debug_dataset=representative_dataset(debug_samples), debug_options=options
+    )
+
+
+def layer_report(model, spec, calib, debug_data, samples: int = 64) -> list[dict]:
+    """Per-layer quantization error of the int8 conversion of ``model``, worst first."""
+    from quantize.calibration import calibration_samples
+
+    if spec.scheme != "int8":
+        raise UnsupportedError("the per-layer report covers int8 TFLite artifacts")
+    debugger = _debugger(model, spec, calibration_samples(calib, spec.calib_size, model.batch),
+                         calibration_samples(debug_data, samples, model.batch))  # fmt: skip
+    debugger.run()
+    known = set(_layer_names(model))
+    rows = []
+    for key, stats in debugger.layer_statistics.items():
+        name = key[len("NumericVerify/"):].rsplit(":", 1)[0]
+        # The debug model appends "1" to its copies of some tensor names: use the model's.
+        if name not in known and name.endswith("1") and name[:-1] in known:
+            name = name[:-1]
+        rows.append({
+            "layer": short_name(name), "tensor": name,
+            "channel_error": float(stats["channel_error"]), "tensor_error": float(stats["tensor_error"]),
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-r["channel_error"], r["layer"]))
+    return rows[:REPORTED]
+
+
+def _layer_names(model) -> list[str]:
+    """Output tensor names of the model's ops, as the float32 TFLite conversion names them."""
+    from edgekit.tflite_graph import TFLiteGraph
+    from quantize.spec import QuantSpec
+    from targets.tflite import convert_cached
+
+    graph = TFLiteGraph(convert_cached(model, QuantSpec("float32")))
+    return [graph.main.tensors[o].name for op in graph.main.ops for o in op.outputs]
+
+
+def suggest_float_layers(int8_model: bytes, worst: list[str]) -> list[str]:
+    """Layers to keep float so that the tensors of the ``worst`` layers are never quantized.
+
+    A damaged activation stays damaged through ops that keep its scale (pooling, reshape,
+    concatenation...), and every op that reads it at that scale inherits the damage, so the
+    suggestion is each worst layer plus its consumers up to and including the first op that
+    produces a tensor with a scale of its own.
+    """
+    from edgekit.tflite_graph import TFLiteGraph
+
+    sg = TFLiteGraph(int8_model).main
+    producer = {o: op for op in sg.ops for o in op.outputs}
+    consumers: dict[int, list] = {}
+    for op in sg.ops:
+        for i in op.inputs:
+            consumers.setdefault(i, []).append(op)
+    chosen: list[str] = []
+    for name in worst:
+        start = [t.index for t in sg.tensors if short_name(t.name) == name and t.index in producer]
+        queue = list(start)
+        if start:
+            chosen.append(name)
+        while queue:
+            t = sg.tensors[queue.pop(0)]
+            for op in consumers.get(t.index, []):
+                out = sg.tensors[op.outputs[0]]
+                layer = short_name(out.name)
+                if layer not in chosen:
+                    chosen.append(layer)
+                    if out.quant is not None and t.quant is not None and out.quant.scale == t.quant.scale:
+                        queue.append(out.index)  # same scale: the damage travels on
+    return chosen
+
+
+def resolve_float_layers(names: tuple[str, ...], candidates: list[str]) -> list[str]:
+    """Full output-tensor names for the layers the user named (full or short names)."""
+    resolved = []
+    for name in names:
+        exact = [c for c in candidates if c == name or short_name(c) == name]
+        if len(exact) != 1:
+            near = sorted({short_name(c) for c in candidates if name in c})[:5]
+            why = "matches several layers" if exact else "matches no layer"
+            hint = f"; did you mean {', '.join(near)}?" if near else "; the per-layer report lists the names"
+            raise OptionError(f"--float-layers {name!r} {why}{hint}")
+        resolved.append(exact[0])
+    return resolved
+
+
+def selective_int8(model, spec, samples) -> bytes:
+    """int8 model with ``spec.float_layers`` kept in float (TensorFlow's denylisted nodes)."""
+    if spec.io == "uint8":
+        raise OptionError("--float-layers works with --io-dtype int8 or float32")
+    denylist = resolve_float_layers(spec.float_layers, _layer_names(model))
+    debugger = _debugger(model, spec, samples, samples[:1], denylist=denylist, metrics=False)
+    return bytes(debugger.get_nondebug_quantized_model())
