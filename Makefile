@@ -36,6 +36,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_export.py
+	$(PY) benchmarks/bench_validate.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -61,6 +61,7 @@ class ExportOptions:
         d = asdict(self)
         d["model"], d["out"] = str(self.model), str(self.out)
         d["target"] = list(self.target)
+        d["float_layers"] = list(self.float_layers)
         d["preprocess"] = self.preprocess.to_json()
         return d
 

@@ -36,13 +36,15 @@ def artifact_key(a) -> str:
     return f"{a.target}/{a.scheme}"
 
 
-def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=64, workers=2,
-                   litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
+def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=256,
+                   workers: int | None = None, litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
     """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
     from edgekit.simulate.evaluate import evaluate
     from edgekit.simulate.runners import runner_for
 
-    runners = {artifact_key(a): runner_for(a, workers=workers, kernels=litert_kernels) for a in artifacts}
+    # Use every core: LiteRT threads within a batch, TFLM runs samples in parallel processes.
+    cores = workers or os.cpu_count() or 1
+    runners = {artifact_key(a): runner_for(a, workers=cores, num_threads=cores, kernels=litert_kernels) for a in artifacts}
     try:
         result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
     finally:
@@ -97,7 +99,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,
                    gates: Gates = Gates(), targets: tuple[str, ...] = (), junit: Path | None = None,
-                   batch_size: int = 64, litert_kernels: str | None = None, progress=None,
+                   batch_size: int = 256, litert_kernels: str | None = None, progress=None,
                    write: bool = True, layers: bool = False) -> ValidationReport:  # fmt: skip
     """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``
     (and write validation.json, the baseline and JUnit files unless ``write`` is False)."""

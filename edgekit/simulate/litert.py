@@ -46,6 +46,7 @@ class LiteRTRunner:
         self._interp = None
         self._batched: dict[int, object] = {}
         self._can_resize = True
+        self._unpinned: bytes | None = None
 
     def load(self, artifact) -> None:
         """Load an Artifact, a path to a ``.tflite`` or the model bytes."""
@@ -63,7 +64,7 @@ class LiteRTRunner:
         # Stateful graphs (LSTM/SVDF state in variable tensors) start every sample fresh.
         self._stateful = any(t.is_variable for t in self._graph().main.tensors)
 
-    def _make(self, batch: int | None = None):
+    def _make(self, batch: int | None = None, content: bytes | None = None):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         kwargs = {"num_threads": self.num_threads}
@@ -72,7 +73,7 @@ class LiteRTRunner:
         elif self.kernels == "reference":
             kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_REF
         try:
-            interp = Interpreter(model_content=self._content, **kwargs)
+            interp = Interpreter(model_content=content or self._content, **kwargs)
             if batch is not None:
                 for d in interp.get_input_details():
                     interp.resize_tensor_input(d["index"], [batch, *d["shape"][1:]], strict=False)
@@ -94,10 +95,15 @@ class LiteRTRunner:
             interp = self._batched.get(n)
             try:
                 if interp is None:
-                    interp = self._make(n)
-                    if not _scales_with_batch(self._graph(), interp, n):
-                        raise ValueError("the graph does not scale with the batch")
+                    interp = self._resized(n)
+                    out = self._invoke(interp, inputs)
+                    # The first batch proves the batched graph: its ends must equal single runs.
+                    for i in (0, n - 1):
+                        single = self._invoke(self._interp, [x[i : i + 1] for x in inputs])
+                        if not all(np.array_equal(o[i : i + 1], s) for o, s in zip(out, single)):
+                            raise ValueError("batched and single runs differ")
                     self._batched[n] = interp
+                    return out
                 return self._invoke(interp, inputs)
             except (ValueError, RuntimeError):
                 pass
@@ -105,6 +111,27 @@ class LiteRTRunner:
             self._can_resize = False
             self._batched.clear()
         return self._chunked(inputs, n)
+
+    def _resized(self, n: int):
+        """An interpreter for batches of ``n``: the model itself if it scales with the batch,
+        else a copy whose RESHAPEs infer the batch (see simulate.batching)."""
+        from edgekit.simulate.batching import unpin_batch
+
+        graph = self._graph()
+        delegated = self.kernels == "xnnpack"
+        try:
+            interp = self._make(n)
+            if _scales_with_batch(graph, interp, n, delegated):
+                return interp
+        except (ValueError, RuntimeError):
+            pass  # the graph pins its batch; try the copy that infers it
+        if self._unpinned is None:
+            self._unpinned = unpin_batch(self._content) or b""
+        if self._unpinned:
+            interp = self._make(n, self._unpinned)
+            if _scales_with_batch(graph, interp, n, delegated):
+                return interp
+        raise ValueError("the graph does not scale with the batch")
 
     def _graph(self):
         from edgekit.tflite_graph import TFLiteGraph
@@ -140,18 +167,27 @@ class LiteRTRunner:
         return self._invoke(self._interp, zeros)
 
 
-def _scales_with_batch(graph, resized, n: int) -> bool:
-    """Whether every activation tensor of subgraph 0 grew by exactly ``n`` after resizing.
+def _scales_with_batch(graph, resized, n: int, delegated: bool = False) -> bool:
+    """Whether the activations of subgraph 0 grew by exactly ``n`` after resizing.
 
     Invoking a resized graph that pins its batch somewhere (a RESHAPE to a constant
     [1, ...] shape, say) can write past LiteRT's buffers and corrupt the heap, so this is
-    checked before any invoke, from the shapes LiteRT planned.
+    checked before any invoke, from the shapes LiteRT planned. With a delegate (XNNPACK),
+    tensors internal to delegated nodes keep stale shapes in LiteRT's view: those may stay
+    unchanged, but the graph outputs must scale and nothing may change by another factor.
     """
     import math
 
     planned = {d["index"]: d["shape"] for d in resized.get_tensor_details()}
+    outputs = set(graph.main.outputs)
     for t in graph.activations():
         shape = planned.get(t.index)
-        if shape is None or math.prod(shape) != t.elements * n:
+        if shape is None:
             return False
+        size = math.prod(shape)
+        if size == t.elements * n:
+            continue
+        if delegated and size == t.elements and t.index not in outputs and n > 1:
+            continue
+        return False
     return True
