@@ -45,6 +45,11 @@ class Preprocess:
     def to_json(self) -> dict:
         return {k: v for k, v in (("scale", self.scale), ("mean", self.mean), ("std", self.std)) if v is not None}
 
+    @classmethod
+    def from_json(cls, d: dict | None) -> Preprocess:
+        d = d or {}
+        return cls(d.get("scale"), tuple(d["mean"]) if "mean" in d else None, tuple(d["std"]) if "std" in d else None)
+
 
 @dataclass
 class Batch:

@@ -126,9 +126,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"))  # fmt: skip
-    pre = opts.get("preprocess") or {}
-    preprocess = Preprocess(pre.get("scale"), tuple(pre["mean"]) if "mean" in pre else None, tuple(pre["std"]) if "std" in pre else None)
-    dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
+    dataset = Dataset.open(eval_path, model.inputs, Preprocess.from_json(opts.get("preprocess")), "--eval")
     with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
                                 litert_kernels=litert_kernels)
@@ -161,6 +159,4 @@ def _calibration(manifest: dict, model):
         raise OptionError("the per-layer report needs the build's calibration data; it was exported without any")
     if cal.get("random"):
         return Dataset.random(model.inputs, cal["samples"])
-    pre = cal.get("preprocess") or {}
-    preprocess = Preprocess(pre.get("scale"), tuple(pre["mean"]) if "mean" in pre else None, tuple(pre["std"]) if "std" in pre else None)
-    return Dataset.open(cal["source"], model.inputs, preprocess, "--calib")
+    return Dataset.open(cal["source"], model.inputs, Preprocess.from_json(cal.get("preprocess")), "--calib")
