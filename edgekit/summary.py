@@ -96,7 +96,11 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
             layers.add_row(row["layer"], f"{row['channel_error']:.3f}", f"{row['tensor_error']:.3g}")
         console.print(layers)
         if diag["suggestion"]:
-            console.print(f"to keep the worst layer's tensors out of int8, export with --float-layers {','.join(diag['suggestion'])}", soft_wrap=True)
+            console.print(
+                f"to keep the worst layer's tensors out of int8, export with --float-layers {','.join(diag['suggestion'])} "
+                "(or give the whole model 16-bit activations: --quant int16x8)",
+                soft_wrap=True,
+            )
     failed = [g for g in report.gates if not g.passed]
     for g in failed:
         console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)
