@@ -123,6 +123,7 @@ def _scale(text: str | None):
 @click.option("--lang", type=click.Choice(["c", "cc"]), help="tflm: model data as C (default) or C++.")
 @click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
 @click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
+@click.option("--ov-preset", type=click.Choice(["performance", "mixed"]), help="openvino int8: NNCF preset (symmetric, or asymmetric activations).")
 @click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
 @click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
 @click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
@@ -134,7 +135,7 @@ def _scale(text: str | None):
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
+           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -151,7 +152,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel, "float_layers": float_layers,
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
         "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
-        "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
+        "ov_preset": ov_preset, "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}

@@ -39,6 +39,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "lang": (_STR, False),
     "section": (_STR, False),
     "arena_margin": (_INT, False),
+    "ov_preset": (_STR, False),
     "task": (_STR, False),
     "max_drop": (_NUM, False),
     "min_cosine": (_NUM, False),

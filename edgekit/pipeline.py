@@ -48,6 +48,8 @@ class ExportOptions:
     lang: str = "c"
     section: str | None = None
     arena_margin: int | None = None
+    # OpenVINO
+    ov_preset: str | None = None
     # Validation (with --eval)
     task: str | None = None
     max_drop: float | None = None
@@ -189,6 +191,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
 
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
     """The options of ``opts`` that belong to target ``name``."""
+    if name == "openvino":
+        return {"preset": opts.ov_preset}
     if name == "tflm":
         return {"c_name": opts.c_name, "lang": opts.lang, "section": opts.section, "labels": labels,
                 "arena_margin": opts.arena_margin}  # fmt: skip

@@ -10,6 +10,7 @@ from edgekit.errors import OptionError
 _REGISTRY = {
     "tflite": "targets.tflite:TFLiteTarget",
     "tflm": "targets.tflm:TFLMTarget",
+    "openvino": "targets.openvino:OpenVINOTarget",
 }
 
 

@@ -8,6 +8,7 @@ from edgekit.errors import UnsupportedError
 _RUNNERS = {
     "tflite": "edgekit.simulate.litert:LiteRTRunner",
     "tflm": "edgekit.simulate.tflm:TFLMRunner",
+    "openvino": "edgekit.simulate.openvino:OpenVINORunner",
 }
 
 

@@ -1,0 +1,76 @@
+"""Run OpenVINO IR on the CPU device; float in, float out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ModelFileError
+
+
+class OpenVINORunner:
+    """Compiles the IR for the CPU (f32 inference precision, so a float32 IR is not run in
+    bf16 on CPUs that have it) and runs batches by reshaping the model where it allows."""
+
+    name = "openvino"
+
+    def __init__(self, num_threads: int | None = None):
+        self.num_threads = num_threads
+        self._compiled: dict[int, object] = {}
+        self._can_reshape = True
+
+    def load(self, artifact) -> None:
+        self.load_path(artifact.primary)
+
+    def load_path(self, xml: Path) -> None:
+        import openvino as ov
+
+        from targets.openvino import tensor_infos
+
+        self._core = ov.Core()
+        try:
+            self._model = self._core.read_model(str(xml))
+        except RuntimeError as e:
+            raise ModelFileError(f"{xml}: OpenVINO cannot read the IR ({str(e).strip().splitlines()[0][:200]})") from e
+        self.inputs = tensor_infos(self._model.inputs)
+        self.outputs = tensor_infos(self._model.outputs)
+        self.batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
+        self._compiled[self.batch] = self._compile(self._model)
+
+    def _compile(self, model):
+        config = {"INFERENCE_PRECISION_HINT": "f32"}
+        if self.num_threads:
+            config["INFERENCE_NUM_THREADS"] = self.num_threads
+        return self._core.compile_model(model, "CPU", config)
+
+    def op_histogram(self) -> dict[str, int]:
+        counts = Counter(op.get_type_name() for op in self._model.get_ordered_ops())
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def _for_batch(self, n: int):
+        if n not in self._compiled:
+            model = self._model.clone()
+            model.reshape({p.get_any_name(): [n, *t.shape[1:]] for p, t in zip(model.inputs, self.inputs)})
+            self._compiled[n] = self._compile(model)
+        return self._compiled[n]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        n = int(inputs[0].shape[0])
+        arrays = [np.ascontiguousarray(x, dtype=np.dtype(t.dtype)) for x, t in zip(inputs, self.inputs)]
+        if n != self.batch and self._can_reshape:
+            try:
+                out = self._infer(self._for_batch(n), arrays)
+                if all(o.shape[:1] == (n,) for o in out):
+                    return out
+            except RuntimeError:
+                pass
+            self._can_reshape = False  # the graph pins its batch: go sample by sample
+        parts = [self._infer(self._compiled[self.batch], [x[i : i + self.batch] for x in arrays])
+                 for i in range(0, n, self.batch)]  # fmt: skip
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
+
+    def _infer(self, compiled, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        result = compiled(arrays)
+        return [np.asarray(result[compiled.outputs[k]], np.float32) for k in range(len(self.outputs))]

@@ -1,0 +1,136 @@
+"""OpenVINO IR (``.xml`` + ``.bin``) through ``openvino.convert_model``, compressed with NNCF.
+
+Schemes: float32; float16 (weights stored as f16); int8 (NNCF post-training quantization on
+the calibration Dataset, fast bias correction on); int8-weights and int4-weights (NNCF weight
+compression, activations stay float). Every IR is compiled on the CPU and run once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
+from edgekit.model import SourceModel, TensorInfo
+from quantize.calibration import calibration_samples
+from quantize.spec import QuantSpec
+from targets.base import Artifact
+
+_DESCRIBE = {
+    "float32": "float32 weights and compute",
+    "float16": "float16 weights (decompressed at load), float32 compute",
+    "int8": "int8 weights and activations (NNCF post-training quantization, fast bias correction)",
+    "int8-weights": "int8 weight compression (NNCF, asymmetric, per channel); float activations",
+    "int4-weights": "int4 weight compression (NNCF, symmetric, per channel); float activations",
+}
+
+
+class OpenVINOTarget:
+    name = "openvino"
+    schemes = frozenset(_DESCRIBE)
+    PRESETS = ("performance", "mixed")
+
+    def __init__(self, preset: str | None = None):
+        if preset is not None and preset not in self.PRESETS:
+            from edgekit.errors import OptionError
+
+            raise OptionError(f"--ov-preset {preset!r}: choose {', '.join(self.PRESETS)}")
+        self.preset = preset or "performance"
+
+    def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
+        if spec.scheme not in self.schemes:
+            raise UnsupportedError(
+                f"target openvino cannot produce scheme '{spec.scheme}'; it supports {', '.join(sorted(self.schemes))}"
+            )
+        if spec.scheme in ("int8",) and spec.io not in ("int8", "float32"):
+            raise UnsupportedError("openvino int8 keeps float32 inputs and outputs; drop --io-dtype")
+
+    def describe(self, spec: QuantSpec) -> str:
+        text = _DESCRIBE[spec.scheme]
+        if spec.scheme == "int8":
+            text += f", preset {self.preset}, I/O float32"
+        return text
+
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
+        """Convert, compress and save ``model`` as ``out_dir/<name>_<scheme>.xml/.bin``."""
+        import openvino as ov
+
+        self.check(model, spec)
+        notes = [self.describe(spec)]
+        meta: dict = {}
+        ov_model = convert(model)
+        if spec.scheme == "int8":
+            if calib is None:
+                raise UnsupportedError("scheme int8 needs calibration data (--calib)")
+            samples = calibration_samples(calib, spec.calib_size, model.batch)
+            ov_model = _quantize(ov_model, samples, self.preset)
+            meta["calibration"] = {"source": calib.source, "samples": len(samples), "random": calib.random}
+            notes.append(f"calibrated on {len(samples)} samples from {calib.source}")
+        elif spec.scheme in ("int8-weights", "int4-weights"):
+            ov_model = _compress_weights(ov_model, spec.scheme)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"{model.name}_{spec.scheme}"
+        ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
+
+        from edgekit.simulate.openvino import OpenVINORunner
+
+        runner = OpenVINORunner()
+        runner.load_path(out_dir / f"{stem}.xml")
+        runner.run([np.zeros(t.shape, np.float32) for t in runner.inputs])
+        meta["ops"] = runner.op_histogram()
+        return Artifact(self.name, spec.scheme, out_dir, (f"{stem}.xml", f"{stem}.bin"), runner.inputs,
+                        runner.outputs, tuple(notes), meta)  # fmt: skip
+
+
+def convert(model: SourceModel):
+    """An ov.Model with the SourceModel's fixed input shapes."""
+    import openvino as ov
+
+    try:
+        if model.kind in ("keras", "tf_keras"):
+            return ov.convert_model(model.keras_model())
+        inputs = [(t.name, list(t.shape)) for t in model.inputs]
+        return ov.convert_model(str(model.path), input=inputs if model.kind == "saved_model" else None)
+    except EdgekitError:
+        raise
+    except Exception as e:  # the OpenVINO frontends raise their own error types
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        raise ConversionError(f"OpenVINO could not convert {model.path}: {first}") from e
+
+
+def _dataset(samples):
+    import nncf
+
+    return nncf.Dataset(samples, lambda s: s[0] if len(s) == 1 else tuple(s))
+
+
+def _quantize(ov_model, samples, preset: str):
+    import nncf
+
+    return nncf.quantize(
+        ov_model,
+        _dataset(samples),
+        preset=nncf.QuantizationPreset.PERFORMANCE if preset == "performance" else nncf.QuantizationPreset.MIXED,
+        subset_size=len(samples),
+        fast_bias_correction=True,
+    )
+
+
+def _compress_weights(ov_model, scheme: str):
+    import nncf
+
+    if scheme == "int8-weights":
+        return nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT8_ASYM)
+    # group_size -1: one scale per output channel (small edge models rarely have 128-wide groups).
+    return nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT4_SYM, ratio=1.0, group_size=-1, all_layers=True)
+
+
+def tensor_infos(ports) -> tuple[TensorInfo, ...]:
+    """TensorInfo of an ov.Model's or CompiledModel's inputs/outputs."""
+    infos = []
+    for i, p in enumerate(ports):
+        names = sorted(p.get_names())
+        shape = tuple(int(d) for d in p.get_partial_shape().to_shape()) if p.get_partial_shape().is_static else ()
+        infos.append(TensorInfo(names[0] if names else f"port_{i}", shape, np.dtype(p.get_element_type().to_dtype()).name))
+    return tuple(infos)

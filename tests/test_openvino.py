@@ -1,0 +1,92 @@
+"""The OpenVINO IR target: schemes, accuracy and size on digits, MLPerf Tiny models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit.data import Dataset
+from edgekit.errors import UnsupportedError
+from edgekit.model import load_model
+from edgekit.pipeline import ExportOptions, export
+from edgekit.simulate.openvino import OpenVINORunner
+from quantize.spec import QuantSpec
+from targets.openvino import OpenVINOTarget
+from tests.conftest import EXAMPLE, MLPERF, needs_shared
+
+SCHEMES = ["float32", "float16", "int8", "int8-weights", "int4-weights"]
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    return export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("ov") / "b",
+                                target=("openvino",), quant=",".join(SCHEMES), calib=str(EXAMPLE / "calib.npz"),
+                                eval=str(EXAMPLE / "eval.npz")))  # fmt: skip
+
+
+def test_digits_int8_accuracy_and_size(digits):
+    ev = digits.evaluation
+    by = {a.scheme: a for a in digits.artifacts}
+    f32_bin = (by["float32"].directory / by["float32"].files[1]).stat().st_size
+    i8_bin = (by["int8"].directory / by["int8"].files[1]).stat().st_size
+    drop = ev["float"]["top1"] - ev["artifacts"]["openvino/int8"]["top1"]
+    print(f"openvino int8: top-1 drop {100 * drop:.2f} points, .bin {i8_bin / f32_bin:.3f}x float32")
+    assert drop <= 0.005 and i8_bin <= 0.35 * f32_bin
+    assert [a.files[0].endswith(".xml") and a.files[1].endswith(".bin") for a in digits.artifacts] == [True] * 5
+
+
+def test_float32_ir_matches_keras(digits, tiny_data):
+    f32 = next(a for a in digits.artifacts if a.scheme == "float32")
+    runner = OpenVINORunner()
+    runner.load(f32)
+    x = np.load(EXAMPLE / "eval.npz")["x"][:64]
+    out = runner.run([x])[0]
+    ref = digits.model.predict(x)[0]
+    assert np.abs(out - ref).max() < 1e-4
+    assert runner.inputs[0].shape == (1, 8, 8, 1)
+    single = np.concatenate([runner.run([x[i : i + 1]])[0] for i in range(8)])
+    assert np.allclose(out[:8], single, atol=1e-6)  # batches by reshaping the IR
+
+
+def test_savedmodel_and_tflite_sources(saved_model, tiny_keras, tmp_path):
+    sm = load_model(saved_model)
+    art = OpenVINOTarget().export(sm, QuantSpec("float32"), tmp_path / "sm")
+    r = OpenVINORunner()
+    r.load(art)
+    x = np.random.default_rng(0).random((3, 5), np.float32)
+    assert np.allclose(r.run([x])[0], sm.predict(x)[0], atol=1e-5)
+    from targets.tflite import TFLiteTarget
+
+    tfl = TFLiteTarget().export(load_model(tiny_keras), QuantSpec("float32"), tmp_path / "t")
+    src = load_model(tfl.primary)
+    art = OpenVINOTarget().export(src, QuantSpec("float32"), tmp_path / "from_tflite")
+    r = OpenVINORunner()
+    r.load(art)
+    x = np.random.default_rng(1).random((2, 6, 6, 1), np.float32)
+    assert np.allclose(r.run([x])[0], src.predict(x)[0], atol=1e-5)
+
+
+def test_refusals():
+    with pytest.raises(UnsupportedError, match="cannot produce scheme 'palettize4'"):
+        OpenVINOTarget().check(None, QuantSpec("palettize4"))
+    with pytest.raises(UnsupportedError, match="drop --io-dtype"):
+        OpenVINOTarget().check(None, QuantSpec("int8", io_dtype="uint8"))
+
+
+@needs_shared()
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["image_classification/pretrainedResnet.h5", "visual_wake_words/vww_96.h5",
+                                  "anomaly_detection/ad01.h5", "keyword_spotting/kws_ref_model"])  # fmt: skip
+def test_mlperf_models_every_scheme(name, tmp_path):
+    model = load_model(MLPERF / name)
+    calib = Dataset.random(model.inputs, 20)
+    x = np.random.default_rng(0).random((2, *model.inputs[0].shape[1:])).astype(np.float32)
+    ref = model.predict(x)[0]
+    for scheme in SCHEMES:
+        art = OpenVINOTarget().export(model, QuantSpec(scheme, calib_size=20), tmp_path / scheme, calib)
+        r = OpenVINORunner()
+        r.load(art)
+        out = r.run([x])[0]
+        assert out.shape == ref.shape and np.isfinite(out).all(), scheme
+        if scheme == "float32":
+            assert np.abs(out - ref).max() <= 1e-4 * max(1.0, float(np.abs(ref).max()))
