@@ -7,6 +7,7 @@ tensor sizes are counted identically for every format.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -63,9 +64,49 @@ def graph_report(graph: TFLiteGraph, with_ops: bool = False) -> dict:
     return report
 
 
+def ir_report(path: Path) -> dict:
+    """The inspect report of an OpenVINO IR (.xml next to its .bin)."""
+    import openvino as ov
+
+    from edgekit.errors import ModelFileError
+    from targets.openvino import tensor_infos
+
+    try:
+        model = ov.Core().read_model(str(path))
+    except RuntimeError as e:
+        raise ModelFileError(f"{path}: OpenVINO cannot read the IR ({str(e).strip().splitlines()[0][:200]})") from e
+    ops = Counter(op.get_type_name() for op in model.get_ordered_ops())
+    weights: dict[str, dict[str, int]] = {}
+    for op in model.get_ordered_ops():
+        if op.get_type_name() == "Constant":
+            et = op.get_output_element_type(0).get_type_name()
+            d = weights.setdefault(et, {"params": 0, "bytes": 0})
+            shape = op.get_output_shape(0)
+            d["params"] += math.prod(shape) if len(shape) else 1
+            d["bytes"] += int(op.get_byte_size())
+    bin_path = path.with_suffix(".bin")
+    compressed = sorted(set(weights) & {"i8", "u8", "i4", "u4", "f16"})
+    scheme = "int8" if ops.get("FakeQuantize") else (f"weights {'/'.join(compressed)}" if compressed else "float32")
+    return {
+        "model": str(path), "format": "openvino", "bytes": path.stat().st_size + (bin_path.stat().st_size if bin_path.exists() else 0),
+        "scheme": scheme,
+        "description": "", "subgraphs": 1,
+        "inputs": [t.to_json() for t in tensor_infos(model.inputs)],
+        "outputs": [t.to_json() for t in tensor_infos(model.outputs)],
+        "op_count": sum(ops.values()), "ops": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "fake_quantize": ops.get("FakeQuantize", 0),
+        "params": {"count": sum(d["params"] for d in weights.values()), "bytes": sum(d["bytes"] for d in weights.values()),
+                   "by_dtype": dict(sorted(weights.items()))},
+        "macs": None, "largest_activations": [],
+        "note": "OpenVINO IR: constants by element type; MACs are counted for TFLite graphs only",
+    }  # fmt: skip
+
+
 def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False) -> dict:
-    """Inspect a .tflite, .keras/.h5 or SavedModel; the report as a plain dict."""
+    """Inspect a .tflite, .xml (OpenVINO IR), .keras/.h5 or SavedModel; the report as a dict."""
     path = Path(path)
+    if path.suffix.lower() == ".xml" and not path.is_dir():
+        return ir_report(path)
     if path.suffix.lower() == ".tflite" and not path.is_dir():
         report = graph_report(TFLiteGraph.from_file(path), with_ops)
         report["model"] = str(path)
@@ -105,10 +146,12 @@ def render(report: dict, console) -> None:
     """Print an inspect report as rich tables."""
     from rich.table import Table
 
+    macs = f", {report['macs']:,} MACs" if report.get("macs") is not None else ""
+    fq = f", {report['fake_quantize']} FakeQuantize" if "fake_quantize" in report else ""
     head = (
         f"[bold]{report['model']}[/]  {report['format']}, {fmt_bytes(report['bytes'])}, "
-        f"scheme {report['scheme']}, {report['op_count']} ops, {report['params']['count']:,} params "
-        f"({fmt_bytes(report['params']['bytes'])}), {report['macs']:,} MACs"
+        f"scheme {report['scheme']}, {report['op_count']} ops{fq}, {report['params']['count']:,} params "
+        f"({fmt_bytes(report['params']['bytes'])}){macs}"
     )
     console.print(head)
     if report.get("note"):
@@ -137,6 +180,8 @@ def render(report: dict, console) -> None:
         params.add_row(dtype, f"{d['params']:,}", fmt_bytes(d["bytes"]))
     console.print(params)
 
+    if not report["largest_activations"]:
+        return
     acts = Table(title="Largest activation tensors", title_justify="left")
     for col in ("name", "shape", "dtype", "bytes"):
         acts.add_column(col, justify="right" if col == "bytes" else "left")

@@ -22,7 +22,7 @@ _DESCRIBE = {
     "float16": "float16 weights (decompressed at load), float32 compute",
     "int8": "int8 weights and activations (NNCF post-training quantization, fast bias correction)",
     "int8-weights": "int8 weight compression (NNCF, asymmetric, per channel); float activations",
-    "int4-weights": "int4 weight compression (NNCF, symmetric, per channel); float activations",
+    "int4-weights": "int4 weight compression (NNCF, symmetric, per channel; NNCF keeps some layers int8); float activations",
 }
 
 

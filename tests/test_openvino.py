@@ -90,3 +90,16 @@ def test_mlperf_models_every_scheme(name, tmp_path):
         assert out.shape == ref.shape and np.isfinite(out).all(), scheme
         if scheme == "float32":
             assert np.abs(out - ref).max() <= 1e-4 * max(1.0, float(np.abs(ref).max()))
+
+
+def test_inspect_ir(digits):
+    from edgekit.inspect import inspect_path
+
+    by = {a.scheme: a for a in digits.artifacts}
+    f32 = inspect_path(by["float32"].primary)
+    i8 = inspect_path(by["int8"].primary)
+    w4 = inspect_path(by["int4-weights"].primary)
+    assert f32["format"] == "openvino" and f32["scheme"] == "float32" and f32["fake_quantize"] == 0
+    assert i8["scheme"] == "int8" and i8["fake_quantize"] > 0 and "i8" in i8["params"]["by_dtype"]
+    assert "i4" in w4["scheme"] or "u4" in w4["scheme"]
+    assert f32["params"]["by_dtype"]["f32"]["params"] == digits.model.backend.model.count_params()
