@@ -192,7 +192,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
     """The options of ``opts`` that belong to target ``name``."""
     if name == "openvino":
-        return {"preset": opts.ov_preset}
+        return {"preset": opts.ov_preset, "max_drop": opts.max_drop, "eval_data": opts.eval, "preprocess": opts.preprocess}
     if name == "tflm":
         return {"c_name": opts.c_name, "lang": opts.lang, "section": opts.section, "labels": labels,
                 "arena_margin": opts.arena_margin}  # fmt: skip

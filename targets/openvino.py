@@ -31,12 +31,18 @@ class OpenVINOTarget:
     schemes = frozenset(_DESCRIBE)
     PRESETS = ("performance", "mixed")
 
-    def __init__(self, preset: str | None = None):
+    def __init__(self, preset: str | None = None, max_drop: float | None = None, eval_data: str | None = None,
+                 preprocess=None):  # fmt: skip
         if preset is not None and preset not in self.PRESETS:
             from edgekit.errors import OptionError
 
             raise OptionError(f"--ov-preset {preset!r}: choose {', '.join(self.PRESETS)}")
         self.preset = preset or "performance"
+        # With both, int8 is NNCF's accuracy-aware quantization: layers go back to float until
+        # top-1 on the evaluation data is within max_drop points of the float model.
+        self.max_drop = max_drop if eval_data else None
+        self.eval_data = eval_data
+        self.preprocess = preprocess
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         if spec.scheme not in self.schemes:
@@ -50,6 +56,8 @@ class OpenVINOTarget:
         text = _DESCRIBE[spec.scheme]
         if spec.scheme == "int8":
             text += f", preset {self.preset}, I/O float32"
+            if self.max_drop is not None:
+                text += f", accuracy-aware (top-1 drop at most {self.max_drop} points)"
         return text
 
     def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
@@ -64,7 +72,12 @@ class OpenVINOTarget:
             if calib is None:
                 raise UnsupportedError("scheme int8 needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
-            ov_model = _quantize(ov_model, samples, self.preset)
+            if self.max_drop is not None:
+                ov_model, reverted = self._quantize_with_accuracy_control(model, ov_model, samples)
+                meta["float_layers"] = reverted
+                notes.append(f"{len(reverted)} layer(s) kept float to stay within --max-drop {self.max_drop}")
+            else:
+                ov_model = _quantize(ov_model, samples, self.preset)
             meta["calibration"] = {"source": calib.source, "samples": len(samples), "random": calib.random}
             notes.append(f"calibrated on {len(samples)} samples from {calib.source}")
         elif spec.scheme in ("int8-weights", "int4-weights"):
@@ -81,6 +94,42 @@ class OpenVINOTarget:
         meta["ops"] = runner.op_histogram()
         return Artifact(self.name, spec.scheme, out_dir, (f"{stem}.xml", f"{stem}.bin"), runner.inputs,
                         runner.outputs, tuple(notes), meta)  # fmt: skip
+
+
+    def _quantize_with_accuracy_control(self, model: SourceModel, ov_model, samples):
+        import nncf
+
+        from edgekit.data import Dataset, Preprocess
+        from edgekit.simulate.metrics import label_ids
+
+        evalset = Dataset.open(self.eval_data, model.inputs, self.preprocess or Preprocess(), "--eval")
+        if not evalset.has_labels or len(model.outputs[0].shape) != 2:
+            raise UnsupportedError("accuracy-aware openvino int8 (--max-drop) needs a classifier and labelled --eval data")
+        items = []
+        for batch in evalset.batches(256):
+            ys = label_ids(batch.labels)
+            for i in range(len(ys)):
+                items.append(([x[i : i + 1] for x in batch.inputs], int(ys[i])))
+
+        def top1(compiled, data) -> tuple[float, list[float]]:
+            hits = [float(np.argmax(compiled(x)[compiled.output(0)]) == y) for x, y in data]
+            return float(np.mean(hits)), hits
+
+        quantized = nncf.quantize_with_accuracy_control(
+            ov_model,
+            _dataset(samples),
+            nncf.Dataset(items, lambda item: item[0][0] if len(item[0]) == 1 else tuple(item[0])),
+            top1,
+            max_drop=self.max_drop / 100.0,
+            drop_type=nncf.DropType.ABSOLUTE,
+            preset=nncf.QuantizationPreset.PERFORMANCE if self.preset == "performance" else nncf.QuantizationPreset.MIXED,
+            subset_size=len(samples),
+        )
+        full = _quantize(convert(model), samples, self.preset)
+        kept = {op.get_friendly_name() for op in quantized.get_ordered_ops() if op.get_type_name() == "FakeQuantize"}
+        reverted = sorted(op.get_friendly_name() for op in full.get_ordered_ops()
+                          if op.get_type_name() == "FakeQuantize" and op.get_friendly_name() not in kept)  # fmt: skip
+        return quantized, reverted
 
 
 def convert(model: SourceModel):

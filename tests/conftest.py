@@ -146,3 +146,25 @@ def tiny_data(model_dir) -> Path:
     path = model_dir / "tiny_data.npz"
     np.savez(path, x=rng.random((40, 6, 6, 1), np.float32), y=rng.integers(0, 3, 40))
     return path
+
+
+def make_outlier_digits(path: Path) -> str:
+    """The digits model with one conv2 filter scaled 300x and its effect cancelled downstream.
+
+    The float model computes the same thing, but int8 gives conv2's output one scale for all
+    64 channels, so the outlier channel leaves the other 63 with almost no resolution: a
+    layer damaged by quantization on purpose. Returns conv2's layer name.
+    """
+    import keras
+
+    model = keras.models.load_model(EXAMPLE / "digits.keras")
+    conv2, dense = model.layers[1], model.layers[4]
+    kernel, bias = conv2.get_weights()
+    kernel[..., 0] *= 300
+    bias[0] *= 300
+    conv2.set_weights([kernel, bias])
+    w, b = dense.get_weights()
+    w[0::64, :] = 0  # flatten order (h, w, c): every 64th input is channel 0
+    dense.set_weights([w, b])
+    model.save(path)
+    return conv2.name

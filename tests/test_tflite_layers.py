@@ -7,33 +7,15 @@ import pytest
 from edgekit.errors import OptionError
 from edgekit.pipeline import ExportOptions, export
 from targets.tflite_layers import resolve_float_layers, short_name
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, make_outlier_digits
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def outlier(tmp_path_factory):
-    """The digits model with one conv2 filter scaled 300x and its effect cancelled downstream.
-
-    The float model is unchanged, but int8 gives conv2's output one scale for all 64
-    channels, so the outlier channel leaves the other 63 with almost no resolution: a damaged
-    layer built on purpose.
-    """
-    import keras
-
-    model = keras.models.load_model(EXAMPLE / "digits.keras")
-    conv2, dense = model.layers[1], model.layers[4]
-    kernel, bias = conv2.get_weights()
-    kernel[..., 0] *= 300
-    bias[0] *= 300
-    conv2.set_weights([kernel, bias])
-    w, b = dense.get_weights()
-    w[0::64, :] = 0  # flatten order (h, w, c): every 64th input is channel 0
-    dense.set_weights([w, b])
     path = tmp_path_factory.mktemp("outlier") / "outlier.keras"
-    model.save(path)
-    return path, conv2.name
+    return path, make_outlier_digits(path)
 
 
 def _export(path, out, **kw):
