@@ -37,6 +37,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_export.py
 	$(PY) benchmarks/bench_validate.py
+	$(PY) benchmarks/bench_openvino.py
 
 clean:
 	rm -rf build .pytest_cache
