@@ -249,6 +249,49 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 
 
 @cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--seconds", type=float, default=1.0, show_default=True, help="Timed runs per variant (after warm-up).")
+@click.option("--targets", "only", help="Only these targets (comma-separated).")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@click.pass_obj
+def simulate(state: _State, path, seconds, only, as_json):
+    """Measure host latency of every artifact of a build (or of one .tflite / .xml).
+
+    Load/compile time is reported apart from inference; inference is timed after a
+    warm-up, batch 1, with p50/p90/p99 over at least 30 runs. A build directory gets the
+    results in simulation.json.
+
+    \b
+    edgekit simulate build/ --seconds 2
+    """
+    from rich.table import Table
+
+    from edgekit.simulate.latency import host_latency
+    from edgekit.validate import _atomic_write
+
+    if not path.exists():
+        raise OptionError(f"{path}: no such file or directory")
+    if seconds <= 0:
+        raise OptionError("--seconds must be positive")
+    targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    result = host_latency(path, seconds, targets, progress=state.step)
+    if path.is_dir():
+        _atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+    if as_json:
+        state.out.file.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        return
+    host = result["host"]
+    table = Table(title=f"host latency in ms ({host['processor']}, {host['cores']} cores, batch 1)", title_justify="left")
+    for col in ("artifact", "runtime", "load", "p50", "p90", "p99", "runs"):
+        table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right", no_wrap=True)
+    for key, rows in result["artifacts"].items():
+        for r in rows:
+            table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
+                          f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
+    state.out.print(table)
+
+
+@cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the sources.")
 @click.option("--name", help="Prefix of the generated symbols and files (default: the model file name).")

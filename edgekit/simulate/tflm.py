@@ -183,6 +183,20 @@ class TFLMRunner:
                 outs.append([z[f"o{k}"] for k in range(len(self.outputs))])
         return [from_runtime(np.concatenate([o[k] for o in outs]), t) for k, t in enumerate(self.outputs)]
 
+    def time_invokes(self, inputs: list[np.ndarray], seconds: float = 2.0, min_runs: int = 20) -> list[float]:
+        """Seconds per invoke of one sample, timed inside the interpreter's process."""
+        tmp = Path(self._tmp.name)
+        np.savez(tmp / "time.npz", **{f"i{i}": to_runtime(x[:1], t) for i, (x, t) in enumerate(zip(inputs, self.inputs))})
+        req = {"cmd": "time", "model": self._model, "arena": self._arena, "inputs": str(tmp / "time.npz"),
+               "seconds": seconds, "min_runs": min_runs}  # fmt: skip
+        try:
+            reply = self._children[0].request(req, timeout=seconds * 10 + 120)
+        except ChildCrashed as e:
+            raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) timing the model") from e
+        if not reply["ok"]:
+            raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
+        return reply["times"]
+
     def close(self) -> None:
         for child in self._children:
             child.close()

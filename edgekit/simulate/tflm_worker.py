@@ -8,6 +8,7 @@ Protocol (one JSON object per line on stdin, one reply line on stdout):
   {"cmd": "probe", "model": PATH, "arena": N}          -> {"ok": bool, "error": str}
   {"cmd": "allocations", "model": PATH, "arena": N}     -> {"ok": true, "text": print_allocations output}
   {"cmd": "run", "model": PATH, "arena": N, "n_outputs": K, "inputs": NPZ, "outputs": NPZ}
+  {"cmd": "time", "model": PATH, "arena": N, "inputs": NPZ, "seconds": S}  -> {"times": [...]}
        inputs: arrays i0, i1, ... (samples first, stored dtype); writes o0, o1, ...
 """
 
@@ -62,6 +63,26 @@ def _run(req: dict) -> dict:
     return {"ok": True, "samples": n}
 
 
+def _time(req: dict) -> dict:
+    """Seconds per invoke (after warm-up), measured here to leave out the pipe to the parent."""
+    import time
+
+    interp = _interpreter(req["model"], req["arena"])
+    with np.load(req["inputs"]) as z:
+        inputs = [z[f"i{i}"] for i in range(len(z.files))]
+    for i, x in enumerate(inputs):
+        interp.set_input(x[:1], i)
+    for _ in range(req.get("warmup", 5)):
+        interp.invoke()
+    times = []
+    deadline = time.perf_counter() + req.get("seconds", 2.0)
+    while len(times) < req.get("min_runs", 20) or (time.perf_counter() < deadline and len(times) < req.get("max_runs", 1000)):
+        start = time.perf_counter()
+        interp.invoke()
+        times.append(time.perf_counter() - start)
+    return {"ok": True, "times": times}
+
+
 def handle(req: dict) -> dict:
     try:
         if req["cmd"] == "probe":
@@ -74,6 +95,8 @@ def handle(req: dict) -> dict:
             return {"ok": True, "text": text}
         if req["cmd"] == "run":
             return _run(req)
+        if req["cmd"] == "time":
+            return _time(req)
         return {"ok": False, "error": f"unknown command {req['cmd']!r}"}
     except (RuntimeError, ValueError) as e:
         return {"ok": False, "error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}

@@ -1,0 +1,121 @@
+"""Host latency of each artifact in its runtime: load time apart, then warm-up and enough
+timed runs for stable percentiles, single-thread and all-threads where the runtime has
+threads.
+
+Batch 1, one sample at a time, as an application calls the model. Percentiles are of the
+time around ``run`` (LiteRT, OpenVINO: set input, invoke, read output) or around the
+interpreter's invoke itself (TFLM, timed inside its child process).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+WARMUP = 10
+MIN_RUNS = 30
+MAX_RUNS = 2000
+
+
+def percentiles(times: list[float]) -> dict:
+    """p50/p90/p99/mean in milliseconds, and the number of runs."""
+    t = np.asarray(times) * 1e3
+    return {
+        "runs": int(len(t)),
+        "p50_ms": float(np.percentile(t, 50)),
+        "p90_ms": float(np.percentile(t, 90)),
+        "p99_ms": float(np.percentile(t, 99)),
+        "mean_ms": float(t.mean()),
+    }
+
+
+def _timed_runs(runner, x: list[np.ndarray], seconds: float) -> list[float]:
+    for _ in range(WARMUP):
+        runner.run(x)
+    times: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(times) < MIN_RUNS or (time.perf_counter() < deadline and len(times) < MAX_RUNS):
+        start = time.perf_counter()
+        runner.run(x)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def variants(target: str) -> list[tuple[str, dict]]:
+    """(label, runner options) to measure for artifacts of ``target``."""
+    cores = os.cpu_count() or 1
+    if target == "tflite":
+        return [("xnnpack 1t", {"kernels": "xnnpack", "num_threads": 1}),
+                (f"xnnpack {cores}t", {"kernels": "xnnpack", "num_threads": cores}),
+                ("no xnnpack 1t", {"kernels": "builtin", "num_threads": 1})]  # fmt: skip
+    if target == "openvino":
+        return [("cpu 1t", {"num_threads": 1}), (f"cpu {cores}t", {"num_threads": cores})]
+    if target == "tflm":
+        return [("reference", {})]
+    return [("default", {})]
+
+
+def measure_artifact(artifact, seconds: float = 1.0) -> list[dict]:
+    """Latency rows for one artifact: one per runtime variant."""
+    import inspect
+
+    from edgekit.simulate.runners import _RUNNERS
+    from importlib import import_module
+
+    module, name = _RUNNERS[artifact.target].split(":")
+    cls = getattr(import_module(module), name)
+    rows = []
+    for label, options in variants(artifact.target):
+        accepted = inspect.signature(cls).parameters
+        runner = cls(**{k: v for k, v in options.items() if k in accepted})
+        start = time.perf_counter()
+        runner.load(artifact)
+        load_ms = (time.perf_counter() - start) * 1e3
+        x = [np.zeros(t.shape, np.float32) for t in runner.inputs]
+        try:
+            if hasattr(runner, "time_invokes"):
+                times = runner.time_invokes(x, seconds=seconds, min_runs=MIN_RUNS)
+            else:
+                times = _timed_runs(runner, x, seconds)
+        finally:
+            getattr(runner, "close", lambda: None)()
+        rows.append({"variant": label, "load_ms": load_ms, **percentiles(times)})
+    return rows
+
+
+def host_latency(path, seconds: float = 1.0, targets: tuple[str, ...] = (), progress=None) -> dict:
+    """Host latency of every artifact of a build directory, or of one .tflite / .xml file."""
+    import contextlib
+    from pathlib import Path
+
+    from edgekit.errors import ModelFileError
+    from edgekit.manifest import read_manifest
+    from targets.base import Artifact
+
+    step = progress or (lambda text: contextlib.nullcontext())
+    path = Path(path)
+    if path.is_file():
+        target = {".tflite": "tflite", ".xml": "openvino"}.get(path.suffix.lower())
+        if target is None:
+            raise ModelFileError(f"{path}: give a build directory, a .tflite or an OpenVINO .xml")
+        files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
+        artifacts = [Artifact(target, "as given", path.parent, files, (), ())]
+    else:
+        artifacts = [Artifact.from_json(e, path) for e in read_manifest(path)["artifacts"]]
+        if targets:
+            artifacts = [a for a in artifacts if a.target in targets]
+    result = {"host": _host(), "seconds_per_variant": seconds, "artifacts": {}}
+    for a in artifacts:
+        key = f"{a.target}/{a.scheme}"
+        with step(f"Timing {key}"):
+            result["artifacts"][key] = measure_artifact(a, seconds)
+    return result
+
+
+def _host() -> dict:
+    import platform
+
+    return {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(), "python": platform.python_version()}  # fmt: skip
