@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 
 from edgekit.errors import ModelFileError
 
@@ -334,15 +333,6 @@ class TFLiteGraph:
         if "float16" in weight_types:
             return "float16"
         return "float32"
-
-    def buffer_data(self, index: int) -> np.ndarray:
-        """The raw bytes of buffer ``index`` as a uint8 array."""
-        buf = _schema().Model.GetRootAs(self.data, 0).Buffers(index)
-        if buf.DataLength():
-            return buf.DataAsNumpy()
-        if buf.Offset() > 1:
-            return np.frombuffer(self.data, np.uint8, buf.Size(), buf.Offset())
-        return np.zeros(0, np.uint8)
 
 
 def _shape(tensors, i) -> tuple[int, ...]:

@@ -37,3 +37,11 @@ def representative_dataset(samples: list[list[np.ndarray]]) -> Callable[[], Iter
         yield from samples
 
     return gen
+
+
+def calibration_record(calib, used: int) -> tuple[dict, str]:
+    """What an artifact records about its calibration: manifest metadata and a note."""
+    return (
+        {"source": calib.source, "samples": used, "random": calib.random},
+        f"calibrated on {used} samples from {calib.source}",
+    )

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
 from edgekit.model import SourceModel, TensorInfo
-from quantize.calibration import calibration_samples
+from quantize.calibration import calibration_record, calibration_samples
 from quantize.spec import QuantSpec
 from targets.base import Artifact
 
@@ -78,8 +78,8 @@ class OpenVINOTarget:
                 notes.append(f"{len(reverted)} layer(s) kept float to stay within --max-drop {self.max_drop}")
             else:
                 ov_model = _quantize(ov_model, samples, self.preset)
-            meta["calibration"] = {"source": calib.source, "samples": len(samples), "random": calib.random}
-            notes.append(f"calibrated on {len(samples)} samples from {calib.source}")
+            meta["calibration"], note = calibration_record(calib, len(samples))
+            notes.append(note)
         elif spec.scheme in ("int8-weights", "int4-weights"):
             ov_model = _compress_weights(ov_model, spec.scheme)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.tflite_graph import TFLiteGraph
-from quantize.calibration import calibration_samples, representative_dataset
+from quantize.calibration import calibration_record, calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
 from targets.base import Artifact
 
@@ -70,9 +70,8 @@ class TFLiteTarget:
         else:
             content = convert_cached(model, spec, calib)
             if spec.needs_calibration:
-                n = _CACHE[_key(model, spec, calib)][1]
-                meta["calibration"] = {"source": calib.source, "samples": n, "random": calib.random}
-                notes.append(f"calibrated on {n} samples from {calib.source}")
+                meta["calibration"], note = calibration_record(calib, _CACHE[_key(model, spec, calib)][1])
+                notes.append(note)
         out_dir.mkdir(parents=True, exist_ok=True)
         filename = f"{model.name}_{spec.scheme}{self.suffix}"
         (out_dir / filename).write_bytes(content)

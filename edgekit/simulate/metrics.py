@@ -56,10 +56,6 @@ def cosine(out: np.ndarray, ref: np.ndarray) -> float:
     return s.result()["cosine"]
 
 
-def max_abs_error(out: np.ndarray, ref: np.ndarray) -> float:
-    return float(np.max(np.abs(np.asarray(out, np.float64) - np.asarray(ref, np.float64)))) if np.size(ref) else 0.0
-
-
 class Comparison:
     """Running sums for comparing an output tensor with its reference, batch by batch."""
 

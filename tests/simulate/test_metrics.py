@@ -51,7 +51,9 @@ def test_identical_outputs():
     res = m.result()
     assert res["cosine"] == 1.0 and res["l2_rel"] == 0.0 and res["snr_db"] == math.inf and res["nse"] == 1.0
     assert abs(metrics.cosine(-r, r) + 1.0) < 1e-12
-    assert metrics.max_abs_error(r + 0.25, r) == 0.25
+    shifted = metrics.Comparison()
+    shifted.update(r + 0.25, r)
+    assert shifted.result()["max_abs"] == 0.25
 
 
 def test_roc_auc_matches_sklearn():
