@@ -15,7 +15,17 @@ from edgekit import __version__
 from edgekit.errors import OptionError
 from targets.c_names import camel
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "firmware" / "templates"
+def _templates() -> Path:
+    """firmware/templates: in the source tree, or the edgekit_firmware data package of a wheel."""
+    here = Path(__file__).resolve().parents[1] / "firmware" / "templates"
+    if here.is_dir():
+        return here
+    from importlib.resources import files
+
+    return Path(str(files("edgekit_firmware") / "templates"))
+
+
+TEMPLATES = _templates()
 _PER_LINE = 12
 _HEX = [f"0x{b:02x}," for b in range(256)]
 CTYPES = {
