@@ -26,7 +26,9 @@ class _State:
 
         self.verbose = verbose
         # Bound to duplicates of fd 1/2 made before the redirect, so they reach the terminal.
-        self.out = Console(file=terminal_stream(1), highlight=False, soft_wrap=False)
+        out = terminal_stream(1)
+        # Logs and pipes get wide lines instead of rich's 80-column default.
+        self.out = Console(file=out, highlight=False, soft_wrap=False, width=None if out.isatty() else 140)
         self.err = Console(file=terminal_stream(2), highlight=False, stderr=True)
 
     @contextlib.contextmanager
@@ -252,9 +254,12 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--seconds", type=float, default=1.0, show_default=True, help="Timed runs per variant (after warm-up).")
 @click.option("--targets", "only", help="Only these targets (comma-separated).")
+@click.option("--device", help="Check RAM/flash against this device profile (see `edgekit devices`).")
+@click.option("--device-file", type=click.Path(path_type=Path), help="Your own device profile (TOML).")
+@click.option("--require-fit", is_flag=True, help="Exit 1 when an artifact does not fit the device.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.pass_obj
-def simulate(state: _State, path, seconds, only, as_json):
+def simulate(state: _State, path, seconds, only, device, device_file, require_fit, as_json):
     """Measure host latency of every artifact of a build (or of one .tflite / .xml).
 
     Load/compile time is reported apart from inference; inference is timed after a
@@ -274,7 +279,20 @@ def simulate(state: _State, path, seconds, only, as_json):
     if seconds <= 0:
         raise OptionError("--seconds must be positive")
     targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    dev = None
+    if device or device_file:
+        from edgekit.device import get_device
+
+        dev = get_device(device, device_file)
+    elif require_fit:
+        raise OptionError("--require-fit needs --device NAME or --device-file FILE")
     result = host_latency(path, seconds, targets, progress=state.step)
+    if dev is not None:
+        from edgekit.simulate.latency import artifacts_of
+        from edgekit.simulate.memory import memory_fit
+
+        result["device"] = dev.__dict__ | {"features": list(dev.features)}
+        result["memory"] = [memory_fit(a, dev) for a in artifacts_of(path, targets)]
     if path.is_dir():
         _atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
     if as_json:
@@ -288,6 +306,30 @@ def simulate(state: _State, path, seconds, only, as_json):
         for r in rows:
             table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
+    state.out.print(table)
+    for m in result.get("memory", []):
+        if m["applies"]:
+            color = "green" if m["fits"] else "bold red"
+            state.out.print(f"[{color}]{m['verdict']}[/] (RAM {m['ram_bytes']:,} B, flash {m['flash_bytes']:,} B)", soft_wrap=True)
+    if result.get("memory"):
+        state.out.print(f"[dim]{result['memory'][0].get('not_counted', '')}[/]", soft_wrap=True)
+    if require_fit and not all(m["fits"] for m in result.get("memory", []) if m["applies"]):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def devices(state: _State):
+    """List the device profiles shipped with edgekit."""
+    from rich.table import Table
+
+    from edgekit.device import builtin_devices
+
+    table = Table(title="device profiles (use --device NAME, or --device-file for your own)", title_justify="left")
+    for col in ("name", "core", "MHz", "SRAM KiB", "flash KiB", "kernels", "board"):
+        table.add_column(col, justify="right" if col in ("MHz", "SRAM KiB", "flash KiB") else "left", no_wrap=col != "board")
+    for d in builtin_devices().values():
+        table.add_row(d.name, d.core, f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, d.board)
     state.out.print(table)
 
 

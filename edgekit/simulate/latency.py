@@ -88,30 +88,34 @@ def measure_artifact(artifact, seconds: float = 1.0) -> list[dict]:
 def host_latency(path, seconds: float = 1.0, targets: tuple[str, ...] = (), progress=None) -> dict:
     """Host latency of every artifact of a build directory, or of one .tflite / .xml file."""
     import contextlib
-    from pathlib import Path
-
-    from edgekit.errors import ModelFileError
-    from edgekit.manifest import read_manifest
-    from targets.base import Artifact
 
     step = progress or (lambda text: contextlib.nullcontext())
-    path = Path(path)
-    if path.is_file():
-        target = {".tflite": "tflite", ".xml": "openvino"}.get(path.suffix.lower())
-        if target is None:
-            raise ModelFileError(f"{path}: give a build directory, a .tflite or an OpenVINO .xml")
-        files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
-        artifacts = [Artifact(target, "as given", path.parent, files, (), ())]
-    else:
-        artifacts = [Artifact.from_json(e, path) for e in read_manifest(path)["artifacts"]]
-        if targets:
-            artifacts = [a for a in artifacts if a.target in targets]
+    artifacts = artifacts_of(path, targets)
     result = {"host": _host(), "seconds_per_variant": seconds, "artifacts": {}}
     for a in artifacts:
         key = f"{a.target}/{a.scheme}"
         with step(f"Timing {key}"):
             result["artifacts"][key] = measure_artifact(a, seconds)
     return result
+
+
+def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
+    """The artifacts of a build directory, or one .tflite / .xml file as an artifact."""
+    from pathlib import Path
+
+    from edgekit.errors import ModelFileError
+    from edgekit.manifest import read_manifest
+    from targets.base import Artifact
+
+    path = Path(path)
+    if path.is_file():
+        target = {".tflite": "tflite", ".xml": "openvino"}.get(path.suffix.lower())
+        if target is None:
+            raise ModelFileError(f"{path}: give a build directory, a .tflite or an OpenVINO .xml")
+        files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
+        return [Artifact(target, "as given", path.parent, files, (), ())]
+    artifacts = [Artifact.from_json(e, path) for e in read_manifest(path)["artifacts"]]
+    return [a for a in artifacts if a.target in targets] if targets else artifacts
 
 
 def _host() -> dict:
