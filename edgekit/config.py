@@ -72,17 +72,22 @@ def _number_or_list(path: Path, key: str, value):
     return float(values[0]) if key == "scale" and not isinstance(value, list) else tuple(float(v) for v in values)
 
 
+def read_toml(path: Path, option: str) -> dict:
+    """A TOML file as a dict; a missing, unreadable or invalid file is one OptionError line."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise OptionError(f"{option} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise OptionError(f"{option} {path}: cannot read ({e})") from e
+    except tomllib.TOMLDecodeError as e:
+        raise OptionError(f"{option} {path}: not valid TOML ({e})") from e
+
+
 def load_config(path: str | Path) -> dict:
     """Read and check a config file; returns export option values keyed by field name."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise OptionError(f"--config {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise OptionError(f"--config {path}: cannot read ({e})") from e
-    except tomllib.TOMLDecodeError as e:
-        raise OptionError(f"--config {path}: not valid TOML ({e})") from e
+    raw = read_toml(path, "--config")
     section = raw.get("export", raw)
     if section is not raw:
         extra = sorted(set(raw) - {"export"})

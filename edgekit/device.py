@@ -16,16 +16,10 @@ them) or a user's own (``--device-file board.toml``). Schema (all keys required 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import OptionError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEVICES = Path(__file__).resolve().parent / "devices"
 FEATURES = ("dsp", "fpu", "simd", "helium")
@@ -54,13 +48,10 @@ class Device:
 
 def load_device_file(path: str | Path) -> Device:
     """A Device from a profile file, every problem reported with the file and key."""
+    from edgekit.config import read_toml
+
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise OptionError(f"--device-file {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise OptionError(f"--device-file {path}: not a readable TOML file ({e})") from e
+    raw = read_toml(path, "--device-file")
     fields = Device.__dataclass_fields__
     unknown = sorted(set(raw) - set(fields))
     if unknown:

@@ -42,7 +42,7 @@ def test_own_profile(tmp_path):
         (("name = \"my-board\"", "name = \"my board!\""), "may only use letters"),
         (("clock_mhz = 100", "clock_mhz = 100\nvoltage = 3"), "unknown key(s) voltage"),
         (("clock_mhz = 100", ""), "missing key(s) clock_mhz"),
-        (("core = \"Cortex-M4\"", "core = = 1"), "not a readable TOML file"),
+        (("core = \"Cortex-M4\"", "core = = 1"), "not valid TOML"),
     ],
 )
 def test_bad_profiles(tmp_path, change, message):
