@@ -79,7 +79,8 @@ class TFLMTarget:
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin,
         )  # fmt: skip
-        return sources.write(out_dir)
+        # One folder per scheme: the file names carry the C name, not the scheme.
+        return sources.write(out_dir / spec.scheme)
 
 
 @dataclass(frozen=True)

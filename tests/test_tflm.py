@@ -128,3 +128,12 @@ def test_digits_arena_is_exact(digits):
     data = parse_c_array(tflm.primary.read_text(), "digits")
     required = tflm.metadata["arena"]["required"]
     assert arena_fits(data, required) and not arena_fits(data, required - 16)
+
+
+def test_two_tflm_schemes_do_not_collide(tiny_keras, tmp_path):
+    res = export(ExportOptions(model=tiny_keras, out=tmp_path / "o", target=("tflm",), quant="int8,int16x8",
+                               calib="random"))  # fmt: skip
+    dirs = {a.scheme: a.directory for a in res.artifacts}
+    assert dirs["int8"] != dirs["int16x8"]
+    assert {parse_c_array(a.primary.read_text(), "tiny") != b"" for a in res.artifacts} == {True}
+    assert TFLiteGraph(parse_c_array(res.artifacts[1].primary.read_text(), "tiny")).quant_scheme() == "int16x8"
