@@ -108,3 +108,20 @@ class Target(Protocol):
 
     def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
         """Write the artifact for ``spec`` into ``out_dir`` (calibration data if needed)."""
+
+
+def check_scheme(target, spec: QuantSpec) -> None:
+    """Refuse a scheme ``target`` does not declare, before any work starts."""
+    from edgekit.errors import UnsupportedError
+
+    if spec.scheme not in target.schemes:
+        raise UnsupportedError(
+            f"target {target.name} cannot produce scheme '{spec.scheme}'; it supports {', '.join(sorted(target.schemes))}"
+        )
+
+
+def tflite_source_scheme(model: SourceModel | None) -> str | None:
+    """The scheme of a ``.tflite`` source (read from the graph its loader already parsed)."""
+    if model is None or model.kind != "tflite":
+        return None
+    return model.backend.graph.quant_scheme()

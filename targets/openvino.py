@@ -15,7 +15,7 @@ from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
 from edgekit.model import SourceModel, TensorInfo
 from quantize.calibration import calibration_record, calibration_samples
 from quantize.spec import QuantSpec
-from targets.base import Artifact
+from targets.base import Artifact, check_scheme
 
 _DESCRIBE = {
     "float32": "float32 weights and compute",
@@ -45,10 +45,7 @@ class OpenVINOTarget:
         self.preprocess = preprocess
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
-        if spec.scheme not in self.schemes:
-            raise UnsupportedError(
-                f"target openvino cannot produce scheme '{spec.scheme}'; it supports {', '.join(sorted(self.schemes))}"
-            )
+        check_scheme(self, spec)
         if spec.scheme in ("int8",) and spec.io not in ("int8", "float32"):
             raise UnsupportedError("openvino int8 keeps float32 inputs and outputs; drop --io-dtype")
 

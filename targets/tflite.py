@@ -15,7 +15,7 @@ from edgekit.model import SourceModel
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record, calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
-from targets.base import Artifact
+from targets.base import Artifact, check_scheme, tflite_source_scheme
 
 _DESCRIBE = {
     "float32": "float32 weights and activations",
@@ -33,12 +33,9 @@ class TFLiteTarget:
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         """Refuse schemes TFLite cannot produce, and re-quantizing a .tflite source."""
-        if spec.scheme not in self.schemes:
-            raise UnsupportedError(
-                f"target tflite cannot produce scheme '{spec.scheme}'; it supports {', '.join(sorted(self.schemes))}"
-            )
-        if model is not None and model.kind == "tflite":
-            have = TFLiteGraph(model.tflite_bytes(), str(model.path)).quant_scheme()
+        check_scheme(self, spec)
+        have = tflite_source_scheme(model)
+        if have is not None:
             if spec.scheme != have:
                 raise UnsupportedError(
                     f"{model.path} is already a {have} .tflite and can only be re-emitted as it is "

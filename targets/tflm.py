@@ -19,7 +19,7 @@ from edgekit.errors import ModelFileError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.base import Artifact
+from targets.base import Artifact, check_scheme, tflite_source_scheme
 from targets.c_names import model_c_name
 from targets.tflm_ops import check_graph, resolver_ops
 from targets.tflm_sources import ArenaFigures, check_section, parse_c_array, render_sources
@@ -51,12 +51,9 @@ class TFLMTarget:
             model_c_name(c_name, explicit=True)
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
-        if spec.scheme not in self.schemes:
-            raise UnsupportedError(
-                f"target tflm cannot produce scheme '{spec.scheme}'; it supports int8, int16x8 and float32"
-            )
-        if model is not None and model.kind == "tflite":
-            have = TFLiteGraph(model.tflite_bytes(), str(model.path)).quant_scheme()
+        check_scheme(self, spec)
+        have = tflite_source_scheme(model)
+        if have is not None:
             if have != spec.scheme:
                 raise UnsupportedError(
                     f"{model.path} is a {have} .tflite; the tflm target uses it as it is (--quant tflm={have})"
