@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 
-.PHONY: demo test test-fast bench venv clean toolchain
+.PHONY: demo test test-fast bench calibrate venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -34,10 +34,15 @@ test: $(STAMP) toolchain
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
+# Refit the device latency cost model to edgekit/calibration/published_latency.toml.
+calibrate: $(STAMP)
+	$(PY) -m edgekit.simulate.latency_fit --write
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_export.py
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_openvino.py
+	$(PY) benchmarks/bench_latency.py
 
 clean:
 	rm -rf build .pytest_cache

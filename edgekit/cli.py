@@ -131,13 +131,14 @@ def _scale(text: str | None):
 @click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
 @click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
 @click.option("--layers", is_flag=True, default=None, help="With --eval: per-layer error report of int8 TFLite artifacts.")
+@click.option("--latency/--no-latency", default=None, help="Time each artifact on the host for the summary (default: on).")
 @click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
+           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, latency, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -155,6 +156,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
         "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
         "ov_preset": ov_preset, "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
+        "latency": latency,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
@@ -257,17 +259,21 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 @click.option("--device", help="Check RAM/flash against this device profile (see `edgekit devices`).")
 @click.option("--device-file", type=click.Path(path_type=Path), help="Your own device profile (TOML).")
 @click.option("--require-fit", is_flag=True, help="Exit 1 when an artifact does not fit the device.")
+@click.option("--ops", "show_ops", is_flag=True, help="With --device: the costliest ops of each model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.pass_obj
-def simulate(state: _State, path, seconds, only, device, device_file, require_fit, as_json):
-    """Measure host latency of every artifact of a build (or of one .tflite / .xml).
+def simulate(state: _State, path, seconds, only, device, device_file, require_fit, show_ops, as_json):
+    """Measure host latency of every artifact of a build (or of one .tflite / .xml), and
+    estimate latency, RAM and flash on a device profile.
 
     Load/compile time is reported apart from inference; inference is timed after a
-    warm-up, batch 1, with p50/p90/p99 over at least 30 runs. A build directory gets the
-    results in simulation.json.
+    warm-up, batch 1, with p50/p90/p99 over at least 30 runs. With --device, int8 TFLite
+    and TFLM artifacts also get a device latency estimate from the calibrated cost model
+    and a RAM/flash fit check. A build directory gets the results in simulation.json.
 
     \b
     edgekit simulate build/ --seconds 2
+    edgekit simulate model_int8.tflite --device cortex-m4 --ops
     """
     from rich.table import Table
 
@@ -284,15 +290,18 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         from edgekit.device import get_device
 
         dev = get_device(device, device_file)
-    elif require_fit:
-        raise OptionError("--require-fit needs --device NAME or --device-file FILE")
+    elif require_fit or show_ops:
+        raise OptionError(f"{'--require-fit' if require_fit else '--ops'} needs --device NAME or --device-file FILE")
     result = host_latency(path, seconds, targets, progress=state.step)
     if dev is not None:
+        from edgekit.simulate.device_latency import estimate_artifact
         from edgekit.simulate.latency import artifacts_of
         from edgekit.simulate.memory import memory_fit
 
+        found = artifacts_of(path, targets)
         result["device"] = dev.__dict__ | {"features": list(dev.features)}
-        result["memory"] = [memory_fit(a, dev) for a in artifacts_of(path, targets)]
+        result["memory"] = [memory_fit(a, dev) for a in found]
+        result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
         _atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
     if as_json:
@@ -307,12 +316,10 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
             table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
     state.out.print(table)
-    for m in result.get("memory", []):
-        if m["applies"]:
-            color = "green" if m["fits"] else "bold red"
-            state.out.print(f"[{color}]{m['verdict']}[/] (RAM {m['ram_bytes']:,} B, flash {m['flash_bytes']:,} B)", soft_wrap=True)
-    if result.get("memory"):
-        state.out.print(f"[dim]{result['memory'][0].get('not_counted', '')}[/]", soft_wrap=True)
+    if dev is not None:
+        from edgekit.summary import render_device
+
+        render_device(result, dev, state.out, show_ops)
     if require_fit and not all(m["fits"] for m in result.get("memory", []) if m["applies"]):
         raise click.exceptions.Exit(1)
 

@@ -45,6 +45,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "min_cosine": (_NUM, False),
     "min_accuracy": (_NUM, False),
     "layers": (_BOOL, False),
+    "latency": (_BOOL, False),
 }
 PREPROCESS_KEYS = ("scale", "mean", "std")
 

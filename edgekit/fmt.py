@@ -10,3 +10,10 @@ def fmt_bytes(n: int) -> str:
     if n < 1024**2:
         return f"{n / 1024:.1f} KiB"
     return f"{n / 1024**2:.2f} MiB"
+
+
+def fmt_ms(ms: float) -> str:
+    """A duration in milliseconds with 3 significant digits (µs below 1 ms)."""
+    if ms < 1:
+        return f"{ms * 1e3:.3g} µs"
+    return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1e3:.3g} s"

@@ -22,6 +22,7 @@ from targets import get_target, target_names
 from targets.base import Artifact, sha256_of
 
 RANDOM_CALIB = "random"
+LATENCY_SECONDS = 0.1  # per artifact in the export summary; `edgekit simulate` measures longer
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class ExportOptions:
     min_cosine: float | None = None
     min_accuracy: float | None = None
     layers: bool = False  # with --eval: per-layer error report of int8 TFLite artifacts
+    latency: bool = True  # host p50 of each artifact in the summary
     unsafe: bool = False
     force: bool = False
 
@@ -76,6 +78,9 @@ class ExportResult:
     manifest: dict
     validation: object | None  # edgekit.validate.ValidationReport when --eval was given
     warnings: list[str]
+    # artifact key -> host latency row (first runtime variant); timings stay out of the manifest
+    # because they differ run to run and the build's bytes must not.
+    latency: dict = field(default_factory=dict)
 
     @property
     def evaluation(self) -> dict | None:
@@ -167,6 +172,14 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         elif opts.max_drop is not None or opts.min_cosine is not None or opts.min_accuracy is not None:
             raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")
 
+        latency = {}
+        if opts.latency:
+            from edgekit.simulate.latency import measure_artifact
+
+            with step("Timing each artifact on the host"):
+                for a in artifacts:
+                    latency[artifact_key(a)] = measure_artifact(a, seconds=LATENCY_SECONDS, first_only=True)[0]
+
         source = {
             "path": str(opts.model),
             "kind": model.kind,
@@ -186,7 +199,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             warnings=warnings,
         )
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
-    return ExportResult(opts.out, model, final, manifest, report, warnings)
+    return ExportResult(opts.out, model, final, manifest, report, warnings, latency)
 
 
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgekit.fmt import fmt_bytes
+from edgekit.fmt import fmt_bytes, fmt_ms
 
 
 def _pct(v: float | None) -> str:
@@ -22,6 +22,9 @@ def render_export(result, console) -> None:
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("vs float32", justify="right")
     evaluated = bool(ev.get("artifacts"))
+    timed = bool(result.latency)
+    if timed:
+        table.add_column("host p50", justify="right", no_wrap=True)
     if evaluated:
         for col in ("top-1", "agree", "cosine"):
             table.add_column(col, justify="right", no_wrap=True)
@@ -30,6 +33,9 @@ def render_export(result, console) -> None:
         if ref is None and "tflite_sha256" in a.metadata:  # C sources of a TFLite flatbuffer
             ref = float32.get("tflite")
         row = [artifact_key(a), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
+        if timed:
+            t = result.latency.get(artifact_key(a))
+            row.append(f"{fmt_ms(t['p50_ms'])} {t['variant']}" if t else "")
         if evaluated:
             m = ev["artifacts"].get(artifact_key(a), {})
             row += [_pct(m.get("top1")), _pct(m.get("agreement")), f"{m['cosine']:.5f}" if "cosine" in m else ""]
@@ -42,6 +48,9 @@ def render_export(result, console) -> None:
         console.print(line)
     for a in result.artifacts:
         console.print(f"[dim]{a.primary.relative_to(result.out)}: {'; '.join(a.notes)}[/]", soft_wrap=True)
+    if timed:
+        console.print("[dim]host p50: batch 1 on this machine, short run; `edgekit simulate` measures p50/p90/p99 "
+                      "per runtime variant[/]", soft_wrap=True)  # fmt: skip
     for w in result.warnings:
         console.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
 
@@ -108,3 +117,65 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
         passed = len(report.gates) - len(failed)
         verdict = "[green]all gates passed[/]" if not failed else f"[bold red]{len(failed)} gate check(s) failed[/]"
         console.print(f"{verdict} ({passed} of {len(report.gates)} checks passed; details in validation.json)", soft_wrap=True)
+
+
+def _short(name: str, width: int = 56) -> str:
+    """A fused TFLite tensor name cut to its last part, which names the layer."""
+    name = name.split(";")[-1].replace("/ReadVariableOp/resource", "").rstrip("0123456789")
+    return name if len(name) <= width else "…" + name[-width + 1 :]
+
+
+def render_device(result: dict, device, console, show_ops: bool = False) -> None:
+    """Device table (estimated latency, RAM, flash, fits) and, with ``show_ops``, the costliest ops."""
+    from rich.table import Table
+
+    memory = {m["artifact"]: m for m in result.get("memory", [])}
+    latency = {e["artifact"]: e for e in result.get("device_latency", [])}
+    title = f"on {device.name}: {device.core} @ {device.clock_mhz:g} MHz, {device.kernels} kernels"
+    table = Table(title=title, title_justify="left")
+    for col in ("artifact", "latency (est.)", "typ. error", "RAM", "flash", "fits"):
+        table.add_column(col, justify="left" if col in ("artifact", "fits") else "right", no_wrap=True)
+    for key in dict.fromkeys([*memory, *latency]):
+        m, e = memory.get(key, {}), latency.get(key, {})
+        est = fmt_ms(e["latency_ms"]) if e.get("applies") else "-"
+        err = f"±{e['typical_error'] * 100:.0f}%" if e.get("applies") else ""
+        if m.get("applies"):
+            ram, flash = fmt_bytes(m["ram_bytes"]), fmt_bytes(m["flash_bytes"])
+            fits = "[green]yes[/]" if m["fits"] else "[bold red]no[/]"
+        else:
+            ram = flash = fits = "-"
+        table.add_row(key, est, err, ram, flash, fits)
+    console.print(table)
+    for m in memory.values():
+        if m.get("applies") and not m["fits"]:
+            console.print(f"[bold red]{m['verdict']}[/]", soft_wrap=True)
+    bases = sorted({e["basis"] for e in latency.values() if e.get("applies")})
+    for b in bases:
+        console.print(f"[dim]latency estimate: cost model fitted on {b}; typ. error = leave-one-model-out median[/]",
+                      soft_wrap=True)  # fmt: skip
+    for key, e in latency.items():
+        if not e.get("applies"):
+            console.print(f"[dim]{key}: no latency estimate: {e['why']}[/]", soft_wrap=True)
+        for note in e.get("notes", []):
+            console.print(f"[dim]{key}: {note}[/]", soft_wrap=True)
+    if memory:
+        console.print(f"[dim]{next(iter(memory.values())).get('not_counted', '')}[/]", soft_wrap=True)
+    if show_ops:
+        for key, e in latency.items():
+            if e.get("applies"):
+                _render_ops(key, e, console)
+
+
+def _render_ops(key: str, estimate: dict, console) -> None:
+    from rich.table import Table
+
+    shown = len(estimate["hottest_ops"])
+    table = Table(title=f"{key}: costliest {shown} of {estimate['ops_total']} ops", title_justify="left")
+    for col in ("#", "op", "layer", "est.", "share", "MACs"):
+        table.add_column(col, justify="left" if col in ("op", "layer") else "right", no_wrap=True)
+    for op in estimate["hottest_ops"]:
+        w = op["work"]
+        macs = w["mac_conv"] + w["mac_dw"] + w["mac_fc"]
+        table.add_row(str(op["index"]), op["op"], _short(op["name"]), fmt_ms(op["ms"]), f"{op['share'] * 100:.1f}%",
+                      f"{macs:,}" if macs else "")  # fmt: skip
+    console.print(table)

@@ -57,8 +57,8 @@ def variants(target: str) -> list[tuple[str, dict]]:
     return [("default", {})]
 
 
-def measure_artifact(artifact, seconds: float = 1.0) -> list[dict]:
-    """Latency rows for one artifact: one per runtime variant."""
+def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -> list[dict]:
+    """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``)."""
     import inspect
 
     from edgekit.simulate.runners import _RUNNERS
@@ -67,7 +67,7 @@ def measure_artifact(artifact, seconds: float = 1.0) -> list[dict]:
     module, name = _RUNNERS[artifact.target].split(":")
     cls = getattr(import_module(module), name)
     rows = []
-    for label, options in variants(artifact.target):
+    for label, options in variants(artifact.target)[: 1 if first_only else None]:
         accepted = inspect.signature(cls).parameters
         runner = cls(**{k: v for k, v in options.items() if k in accepted})
         start = time.perf_counter()

@@ -128,6 +128,21 @@ def _model_data_source(artifact) -> tuple[Path, str]:
     raise ModelFileError(f"{artifact.directory}: the tflm artifact has no *_model_data.c/.cc")
 
 
+def model_bytes(artifact) -> bytes | None:
+    """The .tflite bytes of a tflite or tflm artifact (parsed back from its C array), else None."""
+    if artifact.target == "tflite":
+        return artifact.primary.read_bytes()
+    if artifact.target != "tflm":
+        return None
+    from targets.tflm_sources import parse_c_array
+
+    path, cname = _model_data_source(artifact)
+    try:
+        return parse_c_array(path.read_text(), cname)
+    except ValueError as e:
+        raise ModelFileError(f"{path}: {e}") from e
+
+
 class TFLMRunner:
     """Runs the model bytes parsed back from the generated C array in the TFLM interpreter."""
 
@@ -140,14 +155,7 @@ class TFLMRunner:
 
     def load(self, artifact) -> None:
         """Load a tflm Artifact: the model bytes are parsed back from its generated C source."""
-        from targets.tflm_sources import parse_c_array
-
-        path, cname = _model_data_source(artifact)
-        try:
-            data = parse_c_array(path.read_text(), cname)
-        except ValueError as e:
-            raise ModelFileError(f"{path}: {e}") from e
-        self.load_bytes(data, artifact.metadata.get("arena", {}).get("size"))
+        self.load_bytes(model_bytes(artifact), artifact.metadata.get("arena", {}).get("size"))
 
     def load_bytes(self, data: bytes, arena: int | None = None) -> None:
         """Load model bytes directly (``arena`` measured when not given)."""

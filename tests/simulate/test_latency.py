@@ -42,3 +42,16 @@ def test_cli_writes_simulation_json_and_takes_a_file(build):
     assert one.returncode == 0 and json.loads(one.stdout)["artifacts"]["tflite/as given"][0]["runs"] >= 30
     bad = run_cli("simulate", build / "manifest.json")
     assert bad.returncode == 2 and "give a build directory" in bad.stderr
+
+
+def test_export_summary_times_each_artifact_but_keeps_timings_out_of_the_manifest(tmp_path):
+    out = tmp_path / "b"
+    res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite", "tflm"), quant="int8",
+                               calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    assert set(res.latency) == {"tflite/int8", "tflm/int8"}
+    assert res.latency["tflm/int8"]["variant"] == "reference" and res.latency["tflite/int8"]["runs"] >= 30
+    assert "p50_ms" not in (out / "manifest.json").read_text()
+    quiet = run_cli("export", EXAMPLE / "digits.keras", "-o", tmp_path / "c", "--no-latency")
+    assert quiet.returncode == 0 and "host p50" not in quiet.stdout
+    timed = run_cli("export", EXAMPLE / "digits.keras", "-o", tmp_path / "d")
+    assert timed.returncode == 0 and "host p50" in timed.stdout and "xnnpack 1t" in timed.stdout

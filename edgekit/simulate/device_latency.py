@@ -1,0 +1,111 @@
+"""Latency estimate of an int8 TFLite Micro model on a device profile, op by op.
+
+cycles(op) = sum_f cycles_per_unit_f * count_f(op) (features: edgekit.simulate.op_features),
+with coefficients fitted to published MLPerf Tiny results (edgekit.simulate.latency_fit).
+A profile is costed with the coefficients of the calibrated board its kernel library maps
+to (``[[basis]]`` in edgekit/calibration/published_latency.toml); a different core is scaled
+by its cycles relative to that board's core, measured from stacks published on both.
+Every estimate states that basis and the board's leave-one-model-out error, because that is
+how far off it typically is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from edgekit.simulate.latency_fit import COEFFICIENTS
+from edgekit.simulate.op_features import FEATURES, op_work
+
+HOTTEST = 10
+
+
+@lru_cache(maxsize=1)
+def coefficients() -> dict:
+    """The fitted coefficients shipped with edgekit."""
+    return json.loads(COEFFICIENTS.read_text())
+
+
+@dataclass(frozen=True)
+class Basis:
+    """How one device is costed: cycles per feature unit and where they come from."""
+
+    cycles: np.ndarray
+    board: str
+    core_factor: float
+    loo_error: float
+    text: str
+
+
+def _core_key(core: str) -> str:
+    return core.strip().lower().replace("cortex-", "").replace(" ", "")
+
+
+def basis_for(device) -> Basis | str:
+    """The coefficients for ``device``, or the reason it cannot be estimated."""
+    c = coefficients()
+    rules = [b for b in c["basis"] if b["kernels"] == device.kernels]
+    exact = [b for b in rules if "core" in b and _core_key(b["core"]) == _core_key(device.core)]
+    generic = [b for b in rules if "core" not in b]
+    rule = (exact or generic or [None])[0]
+    if rule is None:
+        return f"no calibration for {device.kernels} kernels (no published TFLM results use them)"
+    board = c["boards"][rule["board"]]
+    factors = {_core_key(k): v["factor"] for k, v in c["core_factors"].items()}
+    same_core = _core_key(board["core"]) == _core_key(device.core)
+    if same_core:
+        factor = 1.0
+    elif _core_key(device.core) in factors and _core_key(board["core"]) in factors:
+        factor = factors[_core_key(device.core)] / factors[_core_key(board["core"])]
+    else:
+        return (f"no published results relate {device.core} to {board['core']} "
+                f"(the core of {rule['board']}, calibrated for {device.kernels} kernels)")  # fmt: skip
+    cycles = np.array([board["cycles"][f] for f in FEATURES]) * factor
+    text = f"{rule['board']} ({board['core']}, {board['stack']})"
+    if not same_core:
+        text += f" x {factor:.3g} for {device.core} cycles (same-stack published ratios)"
+    return Basis(cycles, rule["board"], factor, board["loo_median_abs_error"], text)
+
+
+def estimate_graph(graph, device, hottest: int = HOTTEST) -> dict:
+    """Estimated latency of ``graph`` (a TFLiteGraph) on ``device``, with the costliest ops."""
+    scheme = graph.quant_scheme()
+    if scheme != "int8":
+        return {"applies": False, "why": f"{scheme} model: the cost model is calibrated on int8 kernels only"}
+    basis = basis_for(device)
+    if isinstance(basis, str):
+        return {"applies": False, "why": basis}
+    work = op_work(graph)
+    per_op = [float(np.dot(basis.cycles, w.counts)) for w in work]
+    total = sum(per_op)
+    ms = total / (device.clock_mhz * 1e3)
+    order = sorted(range(len(work)), key=lambda i: (-per_op[i], i))
+    ops = [{"index": work[i].index, "op": work[i].opcode, "name": work[i].name, "cycles": round(per_op[i]),
+            "ms": per_op[i] / (device.clock_mhz * 1e3), "share": per_op[i] / total if total else 0.0,
+            "work": work[i].as_dict()} for i in order[:hottest]]  # fmt: skip
+    uncalibrated = sorted({w.opcode for w in work if not w.calibrated})
+    notes = []
+    if uncalibrated:
+        notes.append(f"ops outside the calibration models, costed by their family: {', '.join(uncalibrated)}")
+    if any(len(sg.ops) and sg.index > 0 for sg in graph.subgraphs):
+        notes.append("control-flow subgraphs counted once (loop trip counts are unknown)")
+    return {
+        "applies": True, "device": device.name, "latency_ms": ms, "cycles": round(total),
+        "typical_error": basis.loo_error, "basis": basis.text, "ops_total": len(work),
+        "hottest_ops": ops, "notes": notes,
+    }  # fmt: skip
+
+
+def estimate_artifact(artifact, device, hottest: int = HOTTEST) -> dict:
+    """Device latency estimate of one artifact (tflite or tflm), keyed like the other results."""
+    from edgekit.simulate.tflm import model_bytes
+    from edgekit.tflite_graph import TFLiteGraph
+
+    key = f"{artifact.target}/{artifact.scheme}"
+    data = model_bytes(artifact)
+    if data is None:
+        return {"artifact": key, "applies": False, "why": "not a TFLite model (the cost model is for TFLite Micro)"}
+    return {"artifact": key, **estimate_graph(TFLiteGraph(data, str(artifact.primary)), device, hottest)}
