@@ -7,6 +7,8 @@ compression, activations stay float). Every IR is compiled on the CPU and run on
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,7 @@ class OpenVINOTarget:
             ov_model = _compress_weights(ov_model, spec.scheme)
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{model.name}_{spec.scheme}"
+        _stable_names(ov_model)
         ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
 
         from edgekit.simulate.openvino import OpenVINORunner
@@ -129,13 +132,35 @@ class OpenVINOTarget:
         return quantized, reverted
 
 
+_AUTO_NAME = re.compile(r"^([A-Z][A-Za-z0-9]*)_\d+(/.*)?$")
+
+
+def _stable_names(ov_model) -> None:
+    """Renumber OpenVINO's generated node names (``Constant_40198``, ``Transpose_22/zero_point``)
+    in graph order.
+
+    The numbers come from a process-wide counter, so the same export run twice in one process
+    (or after NNCF built a different number of helper graphs) wrote different .xml bytes.
+    """
+    for i, node in enumerate(ov_model.get_ordered_ops()):
+        m = _AUTO_NAME.match(node.get_friendly_name())
+        if m:
+            node.set_friendly_name(f"{m.group(1)}_{i}{m.group(2) or ''}")
+
+
 def convert(model: SourceModel):
     """An ov.Model with the SourceModel's fixed input shapes."""
     import openvino as ov
 
     try:
         if model.kind in ("keras", "tf_keras"):
-            return ov.convert_model(model.keras_model())
+            ov_model = ov.convert_model(model.keras_model())
+            # Keras names symbolic tensors from a process-wide counter (keras_tensor_34): name the
+            # outputs after the SourceModel's so the IR bytes do not depend on what ran before.
+            for port, result, info in zip(ov_model.outputs, ov_model.get_results(), model.outputs):
+                port.get_tensor().set_names({info.name})
+                result.set_friendly_name(info.name)
+            return ov_model
         inputs = [(t.name, list(t.shape)) for t in model.inputs]
         return ov.convert_model(str(model.path), input=inputs if model.kind == "saved_model" else None)
     except EdgekitError:
