@@ -1,8 +1,9 @@
 """Output directories that appear complete or not at all.
 
 A run writes into a hidden staging directory next to the destination and renames it into
-place at the end; an interrupted run leaves the destination as it was. Staging directories
-of runs that died are removed by the next run.
+place at the end (swapping it with an existing build in one atomic step on Linux); an
+interrupted run leaves the destination as it was. Staging directories of runs that died are
+removed by the next run, which also restores a build a killed run had moved aside.
 """
 
 from __future__ import annotations
@@ -36,8 +37,32 @@ def _clean_stale(parent: Path, name: str) -> None:
             dead = not _pid_alive(int(pid.split("_")[0]))
         except ValueError:
             continue
-        if dead:
-            shutil.rmtree(p, ignore_errors=True)
+        if not dead:
+            continue
+        target = parent / name
+        if kind.endswith(".old") and not target.exists():
+            # Killed between the two renames of the non-atomic swap: put the old build back
+            # (and never delete it, even if that fails).
+            with contextlib.suppress(OSError):
+                os.rename(p, target)
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def check_output(out: Path, force: bool, option: str = "--out") -> None:
@@ -58,10 +83,11 @@ def check_output(out: Path, force: bool, option: str = "--out") -> None:
 def staged_output(out: Path, force: bool) -> Iterator[Path]:
     """Yield a staging directory that replaces ``out`` only if the block completes."""
     out = Path(out)
+    if out.parent.is_dir():
+        _clean_stale(out.parent, out.name)
     check_output(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _clean_stale(out.parent, out.name)
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}_", dir=out.parent))
     except OSError as e:
         raise OutputError(f"--out {out}: cannot create it ({e.strerror})") from e
@@ -72,9 +98,12 @@ def staged_output(out: Path, force: bool) -> Iterator[Path]:
         raise
     os.chmod(stage, 0o755 & ~_umask())
     if out.exists():
+        if _exchange(stage, out):  # one atomic step: a kill leaves the old or the new build
+            shutil.rmtree(stage, ignore_errors=True)
+            return
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.rename(out, old)
-        os.rename(stage, out)
+        os.rename(stage, out)  # a kill between these two renames is undone by the next run
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(stage, out)

@@ -43,3 +43,22 @@ def test_output_is_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(OutputError, match="not a directory"):
         check_output(tmp_path / "f", force=True)
+
+
+def test_replacing_a_build_swaps_in_one_step(tmp_path):
+    out = tmp_path / "build"
+    with staged_output(out, force=False) as stage:
+        (stage / "v1").write_text("1")
+    with staged_output(out, force=True) as stage:
+        (stage / "v2").write_text("2")
+    assert sorted(os.listdir(out)) == ["v2"] and os.listdir(tmp_path) == ["build"]
+
+
+def test_a_build_moved_aside_by_a_killed_run_is_restored(tmp_path):
+    old = tmp_path / ".build.old-999999999"  # killed between the two renames of the fallback swap
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    with pytest.raises(OutputError, match="already exists"):
+        with staged_output(tmp_path / "build", force=False):
+            pass
+    assert (tmp_path / "build" / "manifest.json").exists() and not old.exists()
