@@ -86,7 +86,7 @@ def _high_fd(fd: int) -> int:
     return new
 
 
-def visit(url: str, width: int = 1200, settle: float = 0.5, timeout: float = 60) -> PageVisit:
+def visit(url: str, width: int = 1280, settle: float = 0.5, timeout: float = 60, dark: bool = False) -> PageVisit:
     """Load ``url`` in a fresh headless Chromium and record errors, requests and a screenshot."""
     exe = chromium_path()
     if exe is None:
@@ -116,6 +116,9 @@ def visit(url: str, width: int = 1200, settle: float = 0.5, timeout: float = 60)
             pipe.call(f"{domain}.enable", session=session)
         pipe.call("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=session)  # fmt: skip
+        if dark:
+            pipe.call("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+                      session=session)  # fmt: skip
         pipe.events.clear()  # only what the page itself does
         pipe.call("Page.navigate", {"url": url}, session=session)
         pipe.wait_for("Page.loadEventFired", timeout=timeout)
@@ -154,7 +157,7 @@ def visit(url: str, width: int = 1200, settle: float = 0.5, timeout: float = 60)
 
 def main(argv: list[str]) -> None:
     page, png = Path(argv[0]).resolve(), Path(argv[1])
-    seen = visit(page.as_uri())
+    seen = visit(page.as_uri(), dark="--dark" in argv)
     png.write_bytes(seen.screenshot)
     print(f"{png}: {seen.size[0]}x{seen.size[1]}, {len(seen.screenshot):,} B; console errors {seen.console_errors}; "
           f"requests {seen.requests}")  # fmt: skip
