@@ -18,18 +18,26 @@ def write_report(build_dir: Path) -> list[Path]:
     from edgekit.validate import _atomic_write
 
     build_dir = Path(build_dir)
-    view = collect(build_dir)
+    try:
+        view = collect(build_dir)
+    except (KeyError, TypeError, IndexError, AttributeError) as e:
+        from edgekit.errors import ModelFileError
+
+        raise ModelFileError(f"{build_dir}: its JSON files are not what edgekit writes ({type(e).__name__}: {e}); "
+                             "re-export the build") from e  # fmt: skip
     pages = {REPORT_HTML: render_html(view, __version__), REPORT_MD: render_markdown(view)}
     for name, text in pages.items():
         _atomic_write(build_dir / name, text)
     return [build_dir / name for name in pages]
 
 
-def refresh_report(build_dir: Path) -> str | None:
+def refresh_report(build_dir: Path, final: Path | None = None) -> str | None:
     """``write_report`` for the end of export/validate/simulate: a report that cannot be made
-    never fails the command (its results are already written); returns the reason instead."""
+    never fails the command (its results are already written); returns the reason instead.
+    ``final``: where the build will be (export writes into a staging directory first)."""
     try:
         write_report(build_dir)
     except Exception as e:  # noqa: BLE001 - the build and its JSON are the truth; the pages are a view
-        return f"report.html/report.md not written: {type(e).__name__}: {e} (run `edgekit report {build_dir}` to retry)"
+        where = final or build_dir
+        return f"report.html/report.md not written ({type(e).__name__}: {e}); `edgekit report {where}` retries"
     return None

@@ -34,6 +34,8 @@ def _read_optional(path: Path) -> dict | None:
 def read_build(build_dir: Path) -> tuple[dict, dict | None, dict | None]:
     """(manifest, validation or None, simulation or None) of a build directory."""
     build_dir = Path(build_dir)
+    if not build_dir.exists():
+        raise ModelFileError(f"{build_dir}: no such directory; give an edgekit build directory (with {MANIFEST})")
     if not build_dir.is_dir():
         raise ModelFileError(f"{build_dir}: not a directory; give an edgekit build directory (with {MANIFEST})")
     manifest = read_manifest(build_dir)
