@@ -204,3 +204,16 @@ def test_the_browser_check_catches_errors_and_fetches(tmp_path):
     seen = visit(page.as_uri())
     assert "boom" in seen.console_errors
     assert "http://127.0.0.1:9/x.png" in seen.requests
+
+
+def test_two_exports_give_the_same_report(tiny_keras, tiny_data, tmp_path):
+    """No timestamps or timings in the pages: exporting again gives the same bytes."""
+    args = ("export", tiny_keras, "-q", "float32,int8", "--calib", tiny_data, "--eval", tiny_data, "-o", tmp_path / "o",
+            "--force")  # fmt: skip
+    pages = []
+    for _ in range(2):
+        res = run_cli(*args)
+        assert res.returncode == 0, res.stderr
+        pages.append({n: (tmp_path / "o" / n).read_bytes() for n in ("report.html", "report.md")})
+    assert pages[0] == pages[1]
+    assert b"no latency measured" in pages[0]["report.md"]

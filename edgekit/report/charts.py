@@ -83,16 +83,25 @@ def accuracy_vs_size(view: dict) -> str | None:
     if not rows:
         return None
     label = view["headline_label"]
-    points: dict[tuple[float, float], list[dict]] = {}
-    for a in rows:
-        points.setdefault((a["bytes"] / 1024, 100 * a["accuracy"]), []).append(a)
+    points = sorted(((a["bytes"] / 1024, 100 * a["accuracy"], a) for a in rows), key=lambda p: (p[1], p[0], p[2]["key"]))
+    # Points too close to label apart (within 6% of the size axis, 0.05 points of accuracy) share one label.
+    near = max(p[0] for p in points) * 0.06
+    clusters: list[list[tuple]] = []
+    for p in points:
+        if clusters and abs(p[1] - clusters[-1][0][1]) < 0.05 and p[0] - clusters[-1][-1][0] < near:
+            clusters[-1].append(p)
+        else:
+            clusters.append([p])
 
     def draw(fig, axes):
         ax = axes[0]
-        for (x, y), group in points.items():
-            ax.scatter([x], [y], s=42, color=TARGET_COLORS.get(group[0]["target"], MEASURED), zorder=3,
+        for x, y, a in points:
+            ax.scatter([x], [y], s=42, color=TARGET_COLORS.get(a["target"], MEASURED), zorder=3,
                        edgecolors=FG, linewidths=0.5)  # fmt: skip
-            ax.annotate(", ".join(a["key"] for a in group), (x, y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+        for group in clusters:
+            x, y = group[0][0], group[0][1]
+            text = "\n".join(p[2]["key"] for p in group)
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(7, 5), fontsize=8, va="bottom")
         flt = (view.get("evaluation") or {}).get("float")
         if isinstance(flt, (int, float)) and view["headline"] != "agreement":
             ax.axhline(100 * flt, color=FG, linestyle=":", linewidth=1)
@@ -101,13 +110,14 @@ def accuracy_vs_size(view: dict) -> str | None:
         ys = [p[1] for p in points] + ([100 * flt] if isinstance(flt, (int, float)) else [])
         ax.set_xlim(0, max(xs) * 1.35)
         span = max(max(ys) - min(ys), 0.5)
-        ax.set_ylim(min(ys) - 0.4 * span, min(100.0, max(ys) + 0.4 * span) if max(ys) < 100 else 100 + 0.15 * span)
+        lines = max(len(g) for g in clusters)
+        ax.set_ylim(min(ys) - 0.4 * span, max(ys) + (0.4 + 0.25 * lines) * span)
         ax.set_xlabel("deployed size (KiB)")
         ax.set_ylabel(f"{label} (%)")
         ax.grid(True)
         ax.set_title(f"{label} vs size")
 
-    return render("accuracy", f"{label} against size per artifact", draw, 3.0)
+    return render("accuracy", f"{label} against size per artifact", draw, 3.2)
 
 
 def latency(view: dict) -> str | None:
