@@ -13,6 +13,7 @@ import io
 import re
 
 from edgekit.fmt import fmt_bytes, fmt_ms
+from edgekit.report.data import short_layer as _short
 
 FG = "#010101"  # replaced by currentColor
 MEASURED = "#3a86d1"
@@ -248,10 +249,6 @@ def macs_per_layer(view: dict, shown: int = 30) -> str | None:
     return render("macs", f"MACs per layer of {per_op['artifact']}", draw, _height(len(keep)))
 
 
-def _short(name: str, width: int = 34) -> str:
-    """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
-    name = "/".join(name.split(";")[0].split("/")[-2:])
-    return name if len(name) <= width else "…" + name[-width + 1 :]
 
 
 def all_charts(view: dict) -> dict:

@@ -116,6 +116,7 @@ def collect(build_dir: Path) -> dict:
         "host": sim.get("host"),
         "memory": [memory[k] for k in memory if memory[k].get("applies")],
         "estimates": [estimates[k] for k in estimates if estimates[k].get("applies")],
+        "hottest": hottest_ops([estimates[k] for k in estimates if estimates[k].get("applies")]),
         "layers": (validation or {}).get("layers", {}),
         "per_op": per_op_macs(build_dir, manifest),
         "commands": commands(manifest, validation, simulation),
@@ -168,6 +169,24 @@ def per_op_macs(build_dir: Path, manifest: dict) -> dict | None:
         ops = [{"index": op.index, "op": op.opcode, "name": _layer_name(graph, op), "macs": op.macs} for op in graph.main.ops]
         return {"artifact": f"{e['target']}/{e['scheme']}", "total": sum(o["macs"] for o in ops), "ops": ops}
     return None
+
+
+def short_layer(name: str, width: int = 34) -> str:
+    """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
+    name = "/".join(name.split(";")[0].split("/")[-2:])
+    return name if len(name) <= width else "…" + name[-width + 1 :]
+
+
+def hottest_ops(estimates: list[dict], shown: int = 5) -> list[dict]:
+    """The costliest ops on the device per estimated model; artifacts of one graph share a row set."""
+    groups: dict[str, dict] = {}
+    for e in estimates:
+        ops = [{"index": o["index"], "op": o["op"], "layer": short_layer(o["name"], 48), "ms": o["ms"], "share": o["share"],
+                "macs": sum(o["work"].get(k, 0) for k in ("mac_conv", "mac_dw", "mac_fc"))} for o in e["hottest_ops"][:shown]]  # fmt: skip
+        sig = json.dumps([e["cycles"], ops], sort_keys=True)
+        groups.setdefault(sig, {"artifacts": [], "ops": ops, "ops_total": e["ops_total"], "latency_ms": e["latency_ms"]})
+        groups[sig]["artifacts"].append(e["artifact"])
+    return list(groups.values())
 
 
 def _layer_name(graph, op) -> str:

@@ -3,6 +3,7 @@ a Content-Security-Policy forbids any), light and dark themes from the reader's 
 
 from __future__ import annotations
 
+from edgekit.fmt import fmt_ms
 from edgekit.report import charts as ch
 from edgekit.report.table import artifact_table
 
@@ -61,6 +62,6 @@ def render_html(view: dict, version: str) -> str:
     )  # fmt: skip
     head, rows = artifact_table(view)
     page = env.get_template("report.html.j2").render(
-        v=view, version=version, table_head=head, table_rows=rows, charts=chart_panels(view), gate_summary=gate_summary(view)
+        v=view, version=version, fmt_ms=fmt_ms, table_head=head, table_rows=rows, charts=chart_panels(view), gate_summary=gate_summary(view)
     )
     return "\n".join(line.rstrip() for line in page.splitlines()) + "\n"
