@@ -220,3 +220,16 @@ def test_two_exports_give_the_same_report(tiny_keras, tiny_data, tmp_path):
         pages.append({n: (tmp_path / "o" / n).read_bytes() for n in ("report.html", "report.md")})
     assert pages[0] == pages[1]
     assert b"no latency measured" in pages[0]["report.md"]
+
+
+def test_validate_refreshes_the_report(build, tmp_path):
+    b = _copy(build, tmp_path)
+    res = run_cli("validate", b, "--eval", EXAMPLE / "eval.npz", "--targets", "tflite", "--min-cosine", "0.99")
+    assert res.returncode == 0, res.stderr
+    assert f"report: {b / 'report.html'}" in res.stdout
+    md = (b / "report.md").read_text()
+    assert "all 2 gate checks passed" in md
+    # the commands name the build dir of the manifest (the copy's manifest names the original)
+    assert f"edgekit validate {build} --eval {EXAMPLE / 'eval.npz'} --min-cosine 0.99" in md
+    tflm = next(line for line in md.splitlines() if line.startswith("| tflm/int8"))
+    assert "| – | – | – |" in tflm  # validated without tflm this time: no accuracy for it

@@ -26,7 +26,8 @@ def chart_panels(view: dict) -> list[dict]:
         {"id": "accuracy", "title": "Accuracy vs size", "svg": svgs["accuracy"],
          "caption": f"{label} on the evaluation set against the bytes that go onto the device, one point per artifact; "
                     "dotted line: the float model.",
-         "missing": f"not validated; run `edgekit validate {out_dir} --eval DATA`"},
+         "missing": f"not validated; run `edgekit validate {out_dir} --eval DATA`" if not view.get("evaluation") else
+                    f"no accuracy metric for task {view['evaluation']['task']} (cosine is in the table)"},
         {"id": "latency", "title": "Latency", "svg": svgs["latency"],
          "caption": f"Solid bars: p50 measured on this host in each artifact's runtime (default variant, batch 1). "
                     f"Hatched bars: estimated on {device} by the calibrated per-op cost model; the error bar is its "
