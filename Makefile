@@ -15,12 +15,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Compilers the firmware build checks need: gcc/g++ and the Arm cross compiler (Debian packages).
+# Compilers the firmware build checks need: gcc/g++ and the Arm cross compiler (Debian packages);
+# chromium for the headless browser check of the build report.
 toolchain:
 	@command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || { \
 		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi and g++ (apt-get)"; \
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi g++ make; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (apt-get), for the headless check of report.html"; \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium; }
 
 demo: $(STAMP)
 	$(VENV)/bin/edgekit export examples/digits/digits.keras --target tflite,tflm \

@@ -182,6 +182,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         render_export(result, state.out)
         if result.validation is not None and (result.validation.gates or result.validation.result.get("layers")):
             render_validation(result.validation, state.out, "validation")
+        _report_line(state, result.out)
     if result.validation is not None and not result.validation.passed:
         raise click.exceptions.Exit(1)
 
@@ -244,10 +245,12 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
     targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
     report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
                             junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers)  # fmt: skip
+    _refresh_report(state, build_dir)
     if as_json:
         state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:
         render_validation(report, state.out)
+        _report_line(state, build_dir)
     if not report.passed:
         raise click.exceptions.Exit(1)
 
@@ -304,6 +307,7 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
         _atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+        _refresh_report(state, path)
     if as_json:
         state.out.file.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
         return
@@ -320,8 +324,42 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         from edgekit.summary import render_device
 
         render_device(result, dev, state.out, show_ops)
+    if path.is_dir():
+        _report_line(state, path)
     if require_fit and not all(m["fits"] for m in result.get("memory", []) if m["applies"]):
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.pass_obj
+def report(state: _State, build_dir):
+    """Regenerate BUILD_DIR/report.html and report.md from its JSON files (runs nothing).
+
+    \b
+    edgekit report build/
+    """
+    from edgekit.fmt import fmt_bytes
+    from edgekit.report import write_report
+
+    for page in write_report(build_dir):
+        state.out.print(f"{page}  {fmt_bytes(page.stat().st_size)}")
+
+
+def _refresh_report(state: _State, build_dir: Path) -> None:
+    """Rewrite the build's report after a command changed its JSON; a failure only warns."""
+    from edgekit.report import refresh_report
+
+    problem = refresh_report(build_dir)
+    if problem:
+        state.err.print(f"[bold yellow]warning:[/] {problem}", soft_wrap=True)
+
+
+def _report_line(state: _State, build_dir: Path) -> None:
+    from edgekit.report import REPORT_HTML
+
+    if (Path(build_dir) / REPORT_HTML).exists():
+        state.out.print(f"[dim]report: {Path(build_dir) / REPORT_HTML} (and report.md)[/]", soft_wrap=True)
 
 
 @cli.command()

@@ -198,6 +198,12 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             artifacts=artifacts,
             warnings=warnings,
         )
+        from edgekit.report import refresh_report
+
+        with step("Writing report.html and report.md"):
+            problem = refresh_report(stage, opts.out)  # a report that cannot be made never fails the export
+        if problem:
+            warnings.append(problem)
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
     return ExportResult(opts.out, model, final, manifest, report, warnings, latency)
 

@@ -1,0 +1,294 @@
+"""The report's view model: manifest.json + validation.json + simulation.json of a build
+directory (and the per-op MACs read from the build's own .tflite) in one plain dict.
+
+Nothing is run and nothing varies with the clock: the same files give the same dict, so
+the pages made from it are byte-identical run to run.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from edgekit.errors import ModelFileError
+from edgekit.manifest import MANIFEST, read_manifest
+
+VALIDATION = "validation.json"  # edgekit.validate.VALIDATION (not imported: it pulls in numpy-heavy modules)
+SIMULATION = "simulation.json"
+HEADLINE = {"top1": "top-1", "auc": "AUC", "agreement": "agreement"}
+
+
+def _read_optional(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: unreadable ({e}); rerun the command that writes it") from e
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: not an edgekit results file")
+    return data
+
+
+def read_build(build_dir: Path) -> tuple[dict, dict | None, dict | None]:
+    """(manifest, validation or None, simulation or None) of a build directory."""
+    build_dir = Path(build_dir)
+    if not build_dir.exists():
+        raise ModelFileError(f"{build_dir}: no such directory; give an edgekit build directory (with {MANIFEST})")
+    if not build_dir.is_dir():
+        raise ModelFileError(f"{build_dir}: not a directory; give an edgekit build directory (with {MANIFEST})")
+    manifest = read_manifest(build_dir)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), list) or "source" not in manifest:
+        raise ModelFileError(f"{build_dir / MANIFEST}: not an edgekit manifest")
+    return manifest, _read_optional(build_dir / VALIDATION), _read_optional(build_dir / SIMULATION)
+
+
+def _tensor(t: dict) -> str:
+    shape = "x".join(str(d) for d in t.get("shape", []))
+    return f"{t.get('name', '?')} {shape} {t.get('dtype', '')}".strip()
+
+
+def _headline(validation: dict | None) -> str | None:
+    """The accuracy metric the report charts: top-1, AUC, else agreement with the float model."""
+    if not validation:
+        return None
+    entries = list(validation.get("artifacts", {}).values())
+    for key in ("top1", "auc", "agreement"):
+        if any(isinstance(e.get(key), (int, float)) for e in entries):
+            return key
+    return None
+
+
+def _host_row(rows: list[dict]) -> dict | None:
+    """The first runtime variant: what the runtime does by default (XNNPACK 1 thread, CPU 1 thread, TFLM)."""
+    return rows[0] if rows else None
+
+
+def collect(build_dir: Path) -> dict:
+    """Everything the report shows, from the JSON files of ``build_dir``."""
+    build_dir = Path(build_dir)
+    manifest, validation, simulation = read_build(build_dir)
+    src = manifest["source"]
+    head = _headline(validation)
+    evaluated = (validation or {}).get("artifacts", {})
+    sim = simulation or {}
+    memory = {m["artifact"]: m for m in sim.get("memory", [])}
+    estimates = {e["artifact"]: e for e in sim.get("device_latency", [])}
+    float32 = {}
+    for a in manifest["artifacts"]:
+        if a["scheme"] == "float32":
+            float32[a["target"]] = _deployed(a)
+    artifacts = []
+    for a in manifest["artifacts"]:
+        key = f"{a['target']}/{a['scheme']}"
+        ref = float32.get(a["target"]) or (float32.get("tflite") if "tflite_sha256" in a.get("metadata", {}) else None)
+        m = evaluated.get(key, {})
+        host = _host_row(sim.get("artifacts", {}).get(key, []))
+        est, mem = estimates.get(key, {}), memory.get(key, {})
+        artifacts.append({
+            "key": key, "target": a["target"], "scheme": a["scheme"], "file": a["files"][0]["path"],
+            "bytes": _deployed(a), "vs_float32": _deployed(a) / ref if ref else None,
+            "macs": a.get("metadata", {}).get("macs"), "notes": list(a.get("notes", [])),
+            "accuracy": m.get(head) if head else None, "agreement": m.get("agreement"), "cosine": m.get("cosine"),
+            "host_ms": host["p50_ms"] if host else None, "host_variant": host["variant"] if host else None,
+            "device_ms": est.get("latency_ms") if est.get("applies") else None,
+            "device_error": est.get("typical_error") if est.get("applies") else None,
+            "device_why": est.get("why"),
+            "ram_bytes": mem.get("ram_bytes") if mem.get("applies") else None,
+            "flash_bytes": mem.get("flash_bytes") if mem.get("applies") else None,
+            "fits": mem.get("fits") if mem.get("applies") else None,
+        })  # fmt: skip
+    view = {
+        "title": f"edgekit build report: {src.get('name', build_dir.name)}",
+        "build_dir": manifest.get("build_dir", str(build_dir)),
+        "model": {
+            "name": src.get("name"), "kind": src.get("kind"), "path": src.get("path"), "sha256": src.get("sha256"),
+            "inputs": [_tensor(t) for t in src.get("inputs", [])], "outputs": [_tensor(t) for t in src.get("outputs", [])],
+            "calibration": _describe_data(src.get("calibration")),
+        },  # fmt: skip
+        "tools": manifest.get("tools", {}),
+        "artifacts": artifacts,
+        "headline": head,
+        "headline_label": HEADLINE.get(head, ""),
+        "evaluation": _evaluation(validation, head),
+        "device": sim.get("device"),
+        "host": sim.get("host"),
+        "memory": [memory[k] for k in memory if memory[k].get("applies")],
+        "estimates": [estimates[k] for k in estimates if estimates[k].get("applies")],
+        "hottest": hottest_ops([estimates[k] for k in estimates if estimates[k].get("applies")]),
+        "layers": (validation or {}).get("layers", {}),
+        "per_op": per_op_macs(build_dir, manifest),
+        "commands": commands(manifest, validation, simulation),
+        "warnings": warnings(manifest, validation, simulation),
+        "notes": notes(manifest, validation, simulation),
+    }
+    return view
+
+
+def _deployed(entry: dict) -> int:
+    return int(entry.get("metadata", {}).get("model_bytes", entry["bytes"]))
+
+
+def _describe_data(d: dict | None) -> str | None:
+    if not d:
+        return None
+    if d.get("random"):
+        return f"{d.get('samples', '?')} random samples (no real data)"
+    return f"{d.get('samples', '?')} samples from {d.get('source', '?')}"
+
+
+def _evaluation(validation: dict | None, head: str | None) -> dict | None:
+    if not validation:
+        return None
+    flt = validation.get("float", {})
+    return {
+        "samples": validation.get("samples"), "task": validation.get("task"),
+        "data": _describe_data(validation.get("eval")), "float": flt.get(head) if head else None,
+        "gates": validation.get("gates", []), "passed": validation.get("passed", True),
+    }  # fmt: skip
+
+
+def per_op_macs(build_dir: Path, manifest: dict) -> dict | None:
+    """MACs of every op of the build's reference graph (the float32 .tflite, else the first
+    TFLite model in the build), read from the file with TFLiteGraph (no runtime)."""
+    from edgekit.tflite_graph import TFLiteGraph
+
+    entries = sorted(
+        (e for e in manifest["artifacts"] if e["files"][0]["path"].endswith(".tflite")),
+        key=lambda e: (e["scheme"] != "float32", e["target"] != "tflite"),
+    )
+    for e in entries:
+        path = build_dir / e["files"][0]["path"]
+        if not path.is_file():
+            continue
+        try:
+            graph = TFLiteGraph.from_file(path)
+        except ModelFileError:
+            continue
+        ops = [{"index": op.index, "op": op.opcode, "name": _layer_name(graph, op), "macs": op.macs} for op in graph.main.ops]
+        return {"artifact": f"{e['target']}/{e['scheme']}", "total": sum(o["macs"] for o in ops), "ops": ops}
+    return None
+
+
+def short_layer(name: str, width: int = 34) -> str:
+    """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
+    name = "/".join(name.split(";")[0].split("/")[-2:])
+    return name if len(name) <= width else "…" + name[-width + 1 :]
+
+
+def hottest_ops(estimates: list[dict], shown: int = 5) -> list[dict]:
+    """The costliest ops on the device per estimated model; artifacts of one graph share a row set."""
+    groups: dict[str, dict] = {}
+    for e in estimates:
+        ops = [{"index": o["index"], "op": o["op"], "layer": short_layer(o["name"], 48), "ms": o["ms"], "share": o["share"],
+                "macs": sum(o["work"].get(k, 0) for k in ("mac_conv", "mac_dw", "mac_fc"))} for o in e["hottest_ops"][:shown]]  # fmt: skip
+        sig = json.dumps([e["cycles"], ops], sort_keys=True)
+        groups.setdefault(sig, {"artifacts": [], "ops": ops, "ops_total": e["ops_total"], "latency_ms": e["latency_ms"]})
+        groups[sig]["artifacts"].append(e["artifact"])
+    return list(groups.values())
+
+
+def _layer_name(graph, op) -> str:
+    outs = [t for t in op.outputs if t >= 0]
+    return graph.main.tensors[outs[0]].name if outs else op.opcode
+
+
+def commands(manifest: dict, validation: dict | None, simulation: dict | None) -> list[str]:
+    """The exact commands that reproduce this build and its results."""
+    opts = manifest.get("options", {})
+    out = opts.get("out") or manifest.get("build_dir", "build")
+    cmd = ["edgekit", "export", str(opts.get("model") or manifest["source"].get("path"))]
+    flags = [
+        ("--target", ",".join(opts.get("target") or []), "tflite"), ("--quant", _quant(opts.get("quant")), "float32"),
+        ("--calib", opts.get("calib"), None), ("--calib-size", opts.get("calib_size"), 100),
+        ("--eval", opts.get("eval"), None), ("--io-dtype", opts.get("io_dtype"), None),
+        ("--per-channel", opts.get("per_channel"), "conv"),
+        ("--float-layers", ",".join(opts.get("float_layers") or []), ""), ("--batch", opts.get("batch"), 1),
+        ("--input-shape", opts.get("input_shape"), None), ("--signature", opts.get("signature"), None),
+        ("--labels", opts.get("labels"), None), ("--c-name", opts.get("c_name"), None), ("--lang", opts.get("lang"), "c"),
+        ("--section", opts.get("section"), None), ("--arena-margin", opts.get("arena_margin"), None),
+        ("--ov-preset", opts.get("ov_preset"), None), ("--task", opts.get("task"), None),
+        ("--max-drop", opts.get("max_drop"), None), ("--min-cosine", opts.get("min_cosine"), None),
+        ("--min-accuracy", opts.get("min_accuracy"), None),
+    ]  # fmt: skip
+    pre = opts.get("preprocess") or {}
+    for name in ("scale", "mean", "std"):
+        if name in pre:
+            value = pre[name]
+            flags.append((f"--{name}", ",".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}", None))
+    for flag, value, default in flags:
+        if value is not None and value != default:
+            cmd += [flag, str(value)]
+    for flag, key in (("--layers", "layers"), ("--unsafe", "unsafe")):
+        if opts.get(key):
+            cmd.append(flag)
+    cmd += ["--out", str(out), "--force"]
+    lines = [shlex.join(cmd)]
+    gates = validation.get("gates", []) if validation else []
+    export_gates = any(opts.get(k) is not None for k in ("max_drop", "min_cosine", "min_accuracy"))
+    if validation and validation.get("eval", {}).get("source") and (
+        validation["eval"]["source"] != opts.get("eval")
+        or (validation.get("layers") and not opts.get("layers"))
+        or (gates and not export_gates)
+    ):
+        v = ["edgekit", "validate", str(out), "--eval", validation["eval"]["source"]]
+        seen = {}
+        for g in gates:
+            seen.setdefault(g["gate"], g["bound"])
+        for gate in ("max_drop", "min_cosine", "min_accuracy"):
+            if gate in seen:
+                v += ["--" + gate.replace("_", "-"), f"{seen[gate]:g}"]
+        if validation.get("layers"):
+            v.append("--layers")
+        lines.append(shlex.join(v))
+    if simulation:
+        s = ["edgekit", "simulate", str(out), "--seconds", f"{simulation.get('seconds_per_variant', 1.0):g}"]
+        if simulation.get("device"):
+            s += ["--device", simulation["device"]["name"]]
+        lines.append(shlex.join(s))
+    lines.append(shlex.join(["edgekit", "report", str(out)]))
+    return lines
+
+
+def _quant(q) -> str | None:
+    if isinstance(q, dict):
+        return ",".join(f"{t}={s}" for t, ss in q.items() for s in ([ss] if isinstance(ss, str) else ss))
+    return q
+
+
+def warnings(manifest: dict, validation: dict | None, simulation: dict | None) -> list[str]:
+    """What a reader must know before trusting the numbers, in plain words."""
+    out = list(manifest.get("warnings", []))
+    cal = manifest["source"].get("calibration") or {}
+    if cal.get("random") and not any("random" in w for w in out):
+        out.append("calibration used random data: the integer artifacts run, but their accuracy is meaningless")
+    for g in (validation or {}).get("gates", []):
+        if not g.get("passed", True):
+            out.append(f"gate failed: {g['message']}")
+    for m in (simulation or {}).get("memory", []):
+        if m.get("applies") and not m.get("fits"):
+            out.append(m["verdict"])
+    return out
+
+
+def notes(manifest: dict, validation: dict | None, simulation: dict | None) -> list[str]:
+    """What the report cannot show and how to get it, and caveats of the estimates."""
+    out = []
+    out_dir = manifest.get("options", {}).get("out") or manifest.get("build_dir", "build")
+    if validation is None:
+        out.append(f"not validated: accuracy, agreement and cosine come from `edgekit validate {out_dir} --eval DATA`")
+    elif not validation.get("layers") and any(a["scheme"] == "int8" and a["target"] == "tflite" for a in manifest["artifacts"]):
+        out.append("per-layer quantization error: add --layers to `edgekit validate` (or `edgekit export --eval`)")
+    if simulation is None:
+        out.append(f"no latency measured: host latency, device estimates and RAM/flash fit come from "
+                   f"`edgekit simulate {out_dir} --device NAME`")  # fmt: skip
+    elif not simulation.get("device"):
+        out.append(f"no device chosen: device latency and RAM/flash fit come from `edgekit simulate {out_dir} --device NAME`")
+    for e in (simulation or {}).get("device_latency", []):
+        for n in e.get("notes", []):
+            out.append(f"{e['artifact']}: {n}")
+    mem = [m for m in (simulation or {}).get("memory", []) if m.get("applies")]
+    if mem:
+        out.append(f"RAM and flash are lower bounds; {mem[0].get('not_counted', '')}")
+    return out
