@@ -369,12 +369,18 @@ def devices(state: _State):
     from rich.table import Table
 
     from edgekit.device import builtin_devices
+    from edgekit.simulate.device_latency import basis_for
 
     table = Table(title="device profiles (use --device NAME, or --device-file for your own)", title_justify="left")
-    for col in ("name", "core", "MHz", "SRAM KiB", "flash KiB", "kernels", "board"):
+    for col in ("name", "core", "MHz", "SRAM KiB", "flash KiB", "kernels", "latency model", "board"):
         table.add_column(col, justify="right" if col in ("MHz", "SRAM KiB", "flash KiB") else "left", no_wrap=col != "board")
     for d in builtin_devices().values():
-        table.add_row(d.name, d.core, f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, d.board)
+        basis = basis_for(d)
+        if isinstance(basis, str):
+            model = "none"
+        else:
+            model = basis.board + ("" if basis.core_factor == 1.0 else f" x{basis.core_factor:.3g}")
+        table.add_row(d.name, d.core, f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, model, d.board)
     state.out.print(table)
 
 
