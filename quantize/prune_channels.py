@@ -43,7 +43,8 @@ def _norms(layer, criterion: str) -> np.ndarray:
 
 def _activations(graph: KerasGraph, key: int, calib) -> np.ndarray:
     K = graph.K
-    probe = K.Model([graph.tensors[k] for k in graph.inputs], graph.tensors[key])
+    ins = [graph.tensors[k] for k in graph.inputs]
+    probe = K.Model(ins[0] if len(ins) == 1 else ins, graph.tensors[key])
     batch = next(calib.batches(ACTIVATION_SAMPLES, ACTIVATION_SAMPLES))
     x = batch.inputs[0] if len(batch.inputs) == 1 else batch.inputs
     act = np.asarray(probe(x, training=False))

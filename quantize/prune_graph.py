@@ -289,8 +289,9 @@ class ChannelGroups:
             else:
                 self._block(node, f"{layer.name} ({cls}) is not a layer channel pruning knows")
                 continue
-            for gid, _ in self.space[out].segments if len(self.space[out].segments) == 1 else ():
-                self.group(gid).tensors.append(out)
+            space = self.space[out]
+            if len(space.segments) == 1 and space.repeat == 1:  # a tensor of this group alone
+                self.group(space.segments[0][0]).tensors.append(out)
         for k in g.outputs:
             self.freeze(self.space.get(k), "model output")
 
