@@ -57,6 +57,10 @@ def finetune(model, dataset, epochs: int, masks: dict | None = None, *, learning
         def on_train_batch_end(self, batch, logs=None):
             apply_masks(model, masks)
 
+    import tensorflow as tf
+
+    # Same data, same pruned model: deterministic kernels and a fixed seed (shuffle, dropout).
+    tf.config.experimental.enable_op_determinism()
     K.utils.set_random_seed(seed)
     model.compile(optimizer=K.optimizers.Adam(learning_rate), loss=loss)
     hist = model.fit(

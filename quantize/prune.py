@@ -22,6 +22,8 @@ def prune_keras(model, specs: list[PruneSpec], *, calib=None, train=None, epochs
     from quantize.prune_ops import prune_ops
 
     record: dict = {"specs": [s.to_json() for s in specs]}
+    # Layers made by the rebuilds draw their seeds (Dropout in fine-tuning) from here.
+    read_graph(model).K.utils.set_random_seed(0)
     masks = None
     try:
         for spec in specs:

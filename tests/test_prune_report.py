@@ -1,0 +1,71 @@
+"""Pruning in the export pipeline: the SourceModel is pruned before every target."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from ai_edge_litert.interpreter import Interpreter
+
+from edgekit.errors import OptionError, UnsupportedError
+from edgekit.pipeline import ExportOptions, export
+from edgekit.tflite_graph import TFLiteGraph
+from tests.conftest import EXAMPLE
+
+
+@pytest.mark.slow
+def test_digits_half_the_conv_channels_finetuned_to_every_target(tmp_path):
+    """The issue's bar: MACs and params down >= 40%, top-1 within 1 point, every target exports."""
+    res = export(ExportOptions(
+        model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("tflite", "tflm", "openvino"),
+        quant="float32,int8", calib=str(EXAMPLE / "calib.npz"), eval=str(EXAMPLE / "eval.npz"),
+        prune=("channels=0.5,layers=conv",), finetune=str(EXAMPLE / "train.npz"), epochs=5,
+    ))  # fmt: skip
+    before, after = res.pruning["before"], res.pruning["after"]
+    assert after["macs"] <= 0.6 * before["macs"] and after["params"] <= 0.6 * before["params"]
+    assert after["top1"] >= before["top1"] - 0.01
+    assert after["top1_before_finetune"] < after["top1"]  # post-training pruning alone is reported too
+    assert res.pruning["finetune"]["epochs"] == 5
+    assert {(a.target, a.scheme) for a in res.artifacts} == {
+        (t, s) for t in ("tflite", "tflm", "openvino") for s in ("float32", "int8")
+    }
+    for key, m in res.evaluation["artifacts"].items():
+        assert m["top1"] >= before["top1"] - 0.015, key
+    assert res.manifest["source"]["pruning"]["after"]["macs"] == after["macs"]
+    assert res.manifest["options"]["prune"] == ["channels=0.5,layers=conv"]
+    flt = TFLiteGraph.from_file(next(a.primary for a in res.artifacts if a.target == "tflite" and a.scheme == "float32"))
+    assert flt.macs == after["macs"]
+
+
+def test_sparsity_zeros_survive_int8_conversion(tmp_path):
+    res = export(ExportOptions(
+        model=EXAMPLE / "digits.keras", out=tmp_path / "b", quant="float32,int8", calib=str(EXAMPLE / "calib.npz"),
+        prune=("sparsity=0.8", "ops"),
+    ))  # fmt: skip
+    assert abs(res.pruning["after"]["sparsity"] - 0.8) < 1e-3
+    assert res.pruning["ops"][0]["op"] == "Dropout"
+    for a in res.artifacts:
+        data = a.primary.read_bytes()
+        g = TFLiteGraph(data)
+        weights = [t for t in g.constants if t.elements >= 288 and t.dtype in ("int8", "float32")]
+        interp = Interpreter(model_content=data)
+        values = [interp.get_tensor(t.index) for t in weights]
+        zeros = sum(int(np.count_nonzero(v == 0)) for v in values) / sum(v.size for v in values)
+        assert zeros > 0.79, (a.scheme, zeros)
+        assert len(gzip.compress(data)) < 0.45 * len(data), a.scheme
+
+
+def test_prune_needs_a_keras_source_and_checks_options(tmp_path):
+    out = tmp_path / "b"
+    first = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out))
+    tfl = first.artifacts[0].primary
+    with pytest.raises(UnsupportedError, match="needs a Keras model"):
+        export(ExportOptions(model=tfl, out=tmp_path / "c", prune=("ops",)))
+    for kwargs, message in [
+        ({"prune": ("channels=2",)}, "--prune 'channels=2'"),
+        ({"finetune": str(EXAMPLE / "train.npz")}, "add --prune"),
+        ({"prune": ("ops",), "epochs": 3}, "--epochs applies to --finetune"),
+    ]:
+        with pytest.raises(OptionError, match=message):
+            export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "d", **kwargs))
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
