@@ -1,7 +1,8 @@
 """Magnitude (unstructured) pruning: zero the smallest weights of every kernel.
 
-``mode=layer`` gives each kernel the target sparsity; ``mode=global`` uses one magnitude
-threshold over all kernels (small layers can lose more, large ones less). Biases and
+``mode=global`` (the default) uses one magnitude threshold over all kernels (small layers can
+lose more, large ones less); ``mode=layer`` gives each kernel the target sparsity, and so do
+per-layer ratios. Biases and
 BatchNormalization parameters are never pruned. The masks are returned so fine-tuning can keep
 the pruned weights at zero; converters keep exact zeros (float32/float16 as 0.0, symmetric
 int8 weights as 0), so the sparsity survives into every artifact.

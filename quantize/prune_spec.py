@@ -8,8 +8,9 @@ list of strings):
   ``layers=conv|dense|all`` or name patterns joined by ``+`` (``layers=conv2d*``),
   ``exclude=NAME+NAME`` and per-layer ratios ``NAME=0.5`` (glob patterns allowed).
 - ``sparsity=0.8`` magnitude (unstructured) pruning to 80% zero weights. Options:
-  ``mode=layer`` (each kernel to the sparsity, the default) or ``mode=global`` (one threshold
-  over all kernels), ``exclude=...``, per-layer ``NAME=0.9``.
+  ``mode=global`` (one threshold over all kernels, the default: on the digits example it
+  keeps 96.7% top-1 where per-layer keeps 63.2%) or ``mode=layer`` (each kernel to the
+  sparsity), ``exclude=...``, per-layer ``NAME=0.9`` (implies mode=layer).
 - ``ops`` operator pruning: drop layers that do nothing at inference (Dropout, identity,
   no-op reshapes) and fold BatchNormalization into the conv/dense before it. ``ops,fold_bn=no``
   keeps BatchNormalization layers.
@@ -25,7 +26,7 @@ from edgekit.errors import OptionError
 KINDS = ("channels", "sparsity", "ops")
 CRITERIA = ("l1", "l2", "activation")
 SCOPES = ("all", "conv", "dense")
-MODES = ("layer", "global")
+MODES = ("global", "layer")
 # Applied in this order whatever order the options came in: graph clean-up first, then
 # structure, then the zeros (so the masks of magnitude pruning are the last word).
 ORDER = {"ops": 0, "channels": 1, "sparsity": 2}
@@ -39,7 +40,7 @@ class PruneSpec:
     layers: tuple[str, ...] = ("all",)  # scopes or name patterns the pruning applies to
     exclude: tuple[str, ...] = ()
     per_layer: tuple[tuple[str, float], ...] = ()  # (name pattern, ratio), first match wins
-    mode: str = "layer"
+    mode: str = "global"  # sparsity: one threshold over all kernels, or each kernel to the ratio
     fold_bn: bool = True
     text: str = field(default="", compare=False)
 

@@ -14,7 +14,7 @@ def digits():
 
 
 def test_per_layer_sparsity_exact(digits):
-    pruned, masks, record = prune_magnitude(digits, parse_prune_spec("sparsity=0.8"))
+    pruned, masks, record = prune_magnitude(digits, parse_prune_spec("sparsity=0.8,mode=layer"))
     assert all(abs(v - 0.8) < 2e-3 for v in record["layers"].values())  # rounding on 288 weights
     assert abs(record["sparsity"] - 0.8) < 1e-3
     assert sparsity_of(digits)["sparsity"] == 0.0  # the original is not touched
@@ -26,7 +26,7 @@ def test_per_layer_sparsity_exact(digits):
 
 
 def test_global_mode_and_excludes(digits):
-    _, _, record = prune_magnitude(digits, parse_prune_spec("sparsity=0.8,mode=global"))
+    _, _, record = prune_magnitude(digits, parse_prune_spec("sparsity=0.8"))
     assert abs(record["sparsity"] - 0.8) < 1e-3
     assert len({round(v, 2) for v in record["layers"].values()}) > 1  # layers differ
     names = list(record["layers"])
@@ -35,7 +35,7 @@ def test_global_mode_and_excludes(digits):
 
 
 def test_keeps_the_smallest_weights_out(digits):
-    pruned, _, _ = prune_magnitude(digits, parse_prune_spec("sparsity=0.5"))
+    pruned, _, _ = prune_magnitude(digits, parse_prune_spec("sparsity=0.5,mode=layer"))
     name = digits.layers[1].name
     w0, w1 = digits.get_layer(name).get_weights()[0], pruned.get_layer(name).get_weights()[0]
     assert np.abs(w0[w1 == 0]).max() <= np.abs(w0[w1 != 0]).min()

@@ -12,8 +12,9 @@ def test_kinds_and_options():
     assert s.ratio_for("conv2d_1") == 0.25 and s.ratio_for("other") == 0.5
     assert s.in_scope("conv2d_1", "Conv2D") and not s.in_scope("dense", "Dense")
     assert not s.in_scope("head_1", "Conv2D") and s.in_scope("sep", "SeparableConv2D")
-    s = parse_prune_spec("sparsity=0.8,mode=global")
-    assert (s.kind, s.ratio, s.mode) == ("sparsity", 0.8, "global")
+    s = parse_prune_spec("sparsity=0.8,mode=layer")
+    assert (s.kind, s.ratio, s.mode) == ("sparsity", 0.8, "layer")
+    assert parse_prune_spec("sparsity=0.8").mode == "global"
     assert parse_prune_spec("ops") == PruneSpec("ops")
     assert parse_prune_spec("ops,fold_bn=no").fold_bn is False
 
