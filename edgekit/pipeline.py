@@ -139,7 +139,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         for target, spec in pairs:
             target.check(model, spec)
         calib = None
-        if needs_calib:
+        if needs_calib or (opts.calib and any(s.criterion == "activation" for s in prune_specs)):
             if opts.calib == RANDOM_CALIB:
                 calib = Dataset.random(model.inputs, opts.calib_size)
                 warnings.append(
@@ -151,13 +151,14 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         evalset = Dataset.open(opts.eval, model.inputs, opts.preprocess, "--eval") if opts.eval else None
         pruning = None
         if prune_specs:
-            from edgekit.prune_report import prune_source
+            from edgekit.prune_report import prune_source, save_pruned
 
             train = Dataset.open(opts.finetune, model.inputs, opts.preprocess, "--finetune") if opts.finetune else None
             with step("Pruning " + ", ".join(s.describe() for s in prune_specs)):
                 model, pruning = prune_source(
                     model, prune_specs, calib=calib, train=train, epochs=opts.epochs or 5, evalset=evalset
                 )
+                pruning["model"] = save_pruned(model, stage)
 
         artifacts = []
         for target, spec in pairs:

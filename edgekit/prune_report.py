@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import replace
+from pathlib import Path
 
 from edgekit.errors import UnsupportedError
 from edgekit.model import SourceModel
@@ -139,7 +140,6 @@ def render_pruning(record: dict, console) -> None:
 def check_model_out(out, kind: str, force: bool) -> None:
     """Fail before any work if the pruned model cannot be saved to ``out``."""
     import os
-    from pathlib import Path
 
     from edgekit.errors import OutputError
 
@@ -160,7 +160,6 @@ def check_model_out(out, kind: str, force: bool) -> None:
 def save_keras(model: SourceModel, out, force: bool) -> None:
     """Save the Keras model behind ``model`` to ``out``, all or nothing."""
     import os
-    from pathlib import Path
 
     from edgekit.errors import OutputError
 
@@ -175,3 +174,10 @@ def save_keras(model: SourceModel, out, force: bool) -> None:
         raise OutputError(f"--out {out}: cannot write ({e.strerror or e})") from e
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_pruned(model: SourceModel, build: Path) -> str:
+    """Save the pruned model into a build directory; its path relative to the build."""
+    rel = Path("pruned") / f"{model.name}{'.h5' if model.kind == 'tf_keras' else '.keras'}"
+    save_keras(model, build / rel, force=True)
+    return rel.as_posix()

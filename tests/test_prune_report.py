@@ -10,6 +10,7 @@ from ai_edge_litert.interpreter import Interpreter
 from edgekit.errors import OptionError, UnsupportedError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
+from edgekit.validate import validate_build
 from tests.conftest import EXAMPLE
 
 
@@ -53,6 +54,10 @@ def test_sparsity_zeros_survive_int8_conversion(tmp_path):
         zeros = sum(int(np.count_nonzero(v == 0)) for v in values) / sum(v.size for v in values)
         assert zeros > 0.79, (a.scheme, zeros)
         assert len(gzip.compress(data)) < 0.45 * len(data), a.scheme
+    # The build keeps the pruned model, and `edgekit validate` uses it as the float reference.
+    assert (tmp_path / "b" / res.pruning["model"]).is_file() and res.pruning["model"] == "pruned/digits.keras"
+    report = validate_build(tmp_path / "b", str(EXAMPLE / "eval.npz"), write=False)
+    assert abs(report.result["float"]["top1"] - 0.9667) < 0.005  # unpruned: 0.9926
 
 
 def test_prune_needs_a_keras_source_and_checks_options(tmp_path):
