@@ -292,8 +292,9 @@ class ChannelGroups:
             space = self.space[out]
             if len(space.segments) == 1 and space.repeat == 1:  # a tensor of this group alone
                 self.group(space.segments[0][0]).tensors.append(out)
-        for k in g.outputs:
-            self.freeze(self.space.get(k), "model output")
+        for k in g.outputs:  # the classifier head keeps its classes, whatever else applies
+            for gid, _ in self.space[k].segments if k in self.space else ():
+                self.group(gid).frozen = "model output"
 
     def kept_indices(self, space: Space, kept: dict[int, np.ndarray]) -> np.ndarray:
         """Indices along the last axis of a tensor of ``space`` that survive ``kept``."""

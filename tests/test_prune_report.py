@@ -11,7 +11,7 @@ from edgekit.errors import OptionError, UnsupportedError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
 from edgekit.validate import validate_build
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, MLPERF, needs_shared
 
 
 @pytest.mark.slow
@@ -74,3 +74,17 @@ def test_prune_needs_a_keras_source_and_checks_options(tmp_path):
         with pytest.raises(OptionError, match=message):
             export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "d", **kwargs))
     assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+@needs_shared()
+def test_resnet8_channel_pruned_exports_to_every_target(tmp_path):
+    res = export(ExportOptions(
+        model=MLPERF / "image_classification" / "pretrainedResnet.h5", out=tmp_path / "r",
+        target=("tflite", "tflm", "openvino"), quant="int8", calib="random", prune=("ops", "channels=0.3"),
+    ))  # fmt: skip
+    before, after = res.pruning["before"], res.pruning["after"]
+    assert after["macs"] < 0.5 * before["macs"] and after["params"] < 0.5 * before["params"]
+    assert len(res.pruning["ops"]) == 7  # every BatchNormalization folded
+    assert sorted(a.target for a in res.artifacts) == ["openvino", "tflite", "tflm"]
+    assert (tmp_path / "r" / res.pruning["model"]).suffix == ".h5"  # a Keras 2 model stays Keras 2
