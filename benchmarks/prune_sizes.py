@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from edgekit.pipeline import ExportOptions, export  # noqa: E402
 from tests.conftest import EXAMPLE, MLPERF  # noqa: E402
 
-QUANT = {"tflite": ["float32", "float16", "int8"], "tflm": ["int8"], "openvino": ["float32", "int8", "int8-weights"]}
+QUANT = {"tflite": ["float32", "float16", "int8", "sparse"], "tflm": ["int8"], "openvino": ["float32", "int8", "int8-weights"]}
 MODELS = {
     "digits": (EXAMPLE / "digits.keras", str(EXAMPLE / "calib.npz")),
     "ResNet-8": (MLPERF / "image_classification" / "pretrainedResnet.h5", "random"),

@@ -40,12 +40,15 @@ def test_digits_half_the_conv_channels_finetuned_to_every_target(tmp_path):
 
 def test_sparsity_zeros_survive_int8_conversion(tmp_path):
     res = export(ExportOptions(
-        model=EXAMPLE / "digits.keras", out=tmp_path / "b", quant="float32,int8", calib=str(EXAMPLE / "calib.npz"),
+        model=EXAMPLE / "digits.keras", out=tmp_path / "b", quant="float32,int8,sparse", calib=str(EXAMPLE / "calib.npz"),
         prune=("sparsity=0.8", "ops"),
     ))  # fmt: skip
     assert abs(res.pruning["after"]["sparsity"] - 0.8) < 1e-3
     assert res.pruning["ops"][0]["op"] == "Dropout"
-    for a in res.artifacts:
+    sizes = {a.scheme: a.primary.stat().st_size for a in res.artifacts}
+    assert sizes["sparse"] < 0.35 * sizes["float32"]  # TFLite's sparse encoding exploits the zeros
+    assert "stored sparse" in next(a for a in res.artifacts if a.scheme == "sparse").notes[-1]
+    for a in (a for a in res.artifacts if a.scheme != "sparse"):
         data = a.primary.read_bytes()
         g = TFLiteGraph(data)
         weights = [t for t in g.constants if t.elements >= 288 and t.dtype in ("int8", "float32")]
