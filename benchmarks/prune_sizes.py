@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgekit.pipeline import ExportOptions, export  # noqa: E402
-from tests.conftest import EXAMPLE, MLPERF  # noqa: E402
+from edgekit.pipeline import ExportOptions, export
+from tests.conftest import EXAMPLE, MLPERF
 
 QUANT = {"tflite": ["float32", "float16", "int8", "sparse"], "tflm": ["int8"], "openvino": ["float32", "int8", "int8-weights"]}
 MODELS = {
@@ -37,7 +37,9 @@ def _payload(a) -> bytes:
 
 def _tflm_bytes(a) -> bytes:
     from edgekit.simulate.tflm import _model_data_source
-    from targets.tflm_sources import parse_c_array  # the runner's parser of the generated C
+    from targets.tflm_sources import (
+        parse_c_array,  # the runner's parser of the generated C
+    )
 
     path, cname = _model_data_source(a)
     return parse_c_array(path.read_text(), cname)

@@ -70,6 +70,6 @@ def finetune(model, dataset, epochs: int, masks: dict | None = None, *, learning
     if masks:
         apply_masks(model, masks)
     return {
-        "data": dataset.source, "samples": int(len(y)), "epochs": epochs, "loss": loss_name,
+        "data": dataset.source, "samples": len(y), "epochs": epochs, "loss": loss_name,
         "learning_rate": learning_rate, "loss_per_epoch": [round(float(v), 5) for v in hist.history["loss"]],
     }  # fmt: skip

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.errors import OptionError
-from quantize.prune_graph import ChannelGroups, KerasGraph, class_name, read_graph, rebuild
+from quantize.prune_graph import (
+    ChannelGroups,
+    KerasGraph,
+    class_name,
+    read_graph,
+    rebuild,
+)
 from quantize.prune_spec import PruneSpec
 
 ACTIVATION_SAMPLES = 64
@@ -74,7 +80,7 @@ def plan_channels(model, spec: PruneSpec, calib=None) -> ChannelPlan:
             score = _activations(graph, g.tensors[-1], calib)
         else:
             score = sum(_norms(layers[p], spec.criterion) for p in g.producers)
-        keep = max(1, g.size - int(round(g.size * ratio)))
+        keep = max(1, g.size - round(g.size * ratio))
         order = np.argsort(-score, kind="stable")
         kept[g.gid] = np.sort(order[:keep])
         row["kept"] = keep
@@ -109,7 +115,7 @@ def apply_channel_plan(plan: ChannelPlan):
     def config(layer, cfg):
         gid = cg.out_group.get(layer.name)
         if gid is not None and cg.find(gid) in plan.kept:
-            cfg["units" if "units" in cfg else "filters"] = int(len(plan.kept[cg.find(gid)]))
+            cfg["units" if "units" in cfg else "filters"] = len(plan.kept[cg.find(gid)])
         return cfg
 
     return rebuild(plan.graph, config=config, weights=lambda layer, arrays: _slice_weights(plan, layer, arrays))

@@ -35,7 +35,7 @@ def _kernels(model, spec: PruneSpec) -> list[tuple[str, int, np.ndarray]]:
 
 
 def _mask(w: np.ndarray, sparsity: float) -> np.ndarray:
-    k = int(round(sparsity * w.size))
+    k = round(sparsity * w.size)
     mask = np.ones(w.size, bool)
     if k:
         mask[np.argsort(np.abs(w).reshape(-1), kind="stable")[:k]] = False
@@ -48,7 +48,7 @@ def magnitude_masks(model, spec: PruneSpec) -> Masks:
     masks: Masks = {}
     if spec.mode == "global" and not spec.per_layer and kernels:
         flat = np.concatenate([np.abs(w).reshape(-1) for _, _, w in kernels])
-        k = int(round(spec.ratio * flat.size))
+        k = round(spec.ratio * flat.size)
         threshold = np.sort(flat, kind="stable")[k - 1] if k else -1.0
         made = {(name, i): np.abs(w) > threshold for name, i, w in kernels}
     else:

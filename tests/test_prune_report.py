@@ -4,7 +4,6 @@ import gzip
 
 import numpy as np
 import pytest
-
 from ai_edge_litert.interpreter import Interpreter
 
 from edgekit.errors import OptionError, UnsupportedError
