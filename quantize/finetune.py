@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import DataError, OptionError, UnsupportedError
-from quantize.prune_graph import framework_of
+from quantize.prune_graph import keras_module
 
 MAX_SAMPLES = 100_000
 
@@ -43,12 +43,9 @@ def finetune(model, dataset, epochs: int, masks: dict | None = None, *, learning
         raise OptionError(f"--epochs must be at least 1, got {epochs}")
     if len(model.outputs) != 1:
         raise UnsupportedError("--finetune trains single-output models only")
-    fw = framework_of(model)
-    if fw == "tf_keras":
-        import tf_keras as K
-    else:
-        import keras as K
     from quantize.prune_magnitude import apply_masks
+
+    K = keras_module(model)
 
     x, y = _load(dataset)
     loss, loss_name = _loss(K, model, x, y)

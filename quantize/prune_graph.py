@@ -63,11 +63,7 @@ class KerasGraph:
 
     @property
     def K(self):
-        if self.framework == "tf_keras":
-            import tf_keras as K
-        else:
-            import keras as K
-        return K
+        return keras_module(self.model)
 
     def consumers(self, key: int) -> list[Node]:
         return [n for n in self.nodes if key in n.inputs]
@@ -99,6 +95,17 @@ def _shape(t) -> tuple:
 
 def framework_of(model) -> str:
     return "tf_keras" if type(model).__module__.startswith("tf_keras") else "keras"
+
+
+def keras_module(model):
+    """The Keras package a model belongs to: ``tf_keras`` (Keras 2) or ``keras`` (Keras 3)."""
+    if framework_of(model) == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
 
 
 def read_graph(model) -> KerasGraph:
