@@ -54,11 +54,7 @@ def finetune(model, dataset, epochs: int, masks: dict | None = None, *, learning
         def on_train_batch_end(self, batch, logs=None):
             apply_masks(model, masks)
 
-    import tensorflow as tf
-
-    # Same data, same pruned model: deterministic kernels and a fixed seed (shuffle, dropout).
-    tf.config.experimental.enable_op_determinism()
-    K.utils.set_random_seed(seed)
+    K.utils.set_random_seed(seed)  # shuffling and dropout: same data, same fine-tuned model
     model.compile(optimizer=K.optimizers.Adam(learning_rate), loss=loss)
     hist = model.fit(
         x[0] if len(x) == 1 else x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
