@@ -55,7 +55,12 @@ def top1(model: SourceModel, evalset) -> float | None:
     hits = total = 0
     for b in evalset.batches(256):
         scores = np.asarray(model.backend.predict(b.inputs)[0])
-        hits += int((scores.reshape(len(scores), -1).argmax(1) == label_ids(b.labels)).sum())
+        labels = np.asarray(b.labels)
+        one_hot = labels.ndim > 1 and labels.shape[1:] == scores.shape[1:]
+        ids = labels.dtype.kind in "iub" or bool(np.all(labels == np.round(labels)))
+        if not one_hot and (labels.reshape(len(labels), -1).shape[1] != 1 or not ids):
+            return None  # regression targets or per-element labels: no top-1
+        hits += int((scores.reshape(len(scores), -1).argmax(1) == label_ids(labels)).sum())
         total += len(scores)
     return hits / total if total else None
 
