@@ -80,6 +80,9 @@ def cli(ctx, verbose):
     ctx.with_resource(captured_native_output(enabled=not verbose))
 
 
+_PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see README)."
+
+
 def _floats(text: str | None, option: str):
     if text is None:
         return None
@@ -132,13 +135,16 @@ def _scale(text: str | None):
 @click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
 @click.option("--layers", is_flag=True, default=None, help="With --eval: per-layer error report of int8 TFLite artifacts.")
 @click.option("--latency/--no-latency", default=None, help="Time each artifact on the host for the summary (default: on).")
+@click.option("-p", "--prune", "prune", multiple=True, help=_PRUNE_HELP)
+@click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
+@click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
 @click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, latency, unsafe, force, as_json):
+           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, latency, prune, finetune, epochs, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -157,6 +163,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
         "ov_preset": ov_preset, "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
         "latency": latency,
+        "prune": prune or None, "finetune": finetune, "epochs": epochs,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
@@ -167,6 +174,8 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         values["float_layers"] = tuple(n.strip() for n in values["float_layers"].split(",") if n.strip())
     elif "float_layers" in values:
         values["float_layers"] = tuple(values["float_layers"])
+    if "prune" in values:
+        values["prune"] = (values["prune"],) if isinstance(values["prune"], str) else tuple(values["prune"])
     if isinstance(values.get("target"), str):
         values["target"] = tuple(t.strip() for t in values["target"].split(",") if t.strip())
     elif "target" in values:
@@ -185,6 +194,52 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         _report_line(state, result.out)
     if result.validation is not None and not result.validation.passed:
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Pruned model file (.keras, or .h5).")
+@click.option("-p", "--prune", "prune", multiple=True, required=True, help=_PRUNE_HELP)
+@click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
+@click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
+@click.option("--calib", help="Data for criterion=activation (.npz, .npy, image directory).")
+@click.option("--eval", "eval_", help="Labelled data: top-1 before and after pruning.")
+@click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
+@click.option("--mean", help="Preprocessing: subtract (per channel allowed).")
+@click.option("--std", help="Preprocessing: divide by (per channel allowed).")
+@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the pruning record as JSON.")
+@click.pass_obj
+def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scale, mean, std, unsafe, force, as_json):
+    """Prune a Keras MODEL and save the smaller model to --out.
+
+    \b
+    edgekit prune digits.keras -p channels=0.5,layers=conv --finetune train.npz --eval eval.npz -o pruned.keras
+    """
+    from edgekit.data import Dataset, Preprocess
+    from edgekit.model import load_model
+    from edgekit.pipeline import ExportOptions, plan_pruning
+    from edgekit.prune_report import check_model_out, prune_source, render_pruning, save_keras
+
+    opts = ExportOptions(model=model, prune=tuple(prune), finetune=finetune, epochs=epochs)
+    specs = plan_pruning(opts)
+    pre = Preprocess(_scale(scale), _floats(mean, "--mean"), _floats(std, "--std"))
+    with state.step(f"Loading {model}"):
+        source = load_model(model, unsafe=unsafe)
+    check_model_out(out, source.kind, force)
+    data = {k: Dataset.open(v, source.inputs, pre, f"--{k}") if v else None
+            for k, v in (("calib", calib), ("eval", eval_), ("finetune", finetune))}  # fmt: skip
+    with state.step("Pruning " + ", ".join(s.describe() for s in specs)):
+        pruned, record = prune_source(source, specs, calib=data["calib"], train=data["finetune"],
+                                      epochs=epochs or 5, evalset=data["eval"])  # fmt: skip
+    save_keras(pruned, out, force)
+    record["out"] = str(out)
+    if as_json:
+        state.out.file.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    else:
+        render_pruning(record, state.out)
+        state.out.print(f"wrote {out}")
 
 
 @cli.command()

@@ -46,6 +46,9 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "min_accuracy": (_NUM, False),
     "layers": (_BOOL, False),
     "latency": (_BOOL, False),
+    "prune": ("a string or a list of strings", False),
+    "finetune": (_STR, True),
+    "epochs": (_INT, False),
 }
 PREPROCESS_KEYS = ("scale", "mean", "std")
 

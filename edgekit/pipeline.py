@@ -58,6 +58,10 @@ class ExportOptions:
     min_accuracy: float | None = None
     layers: bool = False  # with --eval: per-layer error report of int8 TFLite artifacts
     latency: bool = True  # host p50 of each artifact in the summary
+    # Pruning (quantize.prune_spec), applied to the SourceModel before the targets
+    prune: tuple[str, ...] = ()
+    finetune: str | None = None  # labelled training data for fine-tuning after pruning
+    epochs: int | None = None  # fine-tuning epochs (default 5)
     unsafe: bool = False
     force: bool = False
 
@@ -66,6 +70,7 @@ class ExportOptions:
         d["model"], d["out"] = str(self.model), str(self.out)
         d["target"] = list(self.target)
         d["float_layers"] = list(self.float_layers)
+        d["prune"] = list(self.prune)
         d["preprocess"] = self.preprocess.to_json()
         return d
 
@@ -81,6 +86,7 @@ class ExportResult:
     # artifact key -> host latency row (first runtime variant); timings stay out of the manifest
     # because they differ run to run and the build's bytes must not.
     latency: dict = field(default_factory=dict)
+    pruning: dict | None = None  # edgekit.prune_report record when --prune was given
 
     @property
     def evaluation(self) -> dict | None:
@@ -118,6 +124,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
     """Run the whole export; nothing is left at ``opts.out`` unless it completes."""
     step = progress or (lambda text: contextlib.nullcontext())
     pairs = plan_specs(opts)
+    prune_specs = plan_pruning(opts)
     needs_calib = any(spec.needs_calibration for _, spec in pairs)
     if needs_calib and not opts.calib:
         schemes = sorted({s.scheme for _, s in pairs if s.needs_calibration})
@@ -137,7 +144,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         for target, spec in pairs:
             target.check(model, spec)
         calib = None
-        if needs_calib:
+        if needs_calib or (opts.calib and any(s.criterion == "activation" for s in prune_specs)):
             if opts.calib == RANDOM_CALIB:
                 calib = Dataset.random(model.inputs, opts.calib_size)
                 warnings.append(
@@ -147,6 +154,16 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             else:
                 calib = Dataset.open(opts.calib, model.inputs, opts.preprocess, "--calib")
         evalset = Dataset.open(opts.eval, model.inputs, opts.preprocess, "--eval") if opts.eval else None
+        pruning = None
+        if prune_specs:
+            from edgekit.prune_report import prune_source, save_pruned
+
+            train = Dataset.open(opts.finetune, model.inputs, opts.preprocess, "--finetune") if opts.finetune else None
+            with step("Pruning " + ", ".join(s.describe() for s in prune_specs)):
+                model, pruning = prune_source(
+                    model, prune_specs, calib=calib, train=train, epochs=opts.epochs or 5, evalset=evalset
+                )
+                pruning["model"] = save_pruned(model, stage)
 
         artifacts = []
         for target, spec in pairs:
@@ -190,6 +207,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         }
         if calib is not None:
             source["calibration"] = calib.describe()
+        if pruning is not None:
+            source["pruning"] = pruning
         manifest = write_manifest(
             stage,
             opts.out,
@@ -205,7 +224,21 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         if problem:
             warnings.append(problem)
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
-    return ExportResult(opts.out, model, final, manifest, report, warnings, latency)
+    return ExportResult(opts.out, model, final, manifest, report, warnings, latency=latency, pruning=pruning)
+
+
+def plan_pruning(opts: ExportOptions) -> list:
+    """The --prune specs in the order they apply, checked with --finetune/--epochs."""
+    from quantize.prune_spec import parse_prune_specs
+
+    specs = parse_prune_specs(opts.prune)
+    if opts.finetune and not specs:
+        raise OptionError("--finetune fine-tunes a pruned model; add --prune (channels=0.3, sparsity=0.8 or ops)")
+    if opts.epochs is not None and not opts.finetune:
+        raise OptionError("--epochs applies to --finetune DATA; add --finetune")
+    if opts.epochs is not None and opts.epochs < 1:
+        raise OptionError(f"--epochs must be at least 1, got {opts.epochs}")
+    return specs
 
 
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:

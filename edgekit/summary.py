@@ -15,6 +15,10 @@ def render_export(result, console) -> None:
 
     from edgekit.validate import artifact_key
 
+    if getattr(result, "pruning", None):
+        from edgekit.prune_report import render_pruning
+
+        render_pruning(result.pruning, console)
     ev = result.evaluation or {}
     float32 = {a.target: a.deployed_bytes for a in result.artifacts if a.scheme == "float32"}
     table = Table(title=f"edgekit export → {result.out}", title_justify="left")

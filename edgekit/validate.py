@@ -121,6 +121,9 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
     opts = manifest.get("options", {})
     source = Path(model_path or manifest["source"]["path"])
+    pruned = manifest["source"].get("pruning", {}).get("model")
+    if model_path is None and pruned:  # the float reference is the pruned model the build was made from
+        source = build_dir / pruned
     if not source.exists():
         raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
     with step(f"Loading {source}"):

@@ -23,6 +23,7 @@ _DESCRIBE = {
     "dynamic": "int8 weights (tensors of 1024+ elements), activations quantized on the fly",
     "int8": "int8 weights and activations (full integer)",
     "int16x8": "int8 weights, int16 activations (16x8)",
+    "sparse": "float32 weights stored sparse where zero-heavy (prune first: --prune sparsity=0.8), float32 compute",
 }
 
 
@@ -80,7 +81,9 @@ class TFLiteTarget:
         runner.smoke_test()
         graph = TFLiteGraph(content, filename)
         produced = graph.quant_scheme()
-        if produced != spec.scheme:
+        if spec.scheme == "sparse":
+            notes.append(_sparse_note(graph))
+        elif produced != spec.scheme:
             notes.append(
                 f"the converter left the model {produced}: "
                 + ("TFLite quantizes only weight tensors of 1024+ elements" if spec.scheme == "dynamic" else "no tensor qualified")
@@ -140,7 +143,9 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
 
     conv = _converter(model)
     scheme = spec.scheme
-    if scheme != "float32":
+    if scheme == "sparse":
+        conv.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+    elif scheme != "float32":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if scheme == "float16":
         conv.target_spec.supported_types = [tf.float16]
@@ -177,6 +182,15 @@ def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
             f"TFLite converter failed for {model.path} ({scheme}): {_diagnostic(e)}"
             + (" — try --quant int8, which supports more ops" if scheme == "int16x8" else "")
         ) from e
+
+
+def _sparse_note(graph: TFLiteGraph) -> str:
+    """How many weight tensors the converter stored sparse (smaller than their dense bytes)."""
+    sparse = [t for t in graph.constants if t.dtype == "float32" and 0 < t.data_bytes < t.nbytes]
+    if not sparse:
+        return "no weight tensor was sparse enough to be stored sparse; prune first (--prune sparsity=0.8)"
+    return (f"{len(sparse)} weight tensor(s) stored sparse ({sum(t.data_bytes for t in sparse):,} B instead of "
+            f"{sum(t.nbytes for t in sparse):,} B); LiteRT densifies them at load")  # fmt: skip
 
 
 def _diagnostic(e: Exception) -> str:

@@ -4,6 +4,7 @@ Writes, next to this script:
   digits.keras  the trained float model (input 8x8x1 in [0, 1], 10-class softmax)
   calib.npz     x: 200 training images for post-training quantization
   eval.npz      x, y: the 540 held-out images and their labels
+  train.npz     x, y: the 1,257 training images and labels (fine-tuning after pruning)
 
 Run from the repository root: ``.venv/bin/python examples/digits/train.py``.
 """
@@ -70,6 +71,13 @@ def main() -> None:
     shipped.save(HERE / "digits.keras")
     np.savez_compressed(HERE / "calib.npz", x=x_train[:200])
     np.savez_compressed(HERE / "eval.npz", x=x_eval, y=y_eval)
+    write_train_npz()
+
+
+def write_train_npz() -> None:
+    """The training split with labels, for ``--finetune`` (deterministic, no training)."""
+    (x_train, y_train), _ = load_digits_split()
+    np.savez_compressed(HERE / "train.npz", x=x_train, y=y_train)
 
 
 if __name__ == "__main__":
