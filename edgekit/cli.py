@@ -47,6 +47,8 @@ class EdgekitGroup(click.Group):
     """Turns EdgekitError into one line and a non-zero exit."""
 
     def invoke(self, ctx):
+        rest = [*(getattr(ctx, "_protected_args", None) or []), *ctx.args]
+        ctx.meta["edgekit.help"] = any(a in ("-h", "--help") for a in rest)
         try:
             return super().invoke(ctx)
         except EdgekitError as e:
@@ -77,7 +79,10 @@ def cli(ctx, verbose):
     """Quantize, prune and export trained models for the edge, and prove every artifact."""
     quiet_environment() if not verbose else None
     ctx.obj = _State(verbose)
-    ctx.with_resource(captured_native_output(enabled=not verbose))
+    # A subcommand prints its --help while its arguments are parsed, after this point: never
+    # capture a run that asks for help, or the text lands in the log instead of the terminal.
+    wants_help = ctx.meta.get("edgekit.help", False)
+    ctx.with_resource(captured_native_output(enabled=not (verbose or wants_help)))
 
 
 _PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see README)."

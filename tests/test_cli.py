@@ -25,6 +25,12 @@ def test_help_is_fast_and_lists_commands():
         assert cmd in res.stdout
 
 
+@pytest.mark.parametrize("command", ["export", "simulate", "prune", "report", "devices"])
+def test_subcommand_help_reaches_the_terminal(command):
+    res = run_cli(command, "--help")
+    assert res.returncode == 0 and f"Usage: edgekit {command}" in res.stdout
+
+
 def test_export_with_config_and_clean_terminal(tmp_path):
     cfg = tmp_path / "edgekit.toml"
     cfg.write_text(
