@@ -126,6 +126,9 @@ def _scale(text: str | None):
 @click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
 @click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
 @click.option("--ov-preset", type=click.Choice(["performance", "mixed"]), help="openvino int8: NNCF preset (symmetric, or asymmetric activations).")
+@click.option("--coreml-target", help="coreml: minimum deployment target (iOS16 default; iOS15..iOS18, macOS12..macOS15, ...).")
+@click.option("--coreml-precision", type=click.Choice(["float16", "float32"]), help="coreml: compute precision of compressed schemes (default float16).")
+@click.option("--coreml-input", type=click.Choice(["tensor", "image"]), help="coreml: input as a tensor (default) or an image (scale/bias from --scale/--mean/--std).")
 @click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
 @click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
 @click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
@@ -137,7 +140,7 @@ def _scale(text: str | None):
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
+           ov_preset, coreml_target, coreml_precision, coreml_input, task, max_drop, min_cosine, min_accuracy, layers, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -157,6 +160,10 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "ov_preset": ov_preset, "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
+    coreml = {k: v for k, v in (("deployment_target", coreml_target), ("precision", coreml_precision),
+                                ("input", coreml_input)) if v is not None}  # fmt: skip
+    if coreml:
+        values["coreml"] = {**values.get("coreml", {}), **coreml}
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
     pre.update({k: v for k, v in (("scale", _scale(scale)), ("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std"))) if v is not None})
     if "model" not in values:

@@ -1,0 +1,102 @@
+"""Run Core ML packages: coremltools' ``predict`` where the Core ML runtime exists (macOS),
+edgekit's NumPy interpreter of the saved ML Program everywhere else. Float in, float out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.model import TensorInfo
+from edgekit.simulate.mil_interpreter import MILInterpreter
+from edgekit.simulate.mil_program import MILProgram
+
+
+class CoreMLRunner:
+    """Inputs are NHWC floats as the source model takes them (after edgekit's preprocessing);
+    an image-input package gets them turned back into pixels (``(x - bias) / scale``, NCHW)."""
+
+    name = "coreml"
+
+    def __init__(self, use_runtime: bool | None = None):
+        from targets.coreml import runtime_available
+
+        self.use_runtime = runtime_available() if use_runtime is None else use_runtime
+
+    def load(self, artifact) -> None:
+        self.load_path(artifact.primary, artifact.metadata)
+
+    def load_path(self, path: Path, metadata: dict | None = None) -> None:
+        self.path = Path(path)
+        self.program = MILProgram(path)
+        self.interpreter = MILInterpreter(self.program)
+        self.image = (metadata or {}).get("image_input")
+        desc = self.program.spec.description
+        self._feature_names = [f.name for f in desc.input]
+        self.inputs = tuple(TensorInfo(n, _nhwc(v.shape) if self.image else v.shape, "float32")
+                            for n, v in zip(self._feature_names, self.program.inputs))  # fmt: skip
+        out_vars = [self.program.vars[n] for n in self.program.output_names]
+        if self.program.is_classifier:  # the probabilities the classify op reads
+            cls = next(op for op in self.program.ops if op.type == "classify")
+            out_vars = [self.program.vars[cls.inputs["probabilities"].arguments[0].name]]
+            self._prob_name = out_vars[0].name
+            self._classes = list(self.interpreter.value_of(cls, "classes"))
+        self.outputs = tuple(TensorInfo(f.name, v.shape or (), "float32") for f, v in zip(desc.output, out_vars))
+        self._mlmodel = None
+        if self.use_runtime:
+            import coremltools as ct
+
+            self._mlmodel = ct.models.MLModel(str(path))
+
+    def unsupported_ops(self) -> list[str]:
+        return [] if self.use_runtime else self.interpreter.unsupported
+
+    def smoke_test(self) -> None:
+        self.run([np.zeros(t.shape, np.float32) for t in self.inputs])
+
+    def _feed(self, x: np.ndarray, index: int) -> np.ndarray:
+        if not self.image:
+            return x
+        raw = (x - np.asarray(self.image["bias"], np.float32)) / np.float32(self.image["scale"])
+        return raw.transpose(0, 3, 1, 2)
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        n = int(inputs[0].shape[0])
+        batch = self.inputs[0].shape[0] if self.inputs[0].shape else 1
+        parts = [self._run_one([x[i : i + batch] for x in inputs]) for i in range(0, n, batch)]
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
+
+    def _run_one(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        arrays = [self._feed(np.asarray(x, np.float32), i) for i, x in enumerate(inputs)]
+        if self._mlmodel is not None:
+            return self._predict(arrays)
+        self.interpreter.check()
+        feeds = {v.name: a for v, a in zip(self.program.inputs, arrays)}
+        if self.program.is_classifier:
+            env = self.interpreter.run(feeds)
+            return [np.asarray(env[self._prob_name], np.float32)]
+        out = self.interpreter.outputs(feeds)
+        return [np.asarray(o, np.float32).reshape(t.shape) for o, t in zip(out, self.outputs)]
+
+    def _predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:  # pragma: no cover - macOS only
+        from PIL import Image
+
+        feeds = {}
+        for name, a in zip(self._feature_names, arrays):
+            if self.image:
+                pixels = np.clip(np.round(a[0].transpose(1, 2, 0)), 0, 255).astype(np.uint8)
+                feeds[name] = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+            else:
+                feeds[name] = a
+        result = self._mlmodel.predict(feeds)
+        outs = []
+        for t in self.outputs:
+            value = result[t.name]
+            if isinstance(value, dict):  # classifier probabilities: label -> probability, in label order
+                value = np.asarray([value[c] for c in self._classes], np.float32)
+            outs.append(np.asarray(value, np.float32).reshape(t.shape))
+        return outs
+
+
+def _nhwc(shape):
+    return (shape[0], shape[2], shape[3], shape[1]) if shape and len(shape) == 4 else shape

@@ -1,0 +1,92 @@
+"""Executes an ML Program's main function op by op with the NumPy kernels of ``mil_ops``.
+
+Constants and the compile-time ``constexpr_*`` ops are evaluated once at load; every other
+op runs per call, its inputs looked up by name, its results rounded to the output types the
+program declares (so fp16 compute rounds after every op). An op without a kernel is found at
+load and reported as "cannot simulate op X"; nothing is ever guessed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgekit.errors import UnsupportedError
+from edgekit.simulate.mil_ops import OPS
+from edgekit.simulate.mil_program import MILProgram
+
+_FLOAT = {"FLOAT16": np.float16, "FLOAT32": np.float32, "FLOAT64": np.float64}
+
+
+class CannotSimulate(UnsupportedError):
+    """The program holds an op the reference interpreter has no kernel for."""
+
+
+class MILInterpreter:
+    def __init__(self, program: MILProgram):
+        self.program = program
+        self.unsupported = sorted({op.type for op in program.ops if op.type != "const" and op.type not in OPS})
+        self.consts: dict[str, object] = {}
+        self.steps = []
+        if self.unsupported:
+            return
+        for op in program.ops:
+            if op.type == "const":
+                self.consts[op.outputs[0].name] = program.value(op.attributes["val"])
+            elif op.type.startswith("constexpr_"):
+                self._store(op, OPS[op.type](self._args(op, self.consts)), self.consts)
+            else:
+                self.steps.append(op)
+
+    def check(self) -> None:
+        if self.unsupported:
+            raise CannotSimulate(
+                f"{self.program.package.name}: cannot simulate op {', '.join(self.unsupported)} "
+                "(no NumPy kernel in edgekit's MIL interpreter); this artifact is not validated here"
+            )
+
+    def _args(self, op, env: dict) -> dict:
+        args = {}
+        for key, arg in op.inputs.items():
+            vals = []
+            for b in arg.arguments:
+                if b.WhichOneof("binding") == "name":
+                    vals.append(env[b.name])
+                else:
+                    vals.append(self.program.value(b.value))
+            args[key] = vals if key == "values" or len(vals) > 1 else vals[0]
+        for key in op.attributes:  # some ops carry parameters as attributes
+            if key not in ("name", "val") and key not in args:
+                args[key] = self.program.value(op.attributes[key])
+        return args
+
+    def value_of(self, op, key: str):
+        """An input of ``op`` that is a constant (e.g. a classifier's class list)."""
+        return self._args(op, self.consts)[key]
+
+    def _store(self, op, result, env: dict) -> None:
+        results = result if isinstance(result, tuple) else (result,)
+        for out, value in zip(op.outputs, results):
+            want = _FLOAT.get(self.program.vars[out.name].dtype)
+            if want is not None and isinstance(value, np.ndarray) and value.dtype != want:
+                value = value.astype(want)
+            env[out.name] = value
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, object]:
+        """Every named value after running the program on ``feeds`` (input name -> array)."""
+        self.check()
+        env = dict(self.consts)
+        for var in self.program.inputs:
+            want = _FLOAT.get(var.dtype, np.float32)
+            env[var.name] = np.asarray(feeds[var.name]).astype(want)
+        for op in self.steps:
+            try:
+                result = OPS[op.type](self._args(op, env))
+            except (NotImplementedError, KeyError) as e:
+                raise CannotSimulate(f"{self.program.package.name}: cannot simulate op {op.type} "
+                                     f"({op.outputs[0].name}): {e}") from e  # fmt: skip
+            self._store(op, result, env)
+        return env
+
+    def outputs(self, feeds: dict[str, np.ndarray]) -> list[object]:
+        env = self.run(feeds)
+        return [env[name] for name in self.program.output_names]
