@@ -13,8 +13,9 @@ Options (``--coreml-*`` flags or an ``[export.coreml]`` table): ``deployment_tar
 from ``--scale/--mean/--std``), ``input_names``/``output_names``, metadata ``author``,
 ``license``, ``version``, ``description``, and ``sparsity``. ``--labels`` makes a classifier.
 
-Packages are made deterministic: coremltools writes random item ids into Manifest.json and the
-conversion date into the metadata; both are replaced by fixed values.
+Packages are made deterministic: coremltools writes random item ids into Manifest.json, the
+conversion date into the metadata, and protobuf map fields in hash order; the ids are fixed,
+the date dropped, and model.mlmodel re-serialized with sorted maps.
 """
 
 from __future__ import annotations
@@ -304,6 +305,13 @@ def _save_deterministic(mlmodel, path: Path) -> None:
         mlmodel.save(str(path))
     except Exception as e:
         raise ConversionError(f"coremltools could not save {path.name}: {_first_line(e)}") from e
+    # protobuf writes map fields (op inputs, attributes) in hash order: re-serialize sorted.
+    from coremltools.proto import Model_pb2
+
+    model_file = path / "Data" / "com.apple.CoreML" / "model.mlmodel"
+    spec = Model_pb2.Model()
+    spec.ParseFromString(model_file.read_bytes())
+    model_file.write_bytes(spec.SerializeToString(deterministic=True))
     manifest = path / "Manifest.json"
     data = json.loads(manifest.read_text())
     renamed = {}
