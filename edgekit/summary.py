@@ -42,8 +42,15 @@ def render_export(result, console) -> None:
         console.print(line)
     for a in result.artifacts:
         console.print(f"[dim]{a.primary.relative_to(result.out)}: {'; '.join(a.notes)}[/]", soft_wrap=True)
+    _not_validated(ev, console)
     for w in result.warnings:
         console.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+
+
+def _not_validated(result: dict, console) -> None:
+    """Artifacts a reference runtime could not execute (e.g. an op without a kernel)."""
+    for key, reason in result.get("not_validated", {}).items():
+        console.print(f"[bold yellow]not validated:[/] {key}: {reason}", soft_wrap=True)
 
 
 def _num(v, fmt: str) -> str:
@@ -101,6 +108,7 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
                 "(or give the whole model 16-bit activations: --quant int16x8)",
                 soft_wrap=True,
             )
+    _not_validated(res, console)
     failed = [g for g in report.gates if not g.passed]
     for g in failed:
         console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)

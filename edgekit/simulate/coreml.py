@@ -24,7 +24,10 @@ class CoreMLRunner:
         self.use_runtime = runtime_available() if use_runtime is None else use_runtime
 
     def load(self, artifact) -> None:
+        """Load for validation: an op the interpreter lacks raises CannotSimulate here."""
         self.load_path(artifact.primary, artifact.metadata)
+        if not self.use_runtime:
+            self.interpreter.check()
 
     def load_path(self, path: Path, metadata: dict | None = None) -> None:
         self.path = Path(path)

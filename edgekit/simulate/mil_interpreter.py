@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.errors import UnsupportedError
+from edgekit.errors import CannotSimulate
 from edgekit.simulate.mil_ops import OPS
 from edgekit.simulate.mil_program import MILProgram
 
 _FLOAT = {"FLOAT16": np.float16, "FLOAT32": np.float32, "FLOAT64": np.float64}
-
-
-class CannotSimulate(UnsupportedError):
-    """The program holds an op the reference interpreter has no kernel for."""
 
 
 class MILInterpreter:
