@@ -324,16 +324,11 @@ def _save_deterministic(mlmodel, path: Path) -> None:
     manifest.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
 
 
-def tensor_infos(description) -> tuple[TensorInfo, ...]:
-    """TensorInfo of a Core ML model description's features (multi-arrays and images)."""
+def image_infos(description) -> tuple[TensorInfo, ...]:
+    """TensorInfo (NHWC, float32) of a Core ML description's image features."""
     infos = []
     for f in description:
-        kind = f.type.WhichOneof("Type")
-        if kind == "multiArrayType":
-            dtype = {65568: "float32", 65552: "float16", 131104: "int32", 65600: "float64"}.get(f.type.multiArrayType.dataType, "float32")
-            infos.append(TensorInfo(f.name, tuple(int(d) for d in f.type.multiArrayType.shape), dtype))
-        elif kind == "imageType":
-            im = f.type.imageType
-            channels = 1 if im.colorSpace == 10 else 3  # GRAYSCALE = 10
-            infos.append(TensorInfo(f.name, (1, int(im.height), int(im.width), channels), "float32"))
+        im = f.type.imageType
+        channels = 1 if im.colorSpace == im.GRAYSCALE else 3
+        infos.append(TensorInfo(f.name, (1, int(im.height), int(im.width), channels), "float32"))
     return tuple(infos)

@@ -33,11 +33,16 @@ class CoreMLRunner:
         self.path = Path(path)
         self.program = MILProgram(path)
         self.interpreter = MILInterpreter(self.program)
-        self.image = (metadata or {}).get("image_input")
+        from targets.coreml import image_infos
+
         desc = self.program.spec.description
         self._feature_names = [f.name for f in desc.input]
-        self.inputs = tuple(TensorInfo(n, _nhwc(v.shape) if self.image else v.shape, "float32")
-                            for n, v in zip(self._feature_names, self.program.inputs))  # fmt: skip
+        # Image inputs: the program takes NCHW pixels and applies scale/bias itself; edgekit
+        # feeds NHWC preprocessed floats, turned back into pixels with the export's scale/bias.
+        is_image = any(f.type.WhichOneof("Type") == "imageType" for f in desc.input)
+        self.image = (metadata or {}).get("image_input", {"scale": 1.0, "bias": [0.0]}) if is_image else None
+        self.inputs = image_infos(desc.input) if is_image else tuple(
+            TensorInfo(n, v.shape, "float32") for n, v in zip(self._feature_names, self.program.inputs))  # fmt: skip
         out_vars = [self.program.vars[n] for n in self.program.output_names]
         if self.program.is_classifier:  # the probabilities the classify op reads
             cls = next(op for op in self.program.ops if op.type == "classify")
@@ -99,7 +104,3 @@ class CoreMLRunner:
                 value = np.asarray([value[c] for c in self._classes], np.float32)
             outs.append(np.asarray(value, np.float32).reshape(t.shape))
         return outs
-
-
-def _nhwc(shape):
-    return (shape[0], shape[2], shape[3], shape[1]) if shape and len(shape) == 4 else shape

@@ -41,23 +41,19 @@ class MILInterpreter:
             )
 
     def _args(self, op, env: dict) -> dict:
-        args = {}
-        for key, arg in op.inputs.items():
-            vals = []
-            for b in arg.arguments:
-                if b.WhichOneof("binding") == "name":
-                    vals.append(env[b.name])
-                else:
-                    vals.append(self.program.value(b.value))
-            args[key] = vals if key == "values" or len(vals) > 1 else vals[0]
-        for key in op.attributes:  # some ops carry parameters as attributes
+        args = {key: self._arg(key, arg, env) for key, arg in op.inputs.items()}
+        for key in op.attributes:  # constexpr ops carry their parameters as attributes
             if key not in ("name", "val") and key not in args:
                 args[key] = self.program.value(op.attributes[key])
         return args
 
+    def _arg(self, key: str, arg, env: dict):
+        vals = [env[b.name] if b.WhichOneof("binding") == "name" else self.program.value(b.value) for b in arg.arguments]
+        return vals if key == "values" or len(vals) > 1 else vals[0]
+
     def value_of(self, op, key: str):
-        """An input of ``op`` that is a constant (e.g. a classifier's class list)."""
-        return self._args(op, self.consts)[key]
+        """A constant input of ``op`` (e.g. a classifier's class list)."""
+        return self._arg(key, op.inputs[key], self.consts)
 
     def _store(self, op, result, env: dict) -> None:
         results = result if isinstance(result, tuple) else (result,)
