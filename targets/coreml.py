@@ -197,8 +197,8 @@ class CoreMLTarget:
         want_in = self.input_names or [t.name for t in model.inputs]
         want_out = self.output_names or [t.name for t in model.outputs]
         outputs = [o.name for o in spec.description.output]
-        if self.labels:  # classifier: the probabilities output keeps its name; the label is classLabel
-            outputs, want_out = outputs[:1], want_out[:1]
+        if self.labels:  # classifier: name the probabilities output; the label stays classLabel
+            outputs, want_out = [spec.description.predictedProbabilitiesName], want_out[:1]
         changed = False
         for old, new in [*zip([i.name for i in spec.description.input], want_in), *zip(outputs, want_out)]:
             if old != new:

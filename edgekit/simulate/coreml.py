@@ -49,7 +49,8 @@ class CoreMLRunner:
             out_vars = [self.program.vars[cls.inputs["probabilities"].arguments[0].name]]
             self._prob_name = out_vars[0].name
             self._classes = list(self.interpreter.value_of(cls, "classes"))
-        self.outputs = tuple(TensorInfo(f.name, v.shape or (), "float32") for f, v in zip(desc.output, out_vars))
+        names = [desc.predictedProbabilitiesName] if self.program.is_classifier else [f.name for f in desc.output]
+        self.outputs = tuple(TensorInfo(n, v.shape or (), "float32") for n, v in zip(names, out_vars))
         self._mlmodel = None
         if self.use_runtime:
             import coremltools as ct
