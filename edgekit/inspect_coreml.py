@@ -13,14 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
-_BITS = {"FLOAT32": 32, "FLOAT16": 16, "INT8": 8, "UINT8": 8, "INT32": 32, "INT16": 16, "UINT16": 16}
+_BITS = {"FLOAT32": 32, "FLOAT16": 16, "INT8": 8, "UINT8": 8, "INT32": 32, "INT16": 16, "UINT16": 16, "INT4": 4,
+         "UINT4": 4, "UINT6": 6, "UINT3": 3, "UINT2": 2, "UINT1": 1, "BOOL": 8}  # fmt: skip
 
 
 def _param(program, op, key: str) -> tuple[str, tuple[int, ...]]:
     """(MIL dtype, shape) of an op parameter, given as an input or (constexpr ops) an attribute."""
     if key in op.inputs:
-        var = program.vars[op.inputs[key].arguments[0].name]
-        return var.dtype, var.shape or ()
+        binding = op.inputs[key].arguments[0]
+        if binding.WhichOneof("binding") == "name":
+            var = program.vars[binding.name]
+            return var.dtype, var.shape or ()
+        dtype, shape = program.type_of(binding.value.type)
+        return dtype, shape or ()
     dtype, shape = program.type_of(op.attributes[key].type)
     return dtype, shape or ()
 
@@ -45,9 +50,15 @@ def _storage(program, op, name: str) -> str:
     if op.type == "constexpr_affine_dequantize":
         q, scale = _param(program, op, "quantized_data"), _param(program, op, "scale")
         return f"{q[0].lower()} affine" + (", per channel" if math.prod(scale[1]) > 1 else "")
+    if op.type == "constexpr_blockwise_shift_scale":
+        data, scale = _param(program, op, "data"), _param(program, op, "scale")
+        per_channel = scale[1][:1] == data[1][:1] and math.prod(scale[1][1:]) == 1
+        return f"{data[0].lower()} affine" + (", per channel" if per_channel else ", per block" if math.prod(scale[1]) > 1 else "")
     if op.type == "constexpr_lut_to_dense":
         dtype, shape = _param(program, op, "lut")
-        return f"{int(np.log2(math.prod(shape)))}-bit palette ({dtype.lower()} table)"
+        entries = shape[-2] if "shape" not in op.attributes and "shape" not in op.inputs else math.prod(shape)
+        tables = math.prod(shape[:-2]) if "shape" not in op.attributes and "shape" not in op.inputs else 1
+        return f"{int(np.log2(entries))}-bit palette ({dtype.lower()} table" + (f" x{tables})" if tables > 1 else ")")
     if op.type == "constexpr_sparse_to_dense":
         dtype, shape = _param(program, op, "nonzero_data")
         dense = math.prod(program.vars[name].shape or ())
@@ -76,7 +87,8 @@ def package_report(path: Path, with_ops: bool = False) -> dict:
         d["bytes"] += nbytes
     kinds = {op.type for op in program.ops}
     weights = {program.vars[op.outputs[0].name].dtype for op in program.ops if op.type == "const"}
-    scheme = ("palettized" if "constexpr_lut_to_dense" in kinds else "int8 weights" if "constexpr_affine_dequantize" in kinds
+    quantized = {"constexpr_affine_dequantize", "constexpr_blockwise_shift_scale"} & kinds
+    scheme = ("palettized" if "constexpr_lut_to_dense" in kinds else "int8 weights" if quantized
               else "sparse" if "constexpr_sparse_to_dense" in kinds else "float16" if "FLOAT16" in weights else "float32")  # fmt: skip
     runner = CoreMLRunner(use_runtime=False)
     runner.load_path(path)

@@ -160,3 +160,22 @@ def test_mlperf_models_every_scheme(name, tmp_path):
         assert out.shape == ref.shape and np.isfinite(out).all(), scheme
         if scheme == "float32":
             assert m["cosine"] >= 0.99999 and m["max_abs"] < 1e-4 * max(1.0, float(np.abs(ref).max())), name
+
+
+def test_ios18_compressed_ops_decode_like_ios16(digits, tmp_path):
+    """iOS18 stores compressed weights with other ops (blockwise shift/scale, typed n-bit
+    indices and masks); the interpreter decodes them to the same network as the iOS16 forms."""
+    from edgekit.inspect import inspect_path
+
+    model = load_model(EXAMPLE / "digits.keras")
+    by = {a.scheme: a for a in digits.artifacts}
+    x = np.load(EXAMPLE / "eval.npz")["x"][:32]
+    for scheme, op in (("int8-weights", "constexpr_blockwise_shift_scale"), ("palettize4", "constexpr_lut_to_dense"),
+                       ("sparse", "constexpr_sparse_to_dense")):  # fmt: skip
+        art = CoreMLTarget({"deployment_target": "iOS18"}).export(model, QuantSpec(scheme), tmp_path / scheme)
+        assert art.metadata["ops"][op] == 4 and not any("cannot simulate" in n for n in art.notes)
+        new, old = CoreMLRunner(), CoreMLRunner()
+        new.load(art)
+        old.load(by[scheme])
+        assert np.abs(new.run([x])[0] - old.run([x])[0]).max() < 1e-3, scheme
+        assert inspect_path(art.primary)["opset"] == "CoreML8"

@@ -29,7 +29,11 @@ class MILInterpreter:
             if op.type == "const":
                 self.consts[op.outputs[0].name] = program.value(op.attributes["val"])
             elif op.type.startswith("constexpr_"):
-                self._store(op, OPS[op.type](self._args(op, self.consts)), self.consts)
+                try:
+                    self._store(op, OPS[op.type](self._args(op, self.consts)), self.consts)
+                except (KeyError, ValueError, IndexError, NotImplementedError) as e:  # a form we do not know
+                    self.unsupported = [f"{op.type} ({type(e).__name__}: {e})"]
+                    return
             else:
                 self.steps.append(op)
 

@@ -345,19 +345,55 @@ def constexpr_affine_dequantize(a: dict) -> np.ndarray:
 
 def constexpr_lut_to_dense(a: dict) -> np.ndarray:
     lut = np.asarray(a["lut"])
-    shape = _ints(a["shape"])
+    if a.get("shape") is None:  # iOS18: typed n-bit indices, one table per block, vectors
+        return _lut_blockwise(np.asarray(a["indices"]), lut, a.get("vector_axis"))
+    shape = _ints(a["shape"])  # iOS16: one table, indices packed into uint8 bytes
     nbits = int(np.log2(lut.size))
     indices = unpack_bits(np.asarray(a["indices"], np.uint8), nbits, math.prod(shape))
     return lut[indices].reshape(shape)
 
 
+def _lut_blockwise(indices: np.ndarray, lut: np.ndarray, vector_axis) -> np.ndarray:
+    """iOS18 LUT: ``lut`` is [groups per axis..., palette, vector]; each block of ``indices``
+    reads its own table; a vector entry fills ``vector_axis`` consecutively."""
+    k, vec = indices.ndim, lut.shape[-1]
+    axis = None
+    if vec > 1:
+        axis = int(vector_axis) + (k if int(vector_axis) < 0 else 0)
+        indices, lut = np.swapaxes(indices, -1, axis), np.swapaxes(lut, -3, axis)
+    block = [s // g for s, g in zip(indices.shape, lut.shape[:k])]
+    grid = np.indices(indices.shape, sparse=True)
+    out = lut[tuple(grid[i] // block[i] for i in range(k)) + (indices.astype(np.intp),)]  # indices.shape + (vec,)
+    out = out.reshape(indices.shape[:-1] + (indices.shape[-1] * vec,))
+    return np.swapaxes(out, -1, axis) if axis is not None else out
+
+
 def constexpr_sparse_to_dense(a: dict) -> np.ndarray:
     data = np.asarray(a["nonzero_data"])
-    shape = _ints(a["shape"])
+    if a.get("shape") is None:  # iOS18: the mask is a uint1 tensor of the output shape
+        mask = np.asarray(a["mask"])
+        out = np.zeros(mask.shape, data.dtype)
+        out[mask != 0] = data
+        return out
+    shape = _ints(a["shape"])  # iOS16: the mask is packed into uint8 bytes
     flat = np.zeros(math.prod(shape), data.dtype)
     bits = np.unpackbits(np.asarray(a["mask"], np.uint8), bitorder="little")[: flat.size]
     flat[np.flatnonzero(bits)] = data
     return flat.reshape(shape)
+
+
+def constexpr_blockwise_shift_scale(a: dict) -> np.ndarray:
+    """iOS18 block-wise dequantization: ``scale * (data - offset)``, one scale per block."""
+    scale = np.asarray(a["scale"])
+    data = np.asarray(a["data"]).astype(np.float32)
+    offset = np.asarray(a["offset"]).astype(np.float32) if a.get("offset") is not None else None
+    for axis, (d, s) in enumerate(zip(data.shape, scale.shape)):
+        if d // s > 1:
+            scale = np.repeat(scale, d // s, axis)
+            offset = np.repeat(offset, d // s, axis) if offset is not None else None
+    if offset is not None:
+        data = data - offset
+    return (scale.astype(np.float32) * data).astype(scale.dtype)
 
 
 def constexpr_cast(a: dict) -> np.ndarray:
@@ -397,5 +433,6 @@ OPS = {
     "identity": lambda a: np.asarray(a["x"]),
     "constexpr_affine_dequantize": constexpr_affine_dequantize, "constexpr_lut_to_dense": constexpr_lut_to_dense,
     "constexpr_sparse_to_dense": constexpr_sparse_to_dense, "constexpr_cast": constexpr_cast,
+    "constexpr_blockwise_shift_scale": constexpr_blockwise_shift_scale,
     "classify": classify,
 }  # fmt: skip

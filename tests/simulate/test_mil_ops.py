@@ -350,3 +350,61 @@ def test_fp16_program_rounds_every_op(out):
     h = np.float16
     ref = ((x.astype(h) + h(1)).astype(h) - h(1)).astype(np.float32)
     assert (got.astype(np.float32) == ref).all() and ref[0, 1] != x[0, 1]  # 2049 + 1 rounds to 2050 in fp16
+
+
+def test_floor_div_identity_shape_constexpr_cast(out):
+    x = rand(2, 3, lo=-5, hi=5)
+    half = np.float16([[0.5, 1.5, -2.25]])
+
+    def f(x):
+        w = mb.constexpr_cast(source_val=half, output_dtype="fp32")
+        return mb.floor_div(x=x, y=np.float32(2.0)), mb.identity(x=x), mb.shape(x=x), mb.add(x=x, y=w)
+
+    fd, ident, shp, added = run_program(f, x, out_dir=out)
+    close(fd, np.floor_divide(x, 2.0))
+    close(ident, x)
+    assert list(shp) == [2, 3]
+    close(added, x + half.astype(np.float32))
+
+
+# ---- iOS18 forms of the compressed-weight ops (--coreml-target iOS18) ------------------------
+
+
+def test_ios18_blockwise_shift_scale(out):
+    data = RNG.integers(-8, 8, (4, 6)).astype(np.int8)
+    scale = rand(4, 2, lo=0.1, hi=1.0)  # blocks of 3 along the last axis
+    offset = RNG.integers(-2, 2, (4, 2)).astype(np.int8)
+
+    def f(x):
+        return mb.add(x=x, y=mb.constexpr_blockwise_shift_scale(data=data, scale=scale, offset=offset))
+
+    ref = np.repeat(scale, 3, axis=1) * (data - np.repeat(offset, 3, axis=1))
+    close(run_program(f, np.zeros((4, 6), np.float32), out_dir=out, opset="iOS18")[0], ref)
+
+
+@pytest.mark.parametrize("vector", [1, 2])
+def test_ios18_lut_to_dense_per_group_and_vector(out, vector):
+    from coremltools.converters.mil.mil import types
+    from coremltools.optimize import _utils as ref_utils
+
+    indices = RNG.integers(0, 4, (4, 6 // vector)).astype(types.np_uint2_dtype)
+    lut = rand(2, 1, 4, vector)  # two groups of rows, 2-bit palette, vectors of `vector`
+
+    def f(x):
+        w = mb.constexpr_lut_to_dense(indices=indices, lut=lut, vector_axis=1 if vector > 1 else None)
+        return mb.add(x=x, y=w)
+
+    ref = ref_utils.lut_to_dense(indices.astype(np.uint8), lut, 1 if vector > 1 else None)
+    close(run_program(f, np.zeros((4, 6), np.float32), out_dir=out, opset="iOS18")[0], ref)
+
+
+def test_ios18_sparse_to_dense(out):
+    from coremltools.converters.mil.mil import types
+
+    dense = rand(5, 4) * (RNG.random((5, 4)) > 0.5)
+    mask = (dense != 0).astype(types.np_uint1_dtype)
+
+    def f(x):
+        return mb.add(x=x, y=mb.constexpr_sparse_to_dense(nonzero_data=dense[dense != 0], mask=mask))
+
+    close(run_program(f, np.zeros((5, 4), np.float32), out_dir=out, opset="iOS18")[0], dense)
