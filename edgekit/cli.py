@@ -267,7 +267,7 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.pass_obj
 def simulate(state: _State, path, seconds, only, device, device_file, require_fit, as_json):
-    """Measure host latency of every artifact of a build (or of one .tflite / .xml).
+    """Measure host latency of every artifact of a build (or of one .tflite / .xml / .mlpackage).
 
     Load/compile time is reported apart from inference; inference is timed after a
     warm-up, batch 1, with p50/p90/p99 over at least 30 runs. A build directory gets the
@@ -314,6 +314,8 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
             table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
     state.out.print(table)
+    for key, reason in result.get("not_timed", {}).items():
+        state.out.print(f"[bold yellow]not timed:[/] {key}: {reason}", soft_wrap=True)
     for m in result.get("memory", []):
         if m["applies"]:
             color = "green" if m["fits"] else "bold red"

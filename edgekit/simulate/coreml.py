@@ -19,9 +19,11 @@ class CoreMLRunner:
     name = "coreml"
 
     def __init__(self, use_runtime: bool | None = None):
+        from edgekit.simulate.mil_program import _proto
         from targets.coreml import runtime_available
 
         self.use_runtime = runtime_available() if use_runtime is None else use_runtime
+        _proto()  # coremltools' protobuf bindings import coremltools (seconds): not part of "load"
 
     def load(self, artifact) -> None:
         """Load for validation: an op the interpreter lacks raises CannotSimulate here."""
@@ -55,7 +57,8 @@ class CoreMLRunner:
         if self.use_runtime:
             import coremltools as ct
 
-            self._mlmodel = ct.models.MLModel(str(path))
+            # CPU only: the declared precision is honoured (the GPU/Neural Engine may run fp16).
+            self._mlmodel = ct.models.MLModel(str(path), compute_units=ct.ComputeUnit.CPU_ONLY)
 
     def unsupported_ops(self) -> list[str]:
         return [] if self.use_runtime else self.interpreter.unsupported

@@ -79,3 +79,28 @@ def test_unknown_op_makes_the_artifact_unsimulatable(digits, tmp_path, monkeypat
     monkeypatch.delitem(mil_ops.OPS, "max_pool")
     with pytest.raises(CannotSimulate, match="cannot simulate op max_pool"):
         runner_for(art)
+
+
+def test_not_validated_and_not_timed_instead_of_failing(digits, tmp_path, monkeypatch):
+    """An artifact the interpreter cannot run is reported; validation and timing go on."""
+    from edgekit.data import Dataset, Preprocess
+    from edgekit.simulate import mil_ops
+    from edgekit.simulate.latency import host_latency
+    from edgekit.validate import run_validation
+
+    art = CoreMLTarget().export(digits, QuantSpec("float32"), tmp_path)
+    monkeypatch.delitem(mil_ops.OPS, "softmax")
+    evalset = Dataset.open(str(EXAMPLE / "eval.npz"), digits.inputs, Preprocess(), "--eval")
+    report = run_validation(digits, [art], evalset)
+    assert report.result["artifacts"] == {}
+    assert "cannot simulate op softmax" in report.result["not_validated"]["coreml/float32"]
+    timed = host_latency(art.primary, seconds=0.05)
+    assert timed["artifacts"] == {} and "softmax" in timed["not_timed"]["coreml/as given"]
+
+
+def test_host_latency_of_a_package(digits, tmp_path):
+    from edgekit.simulate.latency import host_latency
+
+    art = CoreMLTarget().export(digits, QuantSpec("palettize4"), tmp_path)
+    rows = host_latency(art.primary, seconds=0.05)["artifacts"]["coreml/as given"]
+    assert rows[0]["variant"] in ("numpy interpreter (not core ml)", "core ml cpu") and rows[0]["runs"] >= 30
