@@ -75,9 +75,10 @@ class CoreMLTarget:
         self.color_layout = _choice(opts.get("color_layout", "RGB"), COLOR_LAYOUTS, "coreml color_layout")
         self.input_names = _names(opts.get("input_names"), "input_names")
         self.output_names = _names(opts.get("output_names"), "output_names")
-        self.sparsity = float(opts.get("sparsity", 0.5))
+        sparsity = opts.get("sparsity", 0.5)
+        self.sparsity = float(sparsity) if isinstance(sparsity, (int, float)) and not isinstance(sparsity, bool) else -1.0
         if not 0.0 < self.sparsity < 1.0:
-            raise OptionError(f"coreml sparsity {self.sparsity}: give a fraction between 0 and 1 (e.g. 0.5)")
+            raise OptionError(f"coreml sparsity {sparsity!r}: give a fraction between 0 and 1 (e.g. 0.5)")
         self.metadata = {k: str(opts[k]) for k in METADATA_KEYS if opts.get(k) is not None}
         self.labels = labels
         self.preprocess = preprocess
@@ -90,6 +91,8 @@ class CoreMLTarget:
                 "runtime, which exists only on macOS; on this host use coreml=int8-weights (weight-only int8)"
             )
         check_scheme(self, spec)
+        if spec.scheme == "int8" and spec.io_dtype not in (None, "float32"):
+            raise UnsupportedError("coreml int8 keeps float32 inputs and outputs; drop --io-dtype")
         if spec.scheme not in ("float32", "float16") and self.deployment_target in ("iOS15", "macOS12", "watchOS8", "tvOS15"):
             raise UnsupportedError(f"coreml {spec.scheme} needs compressed-weight ops from iOS16/macOS13 on; "
                                    f"--coreml-target {self.deployment_target} is too old")  # fmt: skip
@@ -101,6 +104,8 @@ class CoreMLTarget:
                                            ("output_names", self.output_names, model.outputs)):  # fmt: skip
                 if names and len(names) != len(tensors):
                     raise OptionError(f"coreml {option}: {len(names)} name(s) for {len(tensors)} tensor(s) of {model.name}")
+            if self.input_kind == "image" and spec.scheme == "int8":
+                raise UnsupportedError("coreml int8 calibrates on tensors; use --coreml-input tensor with int8")
             if self.input_kind == "image" and (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4
                                                or model.inputs[0].shape[-1] not in (1, 3)):  # fmt: skip
                 raise UnsupportedError("--coreml-input image needs one NHWC input with 1 or 3 channels")
@@ -181,7 +186,7 @@ class CoreMLTarget:
                 [fn], source="tensorflow", convert_to="mlprogram", inputs=inputs,
                 minimum_deployment_target=getattr(ct.target, self.deployment_target),
                 compute_precision=ct.precision.FLOAT32 if self.compute_precision(spec) == "float32" else ct.precision.FLOAT16,
-                skip_model_load=True, **kwargs,
+                skip_model_load=not runtime_available(), **kwargs,
             )  # fmt: skip
         except EdgekitError:
             raise
@@ -206,7 +211,7 @@ class CoreMLTarget:
                 changed = True
         if not changed:
             return mlmodel
-        return ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir, skip_model_load=True)
+        return ct.models.MLModel(spec, weights_dir=mlmodel.weights_dir, skip_model_load=not runtime_available())
 
 
 def _choice(value, choices, option: str) -> str:
@@ -265,29 +270,30 @@ def _compress(mlmodel, scheme: str, sparsity: float, calib, spec: QuantSpec):
         return mlmodel
     import coremltools.optimize.coreml as cto
 
+    def config(op):
+        return cto.OptimizationConfig(global_config=op)
+
+    int8_weights = config(cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel",
+                                                      weight_threshold=WEIGHT_THRESHOLD))  # fmt: skip
     if scheme == "int8-weights":
-        op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel",
-                                         weight_threshold=WEIGHT_THRESHOLD)  # fmt: skip
-        return cto.linear_quantize_weights(mlmodel, cto.OptimizationConfig(global_config=op))
+        return cto.linear_quantize_weights(mlmodel, int8_weights)
     if scheme.startswith("palettize"):
         op = cto.OpPalettizerConfig(mode="kmeans", nbits=int(scheme[len("palettize"):]), granularity="per_tensor",
                                     weight_threshold=WEIGHT_THRESHOLD)  # fmt: skip
-        return cto.palettize_weights(mlmodel, cto.OptimizationConfig(global_config=op))
+        return cto.palettize_weights(mlmodel, config(op))
     if scheme == "sparse":
         op = cto.OpMagnitudePrunerConfig(target_sparsity=sparsity, weight_threshold=WEIGHT_THRESHOLD)
-        return cto.prune_weights(mlmodel, cto.OptimizationConfig(global_config=op))
-    if scheme == "int8":  # macOS only (check() refuses it elsewhere)
+        return cto.prune_weights(mlmodel, config(op))
+    if scheme == "int8":  # macOS only (check() refuses it elsewhere): calibration runs Core ML
         if calib is None:
             raise UnsupportedError("coreml int8 needs calibration data (--calib)")
         from quantize.calibration import calibration_samples
 
-        samples = calibration_samples(calib, spec.calib_size, 1)
         names = [i.name for i in mlmodel.get_spec().description.input]
-        data = [dict(zip(names, s)) for s in samples]
-        act = cto.OptimizationConfig(global_config=cto.experimental.OpActivationLinearQuantizerConfig(mode="linear_symmetric"))
-        mlmodel = cto.experimental.linear_quantize_activations(mlmodel, act, data)
-        op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel")
-        return cto.linear_quantize_weights(mlmodel, cto.OptimizationConfig(global_config=op))
+        data = [dict(zip(names, s)) for s in calibration_samples(calib, spec.calib_size, 1)]
+        act = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=WEIGHT_THRESHOLD)
+        mlmodel = cto.linear_quantize_activations(mlmodel, config(act), data)
+        return cto.linear_quantize_weights(mlmodel, int8_weights)
     raise UnsupportedError(f"coreml cannot produce {scheme}")  # pragma: no cover - check() refuses first
 
 

@@ -75,6 +75,8 @@ def test_refusals(tiny_keras, tmp_path, monkeypatch):
         CoreMLTarget({"colour": "RGB"})
     with pytest.raises(OptionError, match="sparsity 1.5"):
         CoreMLTarget({"sparsity": 1.5})
+    with pytest.raises(OptionError, match="sparsity 'half'"):
+        CoreMLTarget({"sparsity": "half"})
     model = load_model(tiny_keras)
     with pytest.raises(OptionError, match="--labels has 2 labels"):
         CoreMLTarget(labels=["a", "b"]).check(model, QuantSpec("float32"))
