@@ -66,20 +66,27 @@ class CoreMLRunner:
     def smoke_test(self) -> None:
         self.run([np.zeros(t.shape, np.float32) for t in self.inputs])
 
-    def _feed(self, x: np.ndarray, index: int) -> np.ndarray:
+    def _feed(self, x: np.ndarray) -> np.ndarray:
         if not self.image:
             return x
         raw = (x - np.asarray(self.image["bias"], np.float32)) / np.float32(self.image["scale"])
         return raw.transpose(0, 3, 1, 2)
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Runs the package's fixed batch at a time; a short last chunk is padded with zeros."""
         n = int(inputs[0].shape[0])
         batch = self.inputs[0].shape[0] if self.inputs[0].shape else 1
-        parts = [self._run_one([x[i : i + batch] for x in inputs]) for i in range(0, n, batch)]
+        parts = []
+        for i in range(0, n, batch):
+            chunk = [x[i : i + batch] for x in inputs]
+            short = batch - len(chunk[0])
+            if short:
+                chunk = [np.concatenate([c, np.zeros((short, *c.shape[1:]), c.dtype)]) for c in chunk]
+            parts.append([o[: batch - short] for o in self._run_one(chunk)])
         return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
 
     def _run_one(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        arrays = [self._feed(np.asarray(x, np.float32), i) for i, x in enumerate(inputs)]
+        arrays = [self._feed(np.asarray(x, np.float32)) for x in inputs]
         if self._mlmodel is not None:
             return self._predict(arrays)
         self.interpreter.check()

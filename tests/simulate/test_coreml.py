@@ -104,3 +104,13 @@ def test_host_latency_of_a_package(digits, tmp_path):
     art = CoreMLTarget().export(digits, QuantSpec("palettize4"), tmp_path)
     rows = host_latency(art.primary, seconds=0.05)["artifacts"]["coreml/as given"]
     assert rows[0]["variant"] in ("numpy interpreter (not core ml)", "core ml cpu") and rows[0]["runs"] >= 30
+
+
+def test_fixed_batch_package_pads_the_last_chunk(tmp_path):
+    model = load_model(EXAMPLE / "digits.keras", batch=4)
+    art = CoreMLTarget().export(model, QuantSpec("float32"), tmp_path)
+    runner = runner_for(art)
+    assert runner.inputs[0].shape == (4, 8, 8, 1)
+    x = np.load(EXAMPLE / "eval.npz")["x"][:6]
+    out = runner.run([x])[0]
+    assert out.shape == (6, 10) and np.abs(out - model.predict(x)[0]).max() < 1e-4
