@@ -57,7 +57,11 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     finally:
         for r in runners.values():
             getattr(r, "close", lambda: None)()
-    return ValidationReport(result, check(result, gates))
+    results = check(result, gates)
+    if gates.any:  # a gate cannot pass on an artifact nobody ran
+        results += [GateResult(key, "validated", "runtime", 0.0, 1.0, False, f"{key}: not validated: {why}")
+                    for key, why in skipped.items()]  # fmt: skip
+    return ValidationReport(result, results)
 
 
 def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:

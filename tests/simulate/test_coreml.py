@@ -92,8 +92,12 @@ def test_not_validated_and_not_timed_instead_of_failing(digits, tmp_path, monkey
     monkeypatch.delitem(mil_ops.OPS, "softmax")
     evalset = Dataset.open(str(EXAMPLE / "eval.npz"), digits.inputs, Preprocess(), "--eval")
     report = run_validation(digits, [art], evalset)
-    assert report.result["artifacts"] == {}
+    assert report.result["artifacts"] == {} and report.passed
     assert "cannot simulate op softmax" in report.result["not_validated"]["coreml/float32"]
+    from edgekit.simulate.gates import Gates
+
+    gated = run_validation(digits, [art], evalset, gates=Gates(min_cosine=0.99))
+    assert not gated.passed and "not validated" in gated.gates[0].message  # a gate never passes unrun
     timed = host_latency(art.primary, seconds=0.05)
     assert timed["artifacts"] == {} and "softmax" in timed["not_timed"]["coreml/as given"]
 
