@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
@@ -135,7 +136,11 @@ class CoreMLTarget:
             meta["classifier"] = True
             notes.append(f"classifier with {len(self.labels)} class labels")
         try:
-            mlmodel = _compress(mlmodel, spec.scheme, self.sparsity, calib, spec)
+            with warnings.catch_warnings():
+                # coremltools divides by a zero scale for all-zero channels (VWW has some); their
+                # dequantized weights are 0 either way.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mlmodel = _compress(mlmodel, spec.scheme, self.sparsity, calib, spec)
         except EdgekitError:
             raise
         except Exception as e:
