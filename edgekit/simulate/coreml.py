@@ -32,10 +32,11 @@ class CoreMLRunner:
             self.interpreter.check()
 
     def load_path(self, path: Path, metadata: dict | None = None) -> None:
+        from targets.coreml import image_infos
+
         self.path = Path(path)
         self.program = MILProgram(path)
         self.interpreter = MILInterpreter(self.program)
-        from targets.coreml import image_infos
 
         desc = self.program.spec.description
         self._feature_names = [f.name for f in desc.input]

@@ -23,17 +23,16 @@ class MILInterpreter:
         self.unsupported = sorted({op.type for op in program.ops if op.type != "const" and op.type not in OPS})
         self.consts: dict[str, object] = {}
         self.steps = []
-        if self.unsupported:
-            return
         for op in program.ops:
             if op.type == "const":
                 self.consts[op.outputs[0].name] = program.value(op.attributes["val"])
+            elif op.type not in OPS:
+                continue  # listed in self.unsupported; run() refuses
             elif op.type.startswith("constexpr_"):
                 try:
                     self._store(op, OPS[op.type](self._args(op, self.consts)), self.consts)
                 except (KeyError, ValueError, IndexError, NotImplementedError) as e:  # a form we do not know
-                    self.unsupported = [f"{op.type} ({type(e).__name__}: {e})"]
-                    return
+                    self.unsupported.append(f"{op.type} ({type(e).__name__}: {e})")
             else:
                 self.steps.append(op)
 

@@ -49,3 +49,21 @@ def test_unknown_op_is_reported_not_guessed(tmp_path):
     assert interp.unsupported == ["erf"]
     with pytest.raises(CannotSimulate, match="cannot simulate op erf"):
         interp.run({"x": np.zeros(3, np.float32)})
+
+
+def test_a_constexpr_form_it_cannot_decode_is_reported(tmp_path, monkeypatch):
+    from edgekit.simulate import mil_ops
+
+    def f(x):
+        return mb.mul(x=x, y=mb.constexpr_lut_to_dense(lut=np.float32([0, 1]), indices=np.uint8([5]), shape=np.uint32([4])))
+
+    path = save_program(f, [(4,)], tmp_path)
+
+    def broken(a):
+        raise ValueError("unexpected layout")
+
+    monkeypatch.setitem(mil_ops.OPS, "constexpr_lut_to_dense", broken)
+    interp = MILInterpreter(MILProgram(path))
+    assert interp.unsupported == ["constexpr_lut_to_dense (ValueError: unexpected layout)"]
+    with pytest.raises(CannotSimulate, match="cannot simulate op constexpr_lut_to_dense"):
+        interp.run({"x": np.ones(4, np.float32)})
