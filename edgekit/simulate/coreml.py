@@ -55,6 +55,7 @@ class CoreMLRunner:
         names = [desc.predictedProbabilitiesName] if self.program.is_classifier else [f.name for f in desc.output]
         self.outputs = tuple(TensorInfo(n, v.shape or (), "float32") for n, v in zip(names, out_vars))
         self._mlmodel = None
+        self._batching: bool | None = None  # whole-batch interpretation: unknown until tried
         if self.use_runtime:
             import coremltools as ct
 
@@ -74,9 +75,15 @@ class CoreMLRunner:
         return raw.transpose(0, 3, 1, 2)
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Runs the package's fixed batch at a time; a short last chunk is padded with zeros."""
+        """The interpreter runs a whole batch at once where the program allows it (checked on
+        the first batch against sample-by-sample runs); otherwise the package's fixed batch at
+        a time, a short last chunk padded with zeros."""
         n = int(inputs[0].shape[0])
         batch = self.inputs[0].shape[0] if self.inputs[0].shape else 1
+        if n > batch and self._mlmodel is None and self._batching is not False:
+            out = self._run_batched(inputs, batch)
+            if out is not None:
+                return out
         parts = []
         for i in range(0, n, batch):
             chunk = [x[i : i + batch] for x in inputs]
@@ -86,17 +93,33 @@ class CoreMLRunner:
             parts.append([o[: batch - short] for o in self._run_one(chunk)])
         return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
 
-    def _run_one(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    def _run_batched(self, inputs: list[np.ndarray], batch: int) -> list[np.ndarray] | None:
+        n = int(inputs[0].shape[0])
+        try:
+            out = self._run_one(inputs, rebatch=True)
+        except (ValueError, IndexError):  # an op pins the batch (reshape targets, slices, ...)
+            out = None
+        ok = out is not None and all(o.shape[:1] == (n,) for o in out)
+        if ok and self._batching is None:  # first use: the same numbers as one batch at a time
+            single = self._run_one([x[:batch] for x in inputs])
+            tol = 1e-3 if any(v.dtype == "FLOAT16" for v in self.program.vars.values()) else 1e-5
+            ok = all(np.allclose(o[:batch], s, rtol=tol, atol=tol * max(1.0, float(np.abs(s).max())))
+                     for o, s in zip(out, single))  # fmt: skip
+        self._batching = ok
+        return out if ok else None
+
+    def _run_one(self, inputs: list[np.ndarray], rebatch: bool = False) -> list[np.ndarray]:
         arrays = [self._feed(np.asarray(x, np.float32)) for x in inputs]
         if self._mlmodel is not None:
             return self._predict(arrays)
         self.interpreter.check()
         feeds = {v.name: a for v, a in zip(self.program.inputs, arrays)}
         if self.program.is_classifier:
-            env = self.interpreter.run(feeds)
+            env = self.interpreter.run(feeds, rebatch)
             return [np.asarray(env[self._prob_name], np.float32)]
-        out = self.interpreter.outputs(feeds)
-        return [np.asarray(o, np.float32).reshape(t.shape) for o, t in zip(out, self.outputs)]
+        out = self.interpreter.outputs(feeds, rebatch)
+        n = len(arrays[0])
+        return [np.asarray(o, np.float32).reshape((n, *t.shape[1:]) if t.shape else ()) for o, t in zip(out, self.outputs)]
 
     def _predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:  # pragma: no cover - macOS only
         from PIL import Image

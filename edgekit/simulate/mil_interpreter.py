@@ -66,8 +66,19 @@ class MILInterpreter:
                 value = value.astype(want)
             env[out.name] = value
 
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, object]:
-        """Every named value after running the program on ``feeds`` (input name -> array)."""
+    def _rebatched(self, op, args: dict) -> dict:
+        """A reshape whose target pins the declared batch, applied to a larger batch: the
+        target's first dimension follows the input's (the caller verifies the results)."""
+        declared = self.program.vars.get(op.inputs["x"].arguments[0].name)
+        shape = [int(d) for d in np.atleast_1d(args["shape"])]
+        x = np.asarray(args["x"])
+        if declared and declared.shape and shape and x.ndim and x.shape[0] != declared.shape[0] == shape[0]:
+            shape[0] = x.shape[0]
+        return {**args, "shape": np.asarray(shape)}
+
+    def run(self, feeds: dict[str, np.ndarray], rebatch: bool = False) -> dict[str, object]:
+        """Every named value after running the program on ``feeds`` (input name -> array);
+        ``rebatch``: the feeds hold more samples than the program's fixed batch."""
         self.check()
         env = dict(self.consts)
         for var in self.program.inputs:
@@ -75,13 +86,16 @@ class MILInterpreter:
             env[var.name] = np.asarray(feeds[var.name]).astype(want)
         for op in self.steps:
             try:
-                result = OPS[op.type](self._args(op, env))
+                args = self._args(op, env)
+                if rebatch and op.type == "reshape":
+                    args = self._rebatched(op, args)
+                result = OPS[op.type](args)
             except (NotImplementedError, KeyError) as e:
                 raise CannotSimulate(f"{self.program.package.name}: cannot simulate op {op.type} "
                                      f"({op.outputs[0].name}): {e}") from e  # fmt: skip
             self._store(op, result, env)
         return env
 
-    def outputs(self, feeds: dict[str, np.ndarray]) -> list[object]:
-        env = self.run(feeds)
+    def outputs(self, feeds: dict[str, np.ndarray], rebatch: bool = False) -> list[object]:
+        env = self.run(feeds, rebatch)
         return [env[name] for name in self.program.output_names]

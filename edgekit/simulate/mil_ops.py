@@ -81,12 +81,15 @@ def conv(a: dict) -> np.ndarray:
         k_axes = tuple(range(2 + n, 2 + 2 * n))
         wb = w.reshape((1, cout) + (1,) * n + tuple(kernel))
         y = (win * wb).sum(axis=k_axes, dtype=np.float32)
-    else:
-        letters = "hwd"[:n]
-        spec = f"nc{''.join(o.upper() for o in letters)}{letters},oc{letters}->no{''.join(o.upper() for o in letters)}"
-        parts = [np.einsum(spec, win[:, g * cin_g : (g + 1) * cin_g], w[g * cout_g : (g + 1) * cout_g], optimize=True)
-                 for g in range(groups)]  # fmt: skip
-        y = np.concatenate(parts, axis=1) if groups > 1 else parts[0]
+    else:  # im2col: one matrix product per group
+        cols = win.transpose(0, *range(2, 2 + n), 1, *range(2 + n, 2 + 2 * n))  # N, *out, C, *k
+        rows = math.prod(cols.shape[: 1 + n])
+        parts = []
+        for g in range(groups):
+            cg = cols[(slice(None),) * (1 + n) + (slice(g * cin_g, (g + 1) * cin_g),)].reshape(rows, -1)
+            parts.append(cg @ w[g * cout_g : (g + 1) * cout_g].reshape(cout_g, -1).T)
+        y = np.concatenate(parts, axis=1).reshape(*cols.shape[: 1 + n], cout)
+        y = np.moveaxis(y, -1, 1)
     if a.get("bias") is not None:
         y = y + np.asarray(a["bias"], np.float32).reshape((1, -1) + (1,) * n)
     return y.astype(np.float32)

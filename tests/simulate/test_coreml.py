@@ -118,3 +118,26 @@ def test_fixed_batch_package_pads_the_last_chunk(tmp_path):
     x = np.load(EXAMPLE / "eval.npz")["x"][:6]
     out = runner.run([x])[0]
     assert out.shape == (6, 10) and np.abs(out - model.predict(x)[0]).max() < 1e-4
+
+
+def test_whole_batches_equal_sample_by_sample_or_fall_back(digits, eval_x, tmp_path):
+    art = CoreMLTarget().export(digits, QuantSpec("float16"), tmp_path)
+    batched, single = CoreMLRunner(), CoreMLRunner()
+    batched.load(art)
+    single.load(art)
+    single._batching = False
+    out = batched.run([eval_x])[0]
+    assert batched._batching is True  # the flatten's reshape [1, 1024] follows the batch
+    assert np.allclose(out, single.run([eval_x])[0], rtol=1e-3, atol=1e-3)
+
+    from tests.simulate.mil_build import save_program
+
+    mb = pytest.importorskip("coremltools.converters.mil").Builder
+
+    def pinned(x):  # slices out sample 0: cannot be run on a larger batch
+        return mb.relu(x=mb.slice_by_index(x=x, begin=[0, 0], end=[1, 4]))
+
+    runner = CoreMLRunner(use_runtime=False)
+    runner.load_path(save_program(pinned, [(1, 4)], tmp_path))
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+    assert np.array_equal(runner.run([x])[0], np.maximum(x, 0)) and runner._batching is False
