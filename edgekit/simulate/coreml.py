@@ -12,6 +12,10 @@ from edgekit.simulate.mil_interpreter import MILInterpreter
 from edgekit.simulate.mil_program import MILProgram
 
 
+# Samples per interpreter call in batched mode: keeps the float64 conv accumulators small.
+_BATCH_CAP = 32
+
+
 class CoreMLRunner:
     """Inputs are NHWC floats as the source model takes them (after edgekit's preprocessing);
     an image-input package gets them turned back into pixels (``(x - bias) / scale``, NCHW)."""
@@ -75,17 +79,22 @@ class CoreMLRunner:
         return raw.transpose(0, 3, 1, 2)
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """The interpreter runs a whole batch at once where the program allows it (checked on
-        the first batch against sample-by-sample runs); otherwise the package's fixed batch at
-        a time, a short last chunk padded with zeros."""
+        """The interpreter runs up to _BATCH_CAP samples at once where the program allows it
+        (checked on first use against runs of the package's own batch); otherwise the fixed
+        batch at a time, a short last chunk padded with zeros."""
         n = int(inputs[0].shape[0])
         batch = self.inputs[0].shape[0] if self.inputs[0].shape else 1
-        if n > batch and self._mlmodel is None and self._batching is not False:
-            out = self._run_batched(inputs, batch)
-            if out is not None:
-                return out
+        step = batch if self._mlmodel is not None or self._batching is False else max(batch, _BATCH_CAP)
         parts = []
-        for i in range(0, n, batch):
+        for i in range(0, n, step):
+            chunk = [x[i : i + step] for x in inputs]
+            out = self._run_batched(chunk, batch) if len(chunk[0]) > batch and self._batching is not False else None
+            parts.append(out if out is not None else self._run_fixed(chunk, batch))
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(self.outputs))]
+
+    def _run_fixed(self, inputs: list[np.ndarray], batch: int) -> list[np.ndarray]:
+        parts = []
+        for i in range(0, int(inputs[0].shape[0]), batch):
             chunk = [x[i : i + batch] for x in inputs]
             short = batch - len(chunk[0])
             if short:

@@ -2,13 +2,15 @@
 
 Every kernel takes the op's resolved inputs (a dict: parameter name -> array, Python value,
 or a list for variadic parameters) and returns one array or a tuple of arrays. Kernels
-compute in float32 (float64 for reductions that need it); the interpreter then rounds each
+compute in float32, or sum in float64 and round once (conv, linear, matmul, reductions,
+normalisations); the interpreter then rounds each
 result to the op's declared output type, so a float16 program rounds after every op as
 Core ML's fp16 compute does. ``OPS`` is the table of what the interpreter can execute.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -66,33 +68,33 @@ def _windows(x: np.ndarray, kernel: list[int], strides: list[int], dilations: li
 
 
 def conv(a: dict) -> np.ndarray:
-    x, w = np.asarray(a["x"], np.float32), np.asarray(a["weight"], np.float32)
+    """Sum over kernel offsets of strided input slices times that offset's weights (memory stays
+    the size of the output), accumulated in float64 and rounded once."""
+    x, w = np.asarray(a["x"], np.float32), np.asarray(a["weight"], np.float64)
     n = x.ndim - 2
     strides = _ints(a.get("strides", [1] * n))
     dilations = _ints(a.get("dilations", [1] * n))
     groups = int(a.get("groups", 1))
     kernel = list(w.shape[2:])
     pads = _pads(a, x.shape[2:], kernel, strides, dilations)
-    x = np.pad(x, [(0, 0), (0, 0), *pads])
-    win = _windows(x, kernel, strides, dilations)  # N, C, *out, *k
-    cin_g, cout = w.shape[1], w.shape[0]
+    xh = np.moveaxis(np.pad(x, [(0, 0), (0, 0), *pads]), 1, -1)  # N, *spatial, C
+    out = [(size - (k - 1) * d - 1) // s + 1 for size, k, d, s in zip(xh.shape[1:-1], kernel, dilations, strides)]
+    cout, cin_g = w.shape[0], w.shape[1]
     cout_g = cout // groups
-    if groups == x.shape[1] and cin_g == 1 and cout == groups:  # depthwise
-        k_axes = tuple(range(2 + n, 2 + 2 * n))
-        wb = w.reshape((1, cout) + (1,) * n + tuple(kernel))
-        y = (win * wb).sum(axis=k_axes, dtype=np.float32)
-    else:  # im2col: one matrix product per group
-        cols = win.transpose(0, *range(2, 2 + n), 1, *range(2 + n, 2 + 2 * n))  # N, *out, C, *k
-        rows = math.prod(cols.shape[: 1 + n])
-        parts = []
+    depthwise = groups == xh.shape[-1] and cin_g == 1 and cout == groups
+    y = np.zeros((xh.shape[0], *out, cout), np.float64)
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        patch = xh[(slice(None),) + tuple(slice(o * d, o * d + s * (m - 1) + 1, s)
+                                          for o, d, s, m in zip(offset, dilations, strides, out))].astype(np.float64)  # fmt: skip
+        wk = w[(slice(None), slice(None)) + offset]  # cout, cin_g
+        if depthwise:
+            y += patch * wk[:, 0]
+            continue
         for g in range(groups):
-            cg = cols[(slice(None),) * (1 + n) + (slice(g * cin_g, (g + 1) * cin_g),)].reshape(rows, -1)
-            parts.append(cg @ w[g * cout_g : (g + 1) * cout_g].reshape(cout_g, -1).T)
-        y = np.concatenate(parts, axis=1).reshape(*cols.shape[: 1 + n], cout)
-        y = np.moveaxis(y, -1, 1)
+            y[..., g * cout_g : (g + 1) * cout_g] += patch[..., g * cin_g : (g + 1) * cin_g] @ wk[g * cout_g : (g + 1) * cout_g].T
     if a.get("bias") is not None:
-        y = y + np.asarray(a["bias"], np.float32).reshape((1, -1) + (1,) * n)
-    return y.astype(np.float32)
+        y += np.asarray(a["bias"], np.float64)
+    return np.moveaxis(y, -1, 1).astype(np.float32)
 
 
 def _pool(a: dict, reduce) -> np.ndarray:
@@ -140,17 +142,19 @@ def l2_pool(a: dict) -> np.ndarray:
 
 
 def linear(a: dict) -> np.ndarray:
-    y = np.asarray(a["x"], np.float32) @ np.asarray(a["weight"], np.float32).T
-    return y + np.asarray(a["bias"], np.float32) if a.get("bias") is not None else y
+    y = np.asarray(a["x"], np.float64) @ np.asarray(a["weight"], np.float64).T  # float64 sums, one rounding
+    if a.get("bias") is not None:
+        y += np.asarray(a["bias"], np.float64)
+    return y.astype(np.float32)
 
 
 def matmul(a: dict) -> np.ndarray:
-    x, y = np.asarray(a["x"], np.float32), np.asarray(a["y"], np.float32)
+    x, y = np.asarray(a["x"], np.float64), np.asarray(a["y"], np.float64)
     if a.get("transpose_x") and x.ndim >= 2:
         x = np.swapaxes(x, -1, -2)
     if a.get("transpose_y") and y.ndim >= 2:
         y = np.swapaxes(y, -1, -2)
-    return np.matmul(x, y)
+    return np.matmul(x, y).astype(np.float32)
 
 
 def batch_norm(a: dict) -> np.ndarray:
