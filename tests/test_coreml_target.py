@@ -208,8 +208,8 @@ def _float64_dense_stack(model, x: np.ndarray) -> np.ndarray:
 @needs_shared()
 @pytest.mark.slow
 def test_ad_float32_package_is_closer_to_exact_math_than_tensorflow(tmp_path):
-    """AD's outputs reach ~60: TensorFlow's float32 Keras result is ~1e-3 from a float64
-    evaluation of the same weights; the interpreter's float32 result is within 1e-4 of it."""
+    """AD's outputs reach ~60: TensorFlow's float32 Keras result is ~1.5e-3 from a float64
+    evaluation of the same weights; the interpreter's float32 result ~1e-5 (bound 1e-4)."""
     model = load_model(MLPERF / "anomaly_detection" / "ad01.h5")
     raw = np.fromfile(MLPERF / "anomaly_detection" / "normal_id_01_00000000_hist_librosa.bin", "<f4").reshape(200, 128)
     x = synthetic.logmel_windows(raw, 8, 2)
