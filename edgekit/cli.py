@@ -134,6 +134,9 @@ def _scale(text: str | None):
 @click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
 @click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
 @click.option("--ov-preset", type=click.Choice(["performance", "mixed"]), help="openvino int8: NNCF preset (symmetric, or asymmetric activations).")
+@click.option("--coreml-target", help="coreml: minimum deployment target (iOS16 default; iOS15..iOS18, macOS12..macOS15, ...).")
+@click.option("--coreml-precision", type=click.Choice(["float16", "float32"]), help="coreml: compute precision of compressed schemes (default float16).")
+@click.option("--coreml-input", type=click.Choice(["tensor", "image"]), help="coreml: input as a tensor (default) or an image (scale/bias from --scale/--mean/--std).")
 @click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
 @click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
 @click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
@@ -149,7 +152,8 @@ def _scale(text: str | None):
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
            float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           ov_preset, task, max_drop, min_cosine, min_accuracy, layers, latency, prune, finetune, epochs, unsafe, force, as_json):
+           ov_preset, coreml_target, coreml_precision, coreml_input, task, max_drop, min_cosine, min_accuracy, layers,
+           latency, prune, finetune, epochs, unsafe, force, as_json):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
@@ -171,6 +175,10 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "prune": prune or None, "finetune": finetune, "epochs": epochs,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
+    coreml = {k: v for k, v in (("deployment_target", coreml_target), ("precision", coreml_precision),
+                                ("input", coreml_input)) if v is not None}  # fmt: skip
+    if coreml:
+        values["coreml"] = {**values.get("coreml", {}), **coreml}
     pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
     pre.update({k: v for k, v in (("scale", _scale(scale)), ("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std"))) if v is not None})
     if "model" not in values:
@@ -326,8 +334,8 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.pass_obj
 def simulate(state: _State, path, seconds, only, device, device_file, require_fit, show_ops, as_json):
-    """Measure host latency of every artifact of a build (or of one .tflite / .xml), and
-    estimate latency, RAM and flash on a device profile.
+    """Measure host latency of every artifact of a build (or of one .tflite / .xml / .mlpackage),
+    and estimate latency, RAM and flash on a device profile.
 
     Load/compile time is reported apart from inference; inference is timed after a
     warm-up, batch 1, with p50/p90/p99 over at least 30 runs. With --device, int8 TFLite
@@ -380,6 +388,8 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
             table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
     state.out.print(table)
+    for key, reason in result.get("not_timed", {}).items():
+        state.out.print(f"[bold yellow]not timed:[/] {key}: {reason}", soft_wrap=True)
     if dev is not None:
         from edgekit.summary import render_device
 

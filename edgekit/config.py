@@ -40,6 +40,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "section": (_STR, False),
     "arena_margin": (_INT, False),
     "ov_preset": (_STR, False),
+    "coreml": ("a table", False),
     "task": (_STR, False),
     "max_drop": (_NUM, False),
     "min_cosine": (_NUM, False),
@@ -64,6 +65,8 @@ def _ok(kind: str, value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind.startswith("a string or a list"):
         return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    if kind == "a table":
+        return isinstance(value, dict)
     if kind.startswith("a string, a list"):
         return isinstance(value, (str, list, dict))
     return False

@@ -34,6 +34,11 @@ class UnsupportedError(EdgekitError):
     """A scheme, op or combination that a target cannot produce."""
 
 
+class CannotSimulate(UnsupportedError):
+    """A reference runtime cannot execute an artifact (an op it has no kernel for): that
+    artifact is reported as not validated; the others still are."""
+
+
 class OutputError(EdgekitError):
     """The output location cannot be written (exists, not writable, ...)."""
 

@@ -103,8 +103,12 @@ def ir_report(path: Path) -> dict:
 
 
 def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False) -> dict:
-    """Inspect a .tflite, .xml (OpenVINO IR), .keras/.h5 or SavedModel; the report as a dict."""
+    """Inspect a .tflite, .xml (OpenVINO IR), .mlpackage, .keras/.h5 or SavedModel; the report as a dict."""
     path = Path(path)
+    if path.suffix.lower() == ".mlpackage":
+        from edgekit.inspect_coreml import package_report
+
+        return package_report(path, with_ops)
     if path.suffix.lower() == ".xml" and not path.is_dir():
         return ir_report(path)
     if path.suffix.lower() == ".tflite" and not path.is_dir():
@@ -179,6 +183,10 @@ def render(report: dict, console) -> None:
     for dtype, d in report["params"]["by_dtype"].items():
         params.add_row(dtype, f"{d['params']:,}", fmt_bytes(d["bytes"]))
     console.print(params)
+    if report.get("weights"):
+        from edgekit.inspect_coreml import render_weights
+
+        render_weights(report, console)
 
     if not report["largest_activations"]:
         return

@@ -51,6 +51,9 @@ class ExportOptions:
     arena_margin: int | None = None
     # OpenVINO
     ov_preset: str | None = None
+    # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,
+    # sparsity, author, license, version, description (see targets.coreml)
+    coreml: dict = field(default_factory=dict)
     # Validation (with --eval)
     task: str | None = None
     max_drop: float | None = None
@@ -245,6 +248,8 @@ def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) ->
     """The options of ``opts`` that belong to target ``name``."""
     if name == "openvino":
         return {"preset": opts.ov_preset, "max_drop": opts.max_drop, "eval_data": opts.eval, "preprocess": opts.preprocess}
+    if name == "coreml":
+        return {"options": opts.coreml, "labels": labels, "preprocess": opts.preprocess}
     if name == "tflm":
         return {"c_name": opts.c_name, "lang": opts.lang, "section": opts.section, "labels": labels,
                 "arena_margin": opts.arena_margin}  # fmt: skip

@@ -55,8 +55,15 @@ def render_export(result, console) -> None:
     if timed:
         console.print("[dim]host p50: batch 1 on this machine, short run; `edgekit simulate` measures p50/p90/p99 "
                       "per runtime variant[/]", soft_wrap=True)  # fmt: skip
+    _not_validated(ev, console)
     for w in result.warnings:
         console.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+
+
+def _not_validated(result: dict, console) -> None:
+    """Artifacts a reference runtime could not execute (e.g. an op without a kernel)."""
+    for key, reason in result.get("not_validated", {}).items():
+        console.print(f"[bold yellow]not validated:[/] {key}: {reason}", soft_wrap=True)
 
 
 def _num(v, fmt: str) -> str:
@@ -114,6 +121,7 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
                 "(or give the whole model 16-bit activations: --quant int16x8)",
                 soft_wrap=True,
             )
+    _not_validated(res, console)
     failed = [g for g in report.gates if not g.passed]
     for g in failed:
         console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess
-from edgekit.errors import ModelFileError, OptionError
+from edgekit.errors import CannotSimulate, ModelFileError, OptionError
 from edgekit.manifest import read_manifest
 from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
 
@@ -44,13 +44,24 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
 
     # Use every core: LiteRT threads within a batch, TFLM runs samples in parallel processes.
     cores = workers or os.cpu_count() or 1
-    runners = {artifact_key(a): runner_for(a, workers=cores, num_threads=cores, kernels=litert_kernels) for a in artifacts}
+    runners, skipped = {}, {}
+    for a in artifacts:
+        try:
+            runners[artifact_key(a)] = runner_for(a, workers=cores, num_threads=cores, kernels=litert_kernels)
+        except CannotSimulate as e:  # reported per artifact; the others are still validated
+            skipped[artifact_key(a)] = str(e)
     try:
         result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
+        if skipped:
+            result["not_validated"] = skipped
     finally:
         for r in runners.values():
             getattr(r, "close", lambda: None)()
-    return ValidationReport(result, check(result, gates))
+    results = check(result, gates)
+    if gates.any:  # a gate cannot pass on an artifact nobody ran
+        results += [GateResult(key, "validated", "runtime", 0.0, 1.0, False, f"{key}: not validated: {why}")
+                    for key, why in skipped.items()]  # fmt: skip
+    return ValidationReport(result, results)
 
 
 def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:

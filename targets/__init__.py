@@ -11,6 +11,7 @@ _REGISTRY = {
     "tflite": "targets.tflite:TFLiteTarget",
     "tflm": "targets.tflm:TFLMTarget",
     "openvino": "targets.openvino:OpenVINOTarget",
+    "coreml": "targets.coreml:CoreMLTarget",
 }
 
 

@@ -54,6 +54,11 @@ def variants(target: str) -> list[tuple[str, dict]]:
         return [("cpu 1t", {"num_threads": 1}), (f"cpu {cores}t", {"num_threads": cores})]
     if target == "tflm":
         return [("reference", {})]
+    if target == "coreml":
+        from targets.coreml import runtime_available
+
+        # Off macOS the runner is edgekit's NumPy interpreter: its time is not Core ML's.
+        return [("core ml cpu" if runtime_available() else "numpy interpreter (not core ml)", {})]
     return [("default", {})]
 
 
@@ -92,15 +97,20 @@ def host_latency(path, seconds: float = 1.0, targets: tuple[str, ...] = (), prog
     step = progress or (lambda text: contextlib.nullcontext())
     artifacts = artifacts_of(path, targets)
     result = {"host": _host(), "seconds_per_variant": seconds, "artifacts": {}}
+    from edgekit.errors import CannotSimulate
+
     for a in artifacts:
         key = f"{a.target}/{a.scheme}"
         with step(f"Timing {key}"):
-            result["artifacts"][key] = measure_artifact(a, seconds)
+            try:
+                result["artifacts"][key] = measure_artifact(a, seconds)
+            except CannotSimulate as e:
+                result.setdefault("not_timed", {})[key] = str(e)
     return result
 
 
 def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
-    """The artifacts of a build directory, or one .tflite / .xml file as an artifact."""
+    """The artifacts of a build directory, or one .tflite / .xml / .mlpackage as an artifact."""
     from pathlib import Path
 
     from edgekit.errors import ModelFileError
@@ -108,10 +118,12 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
     from targets.base import Artifact
 
     path = Path(path)
+    if path.suffix.lower() == ".mlpackage" and path.is_dir():
+        return [Artifact("coreml", "as given", path.parent, (path.name,), (), ())]
     if path.is_file():
         target = {".tflite": "tflite", ".xml": "openvino"}.get(path.suffix.lower())
         if target is None:
-            raise ModelFileError(f"{path}: give a build directory, a .tflite or an OpenVINO .xml")
+            raise ModelFileError(f"{path}: give a build directory, a .tflite, an OpenVINO .xml or a .mlpackage")
         files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
         return [Artifact(target, "as given", path.parent, files, (), ())]
     artifacts = [Artifact.from_json(e, path) for e in read_manifest(path)["artifacts"]]

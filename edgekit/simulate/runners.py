@@ -9,6 +9,7 @@ _RUNNERS = {
     "tflite": "edgekit.simulate.litert:LiteRTRunner",
     "tflm": "edgekit.simulate.tflm:TFLMRunner",
     "openvino": "edgekit.simulate.openvino:OpenVINORunner",
+    "coreml": "edgekit.simulate.coreml:CoreMLRunner",
 }
 
 
