@@ -120,8 +120,10 @@ def _read_header(f, label: str):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    except (ValueError, OSError, SyntaxError, zipfile.BadZipFile) as e:
-        raise DataError(f"{label}: not a NumPy array file ({e})") from e
+    except Exception as e:  # numpy parses the header with ast/tokenize: any error means a bad file
+        raise DataError(f"{label}: not a NumPy array file ({type(e).__name__}: {e})") from e
+    if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
+        raise DataError(f"{label}: the header gives an invalid shape {shape!r}")
     return tuple(shape), np.dtype(dtype), bool(fortran)
 
 

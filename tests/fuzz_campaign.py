@@ -1,0 +1,136 @@
+"""``make fuzz``: the long property-based fuzzing campaign, with counts by outcome.
+
+    python -m tests.fuzz_campaign [--examples 2000] [--seed 0] [--timeout 120]
+
+Property: for every malformed input hypothesis draws (a command from tests.fuzzing.Fuzzer
+and every choice of the mutation, through ``st.randoms``), the command ends with a correct
+result or one clear error line, in bounded time, leaving nothing half-written.
+
+A supervisor runs the cases in a worker process that logs each case before and after it
+runs. If the worker dies (a native crash in edgekit's own process) or stops making progress
+(a hang the per-case alarm could not break), the case in flight is counted as a crash or a
+hang and a new worker continues with the rest. Exit status 1 if any case was not ok/error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.fuzzing import OUTCOMES, Fuzzer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worker(examples: int, seed: int, timeout: int, log: Path, work: Path) -> None:
+    """Run ``examples`` hypothesis-drawn cases, one JSON line per case start and end in ``log``."""
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+    from hypothesis import seed as hseed
+
+    fuzzer = Fuzzer(work, timeout=timeout)
+    out = open(log, "a", buffering=1)
+
+    @hseed(seed)
+    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(command=st.sampled_from(Fuzzer.COMMANDS), rng=st.randoms(use_true_random=False))
+    def property_clear_error_or_correct_result(command, rng):
+        out.write(json.dumps({"start": command}) + "\n")
+        o = fuzzer.run(command, rng)
+        out.write(json.dumps({"end": command, "kind": o.kind, "case": o.case, "detail": o.detail}) + "\n")
+
+    property_clear_error_or_correct_result()
+    out.close()
+
+
+def _read(log: Path) -> list[dict]:
+    if not log.exists():
+        return []
+    lines = []
+    for ln in log.read_text().splitlines():
+        try:
+            lines.append(json.loads(ln))
+        except json.JSONDecodeError:
+            break  # a line cut short by a crash
+    return lines
+
+
+def supervise(examples: int, seed: int, timeout: int) -> int:
+    counts: Counter = Counter()
+    by_command: dict[str, Counter] = {}
+    bad: list[str] = []
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edgekit-fuzz-") as tmp:
+        done, restarts = 0, 0
+        while done < examples:
+            log = Path(tmp) / f"log{restarts}.jsonl"
+            args = [sys.executable, "-m", "tests.fuzz_campaign", "--worker", "--examples", str(examples - done),
+                    "--seed", str(seed + restarts), "--timeout", str(timeout), "--log", str(log),
+                    "--work", str(Path(tmp) / f"work{restarts}")]  # fmt: skip
+            env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            seen, last_change = 0, time.monotonic()
+            while proc.poll() is None:
+                time.sleep(1)
+                n = len(_read(log))
+                if n != seen:
+                    seen, last_change = n, time.monotonic()
+                    print(f"\r{done + n // 2} / {examples} cases", end="", file=sys.stderr, flush=True)
+                elif time.monotonic() - last_change > timeout + 300:  # not even the alarm fired
+                    proc.kill()
+            _, err = proc.communicate()
+            entries = _read(log)
+            ended = [e for e in entries if "end" in e]
+            for e in ended:
+                counts[e["kind"]] += 1
+                by_command.setdefault(e["end"], Counter())[e["kind"]] += 1
+                if e["kind"] not in ("ok", "error"):
+                    bad.append(f"{e['kind']}: {e['case']}: {e['detail']}")
+            done += len(ended)
+            if entries and "start" in entries[-1]:  # the worker died (or was killed) in this case
+                kind = "hang" if proc.returncode == -9 else "crash"
+                counts[kind] += 1
+                by_command.setdefault(entries[-1]["start"], Counter())[kind] += 1
+                bad.append(f"{kind}: {entries[-1]['start']} (worker exit {proc.returncode})")
+                done += 1
+            elif proc.returncode != 0:
+                print(f"\nworker failed outside a case (exit {proc.returncode}):\n{err[-2000:]}", file=sys.stderr)
+                return 2
+            elif not ended:
+                break
+            restarts += 1
+    total = sum(counts.values())
+    print(f"\nfuzzing: {total} inputs in {time.perf_counter() - start:.0f} s (seed {seed}, {restarts} worker run(s))")
+    print("  " + "  ".join(f"{k}: {counts[k]}" for k in OUTCOMES))
+    for command in Fuzzer.COMMANDS:
+        c = by_command.get(command, Counter())
+        print(f"  {command:<9} " + "  ".join(f"{k} {c[k]}" for k in OUTCOMES if c[k]))
+    for line in bad[:50]:
+        print("  " + line)
+    return 0 if not bad and total >= examples else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--examples", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=int, default=120, help="seconds per case before it counts as a hang")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--log", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker:
+        worker(a.examples, a.seed, a.timeout, a.log, a.work)
+        return 0
+    return supervise(a.examples, a.seed, a.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
