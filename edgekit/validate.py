@@ -106,12 +106,11 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     import contextlib
 
     from edgekit.model import load_model, parse_input_shapes
-    from targets.base import Artifact
 
     step = progress or (lambda text: contextlib.nullcontext())
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir)
-    artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
+    artifacts, opts, source = _from_manifest(manifest, build_dir)
     if targets:
         artifacts = [a for a in artifacts if a.target in targets]
         if not artifacts:
@@ -119,8 +118,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     for a in artifacts:
         if not a.primary.exists():
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
-    opts = manifest.get("options", {})
-    source = Path(model_path or manifest["source"]["path"])
+    source = Path(model_path or source)
     if not source.exists():
         raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
     with step(f"Loading {source}"):
@@ -137,6 +135,26 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     if write:
         write_reports(report, build_dir, gates, junit)
     return report
+
+
+def _from_manifest(manifest, build_dir: Path) -> tuple[list, dict, str]:
+    """(artifacts, export options, source model path) of a manifest, every entry checked:
+    a damaged manifest is an error naming it, and no artifact may lie outside the build."""
+    from targets.base import Artifact
+
+    try:
+        artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
+        opts, source = manifest.get("options", {}), str(manifest["source"]["path"])
+        if not isinstance(opts, dict):
+            raise TypeError("options is not a table")
+        inside = Path(build_dir).resolve()
+        for a in artifacts:
+            if not all((a.directory / f).resolve().is_relative_to(inside) for f in a.files):
+                raise ValueError(f"{a.target}/{a.scheme} lists files outside the build directory")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise ModelFileError(f"{Path(build_dir) / 'manifest.json'}: damaged manifest ({type(e).__name__}: {e}); "
+                             "re-export the build") from e  # fmt: skip
+    return artifacts, opts, source
 
 
 def _specs(manifest: dict, artifacts) -> dict:

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fuzzing import OUTCOMES, Fuzzer
+from tests.fuzzing import OUTCOMES, Fuzzer, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,12 @@ def worker(examples: int, seed: int, timeout: int, log: Path, work: Path) -> Non
     @given(command=st.sampled_from(Fuzzer.COMMANDS), rng=st.randoms(use_true_random=False))
     def property_clear_error_or_correct_result(command, rng):
         out.write(json.dumps({"start": command}) + "\n")
-        o = fuzzer.run(command, rng)
+        try:
+            o = fuzzer.run(command, rng)
+        except Exception as e:  # escaped the CLI (or the harness itself failed): counted, not hidden
+            import traceback
+
+            o = Outcome("traceback", command, f"escaped: {traceback.format_exc()[-600:]}")
         out.write(json.dumps({"end": command, "kind": o.kind, "case": o.case, "detail": o.detail}) + "\n")
 
     property_clear_error_or_correct_result()
@@ -75,17 +80,20 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
                     "--seed", str(seed + restarts), "--timeout", str(timeout), "--log", str(log),
                     "--work", str(Path(tmp) / f"work{restarts}")]  # fmt: skip
             env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            errlog = Path(tmp) / f"stderr{restarts}.txt"
+            with open(errlog, "w") as errfile:
+                proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errfile)
             seen, last_change = 0, time.monotonic()
             while proc.poll() is None:
                 time.sleep(1)
                 n = len(_read(log))
                 if n != seen:
                     seen, last_change = n, time.monotonic()
-                    print(f"\r{done + n // 2} / {examples} cases", end="", file=sys.stderr, flush=True)
+                    print(f"\r{done + n // 2} / {examples} cases ", end="", file=sys.stderr, flush=True)
                 elif time.monotonic() - last_change > timeout + 300:  # not even the alarm fired
                     proc.kill()
-            _, err = proc.communicate()
+            proc.wait()
+            err = errlog.read_text(errors="replace")
             entries = _read(log)
             ended = [e for e in entries if "end" in e]
             for e in ended:
@@ -98,7 +106,7 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
                 kind = "hang" if proc.returncode == -9 else "crash"
                 counts[kind] += 1
                 by_command.setdefault(entries[-1]["start"], Counter())[kind] += 1
-                bad.append(f"{kind}: {entries[-1]['start']} (worker exit {proc.returncode})")
+                bad.append(f"{kind}: {entries[-1]['start']} (worker exit {proc.returncode}): {err.strip()[-1500:]}")
                 done += 1
             elif proc.returncode != 0:
                 print(f"\nworker failed outside a case (exit {proc.returncode}):\n{err[-2000:]}", file=sys.stderr)

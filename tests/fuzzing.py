@@ -365,10 +365,31 @@ def _stray(root: Path) -> list[str]:
     return [str(p) for p in root.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
 
 
+def mutate_ir_xml(text: str, rng: random.Random) -> str:
+    """An OpenVINO IR .xml with a lying dimension, constant offset/size, type, or a layer gone."""
+    import re
+
+    kind = rng.choice(["dim", "offset", "size", "type", "drop", "edge"])
+    if kind == "drop":
+        layers = list(re.finditer(r"<layer .*?</layer>", text, re.S))
+        m = rng.choice(layers)
+        return text[: m.start()] + text[m.end() :]
+    pattern = {"dim": r"<dim>(\d+)</dim>", "offset": r'offset="(\d+)"', "size": r'size="(\d+)"',
+               "type": r'element_type="(\w+)"', "edge": r'from-layer="(\d+)"'}[kind]  # fmt: skip
+    hits = list(re.finditer(pattern, text))
+    if not hits:
+        return text[: rng.randrange(len(text))]
+    m = rng.choice(hits)
+    value = {"dim": ["0", "4294967295", "99999999999", "-1"], "offset": ["999999999", "18446744073709551615", "1"],
+             "size": ["999999999", "0", "7"], "type": ["f64", "u1", "string", "i4", "nonsense"],
+             "edge": ["99999", "0", "-3"]}[kind]  # fmt: skip
+    return text[: m.start(1)] + rng.choice(value) + text[m.end(1) :]
+
+
 class Fuzzer:
     """Builds the fixtures once (a small build to validate, eval data), then runs cases."""
 
-    COMMANDS = ("inspect", "header", "export", "validate", "data", "images", "config", "device")
+    COMMANDS = ("inspect", "header", "export", "validate", "openvino", "data", "images", "config", "device")
 
     def __init__(self, workdir: Path, timeout: int = 120):
         self.work = Path(workdir)
@@ -383,6 +404,7 @@ class Fuzzer:
                                    "-o", self.build, "--force", "--no-latency"], timeout=300)  # fmt: skip
         if code != 0:
             raise RuntimeError(f"could not build the validate fixture: {text} {exc!r}")
+        self._ov_build: Path | None = None  # built on first use (a TensorFlow conversion)
         self.person = SHARED / "mlperf_tiny" / "visual_wake_words" / "vww_96_int8.tflite"
         self.n = 0
 
@@ -450,6 +472,29 @@ class Fuzzer:
         victim.write_bytes(mutate_bytes(data, kind, rng, fields))
         code, text, exc = run_cli(["validate", build, "--eval", self.eval, "--model", self.source], self.timeout)
         return judge(f"validate {victim.name}:{kind}", code, text, exc, _stray(d))
+
+    def _openvino(self, d, rng):
+        """validate on the example's OpenVINO build with its .xml or .bin corrupted."""
+        if self._ov_build is None:
+            build = self.work / "ov_build"
+            code, text, exc = run_cli(["export", EXAMPLE / "digits.keras", "-t", "openvino", "-q", "float32",
+                                       "-o", build, "--force", "--no-latency"], timeout=600)  # fmt: skip
+            if code != 0:
+                raise RuntimeError(f"could not build the OpenVINO fixture: {text} {exc!r}")
+            self._ov_build = build
+        build = d / "build"
+        shutil.copytree(self._ov_build, build)
+        xml = next(build.rglob("*.xml"))
+        if rng.random() < 0.5:
+            xml.write_text(mutate_ir_xml(xml.read_text(), rng))
+            case = "xml"
+        else:
+            victim = rng.choice([xml, xml.with_suffix(".bin")])
+            kind = rng.choice(BYTE_KINDS)
+            victim.write_bytes(mutate_bytes(victim.read_bytes(), kind, rng))
+            case = f"{victim.suffix}:{kind}"
+        code, text, exc = run_cli(["validate", build, "--eval", EXAMPLE / "eval.npz"], self.timeout)
+        return judge(f"validate openvino {case}", code, text, exc, _stray(d))
 
     def _data(self, d, rng):
         if rng.random() < 0.5:

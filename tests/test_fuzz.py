@@ -18,8 +18,9 @@ from tests.conftest import SHARED, needs_shared, run_cli
 from tests.fuzzing import TFLM_MODELS, Fuzzer, mutate_bytes
 
 pytestmark = needs_shared()
-# (command, cases): 240 in all, weighted to where native code is reached.
-QUICK = {"inspect": 90, "header": 25, "export": 25, "validate": 25, "data": 25, "images": 10, "config": 25, "device": 15}
+# (command, cases): 248 in all, weighted to where native code is reached.
+QUICK = {"inspect": 90, "header": 25, "export": 25, "validate": 25, "openvino": 8, "data": 25, "images": 10, "config": 25,
+         "device": 15}
 SEED = 10
 
 

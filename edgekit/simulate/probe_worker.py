@@ -48,8 +48,11 @@ def handle(req: dict) -> dict:
     try:
         {"litert": _litert, "openvino": _openvino}[req["cmd"]](req)
     except Exception as e:  # anything short of a crash is an answer
-        text = str(e).strip().splitlines()
-        return {"ok": False, "error": text[0][:300] if text else type(e).__name__}
+        # OpenVINO leads with where it threw ("Exception from src/...", "Check '...' failed"):
+        # the line that says what is wrong comes after those.
+        text = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        said = [ln for ln in text if not ln.startswith(("Exception from ", "Check '"))]
+        return {"ok": False, "error": (said or text or [type(e).__name__])[0][:300]}
     return {"ok": True}
 
 
