@@ -110,7 +110,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     step = progress or (lambda text: contextlib.nullcontext())
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir)
-    artifacts, opts, source = _from_manifest(manifest, build_dir)
+    artifacts, opts, source, preprocess = _from_manifest(manifest, build_dir)
     if targets:
         artifacts = [a for a in artifacts if a.target in targets]
         if not artifacts:
@@ -124,7 +124,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"))  # fmt: skip
-    dataset = Dataset.open(eval_path, model.inputs, Preprocess.from_json(opts.get("preprocess")), "--eval")
+    dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
     with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
                                 litert_kernels=litert_kernels)
@@ -137,24 +137,20 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     return report
 
 
-def _from_manifest(manifest, build_dir: Path) -> tuple[list, dict, str]:
-    """(artifacts, export options, source model path) of a manifest, every entry checked:
-    a damaged manifest is an error naming it, and no artifact may lie outside the build."""
-    from targets.base import Artifact
+def _from_manifest(manifest, build_dir: Path) -> tuple[list, dict, str, Preprocess]:
+    """(artifacts, export options, source model path, preprocessing) of a checked manifest."""
+    from edgekit.manifest import build_artifacts, damaged_manifest
 
+    artifacts = build_artifacts(build_dir, manifest)
     try:
-        artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
         opts, source = manifest.get("options", {}), str(manifest["source"]["path"])
-        if not isinstance(opts, dict):
-            raise TypeError("options is not a table")
-        inside = Path(build_dir).resolve()
-        for a in artifacts:
-            if not all((a.directory / f).resolve().is_relative_to(inside) for f in a.files):
-                raise ValueError(f"{a.target}/{a.scheme} lists files outside the build directory")
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-        raise ModelFileError(f"{Path(build_dir) / 'manifest.json'}: damaged manifest ({type(e).__name__}: {e}); "
-                             "re-export the build") from e  # fmt: skip
-    return artifacts, opts, source
+        if not isinstance(opts.get("batch", 1), int) or not all(
+            isinstance(opts.get(k), (str, type(None))) for k in ("input_shape", "signature")
+        ):
+            raise TypeError("batch, input_shape or signature has the wrong type")
+        return artifacts, opts, source, Preprocess.from_json(opts.get("preprocess"))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise damaged_manifest(build_dir, e) from e
 
 
 def _specs(manifest: dict, artifacts) -> dict:

@@ -172,3 +172,32 @@ def test_c_comment_and_c_string_escape_everything():
         lit = c_string(text)
         assert lit.isascii() and "\n" not in lit and "?" not in lit
     assert c_string('a"b\\') == 'a\\"b\\\\'
+
+
+@pytest.mark.parametrize("damage", ["outside", "absolute", "no_scheme", "options", "not_a_table"])
+def test_damaged_manifest_is_one_clear_error(fuzzer, tmp_path, damage):
+    """validate never reads artifacts outside the build, nor trips on a manifest's types."""
+    import json
+    import shutil
+
+    from tests.fuzzing import run_cli as run_in_process
+
+    build = tmp_path / "build"
+    shutil.copytree(fuzzer.build, build)
+    m = json.loads((build / "manifest.json").read_text())
+    entry = m["artifacts"][0]
+    if damage == "outside":
+        entry["files"][0]["path"] = "../../etc/passwd"
+    elif damage == "absolute":
+        entry["files"][0]["path"] = "/etc/passwd"
+    elif damage == "no_scheme":
+        del entry["scheme"]
+    elif damage == "options":
+        m["options"]["batch"] = "one"
+    else:
+        m = [m]
+    (build / "manifest.json").write_text(json.dumps(m))
+    code, text, exc = run_in_process(["validate", build, "--eval", fuzzer.eval, "--model", fuzzer.source])
+    assert code == 2 and exc is None, text
+    assert "damaged manifest" in text and text.count("\n") == 1
+    assert not (build / "validation.json").exists()
