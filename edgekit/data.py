@@ -156,7 +156,7 @@ class _ImageFolder:
         return len(self.files)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         mode = {1: "L", 3: "RGB", 4: "RGBA"}[self.channels]
         xs, ys = [], []
@@ -164,8 +164,8 @@ class _ImageFolder:
             try:
                 with Image.open(p) as im:
                     arr = np.asarray(im.convert(mode).resize(self.size, Image.BILINEAR), np.float32)
-            except (UnidentifiedImageError, OSError, ValueError) as e:
-                raise DataError(f"{p}: not a readable image ({e})") from e
+            except Exception as e:  # Pillow raises anything from OSError to SyntaxError on broken files
+                raise DataError(f"{p}: not a readable image ({type(e).__name__}: {e})") from e
             arr = arr.reshape(self.size[1], self.size[0], self.channels)
             if self.channels_first:
                 arr = arr.transpose(2, 0, 1)

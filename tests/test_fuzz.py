@@ -201,3 +201,24 @@ def test_damaged_manifest_is_one_clear_error(fuzzer, tmp_path, damage):
     assert code == 2 and exc is None, text
     assert "damaged manifest" in text and text.count("\n") == 1
     assert not (build / "validation.json").exists()
+
+
+def test_broken_png_chunk_is_a_data_error(tmp_path):
+    """Pillow raises SyntaxError on a PNG with a garbage chunk type: still one DataError."""
+    import numpy as np
+    from PIL import Image
+
+    from edgekit.data import Dataset
+    from edgekit.errors import DataError
+    from edgekit.model import TensorInfo
+
+    path = tmp_path / "img" / "a.png"
+    path.parent.mkdir()
+    Image.fromarray((np.random.default_rng(0).random((40, 30)) * 255).astype(np.uint8)).save(path)
+    raw = bytearray(path.read_bytes())
+    length = int.from_bytes(raw[33:37], "big")  # the image data chunk, right after IHDR
+    raw[33:37] = (length // 2).to_bytes(4, "big")  # the "next chunk" is now inside the data
+    path.write_bytes(bytes(raw))
+    ds = Dataset.open(path.parent, [TensorInfo("x", (1, 8, 8, 1), "float32")], option="--eval")
+    with pytest.raises(DataError, match="a.png: not a readable image"):
+        list(ds.batches())
