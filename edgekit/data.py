@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 from edgekit.errors import DataError
 from edgekit.model import TensorInfo
 
+# What reading a damaged .npz (or .npy) can raise: bad headers, unsupported or corrupt
+# compression, CRC mismatches, early ends.
+_READ_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile, zlib.error)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff")
 
 
@@ -77,8 +81,8 @@ class _ArrayStream:
             if self.member is None:
                 return open(self.path, "rb")
             return zipfile.ZipFile(self.path).open(self.member)
-        except (OSError, zipfile.BadZipFile) as e:
-            raise DataError(f"{self._label()}: cannot read ({e})") from e
+        except _READ_ERRORS as e:
+            raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
 
     def __len__(self) -> int:
         return int(self.shape[0])
@@ -102,7 +106,10 @@ class _ArrayStream:
             done = 0
             while done < limit:
                 n = min(rows, limit - done)
-                raw = f.read(n * row_bytes)
+                try:
+                    raw = f.read(n * row_bytes)
+                except _READ_ERRORS as e:
+                    raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
                 if len(raw) != n * row_bytes:
                     raise DataError(f"{self._label()}: file is truncated (expected {len(self)} samples)")
                 yield np.frombuffer(raw, self.dtype).reshape((n, *self.sample_shape))
@@ -110,7 +117,10 @@ class _ArrayStream:
 
     def _load_whole(self) -> np.ndarray:
         with self._open() as f:
-            return np.lib.format.read_array(f, allow_pickle=False)
+            try:
+                return np.lib.format.read_array(f, allow_pickle=False)
+            except _READ_ERRORS as e:
+                raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
 
 
 def _read_header(f, label: str):
@@ -289,7 +299,7 @@ def _npz_streams(path: Path, inputs: Sequence[TensorInfo], option: str):
     try:
         with zipfile.ZipFile(path) as z:
             keys = [n[:-4] for n in z.namelist() if n.endswith(".npy")]
-    except (zipfile.BadZipFile, OSError) as e:
+    except _READ_ERRORS as e:
         raise DataError(f"{option} {path}: not a readable .npz archive ({e})") from e
     names = [t.name for t in inputs]
     if len(inputs) == 1 and "x" in keys:

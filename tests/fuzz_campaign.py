@@ -75,7 +75,7 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
     bad: list[str] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edgekit-fuzz-") as tmp:
-        done, restarts, harness_failures = 0, 0, 0
+        done, restarts, harness_failures, isolated = 0, 0, 0, 0
         while done < examples:
             log = Path(tmp) / f"log{restarts}.jsonl"
             args = [sys.executable, "-m", "tests.fuzz_campaign", "--worker", "--examples", str(examples - done),
@@ -100,6 +100,7 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
             ended = [e for e in entries if "end" in e]
             for e in ended:
                 counts[e["kind"]] += 1
+                isolated += e["kind"] == "error" and "crashed (" in e["detail"]
                 by_command.setdefault(e["end"], Counter())[e["kind"]] += 1
                 if e["kind"] not in ("ok", "error"):
                     bad.append(f"{e['kind']}: {e['case']}: {e['detail']}")
@@ -121,6 +122,7 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
     total = sum(counts.values())
     print(f"\nfuzzing: {total} inputs in {time.perf_counter() - start:.0f} s (seed {seed}, {restarts} worker run(s))")
     print("  " + "  ".join(f"{k}: {counts[k]}" for k in OUTCOMES))
+    print(f"  ({isolated} of the errors were native crashes caught in a child process)")
     for command in Fuzzer.COMMANDS:
         c = by_command.get(command, Counter())
         print(f"  {command:<9} " + "  ".join(f"{k} {c[k]}" for k in OUTCOMES if c[k]))

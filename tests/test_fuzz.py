@@ -222,3 +222,29 @@ def test_broken_png_chunk_is_a_data_error(tmp_path):
     ds = Dataset.open(path.parent, [TensorInfo("x", (1, 8, 8, 1), "float32")], option="--eval")
     with pytest.raises(DataError, match="a.png: not a readable image"):
         list(ds.batches())
+
+
+@pytest.mark.parametrize("damage", ["method", "deflate"])
+def test_npz_with_damaged_compression_is_a_data_error(tmp_path, damage):
+    """An unknown compression method (NotImplementedError) or a corrupt deflate stream."""
+    import numpy as np
+
+    from edgekit.data import Dataset
+    from edgekit.errors import DataError
+    from edgekit.model import TensorInfo
+
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, x=np.random.default_rng(0).random((64, 1), np.float32))
+    raw = bytearray(path.read_bytes())
+    if damage == "method":  # the local and central headers both name method 99
+        for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+            at = raw.index(sig)
+            off = 8 if sig == b"PK\x03\x04" else 10
+            raw[at + off : at + off + 2] = (99).to_bytes(2, "little")
+    else:
+        at = raw.index(b"PK\x03\x04") + 30 + len("x.npy") + 60
+        raw[at : at + 40] = bytes(40)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="d.npz"):
+        ds = Dataset.open(path, [TensorInfo("x", (1, 1), "float32")], option="--eval")
+        list(ds.batches())
