@@ -1,6 +1,7 @@
 """``make fuzz``: the long property-based fuzzing campaign, with counts by outcome.
 
     python -m tests.fuzz_campaign [--examples 2000] [--seed 0] [--timeout 120]
+    python -m tests.fuzz_campaign --replay COMMAND SEED     # one case again (seeds are printed)
 
 Property: for every malformed input hypothesis draws (a command from tests.fuzzing.Fuzzer
 and the seed of every choice of the mutation), the command ends with a correct
@@ -44,14 +45,14 @@ def worker(examples: int, seed: int, timeout: int, log: Path, work: Path) -> Non
     def property_clear_error_or_correct_result(command, case_seed):
         import random
 
-        out.write(json.dumps({"start": command}) + "\n")
+        out.write(json.dumps({"start": command, "seed": case_seed}) + "\n")
         try:
             o = fuzzer.run(command, random.Random(case_seed))
         except Exception as e:  # escaped the CLI (or the harness itself failed): counted, not hidden
             import traceback
 
             o = Outcome("traceback", command, f"escaped: {traceback.format_exc()[-600:]}")
-        out.write(json.dumps({"end": command, "kind": o.kind, "case": o.case, "detail": o.detail}) + "\n")
+        out.write(json.dumps({"end": command, "seed": case_seed, "kind": o.kind, "case": o.case, "detail": o.detail}) + "\n")
 
     property_clear_error_or_correct_result()
     out.close()
@@ -103,13 +104,14 @@ def supervise(examples: int, seed: int, timeout: int) -> int:
                 isolated += e["kind"] == "error" and "crashed (" in e["detail"]
                 by_command.setdefault(e["end"], Counter())[e["kind"]] += 1
                 if e["kind"] not in ("ok", "error"):
-                    bad.append(f"{e['kind']}: {e['case']}: {e['detail']}")
+                    bad.append(f"{e['kind']}: {e['case']} (--replay {e['end']} {e['seed']}): {e['detail']}")
             done += len(ended)
             if entries and "start" in entries[-1]:  # the worker died (or was killed) in this case
                 kind = "hang" if proc.returncode == -9 else "crash"
                 counts[kind] += 1
                 by_command.setdefault(entries[-1]["start"], Counter())[kind] += 1
-                bad.append(f"{kind}: {entries[-1]['start']} (worker exit {proc.returncode}): {err.strip()[-1500:]}")
+                bad.append(f"{kind}: {entries[-1]['start']} (--replay {entries[-1]['start']} {entries[-1]['seed']}; "
+                           f"worker exit {proc.returncode}): {err.strip()[-1500:]}")
                 done += 1
             elif proc.returncode != 0:  # the harness itself failed: say so, and go on with a new worker
                 print(f"\nworker failed outside a case (exit {proc.returncode}):\n{err[-2000:]}", file=sys.stderr)
@@ -139,7 +141,16 @@ def main() -> int:
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--log", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--replay", nargs=2, metavar=("COMMAND", "SEED"), help="run one case again, in this process")
     a = p.parse_args()
+    if a.replay:
+        import random
+
+        with tempfile.TemporaryDirectory(prefix="edgekit-replay-") as tmp:
+            start = time.perf_counter()
+            print(Fuzzer(Path(tmp), timeout=a.timeout).run(a.replay[0], random.Random(int(a.replay[1]))),
+                  f"({time.perf_counter() - start:.1f} s)")  # fmt: skip
+        return 0
     if a.worker:
         worker(a.examples, a.seed, a.timeout, a.log, a.work)
         return 0

@@ -365,6 +365,14 @@ def _stray(root: Path) -> list[str]:
     return [str(p) for p in root.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
 
 
+def _validated(build: Path, code: int | None) -> list[str]:
+    """What a validate run left that it should not have: strays, or results of a failed run."""
+    left = _stray(build.parent)
+    if code not in (0, 1, None) and (build / "validation.json").exists():
+        left.append("validation.json written by a failed validate")
+    return left
+
+
 def mutate_ir_xml(text: str, rng: random.Random) -> str:
     """An OpenVINO IR .xml with a lying dimension, constant offset/size, type, or a layer gone."""
     import re
@@ -471,7 +479,7 @@ class Fuzzer:
         fields = _tflite_fields(data) if kind in TFLITE_KINDS[len(BYTE_KINDS):] else None
         victim.write_bytes(mutate_bytes(data, kind, rng, fields))
         code, text, exc = run_cli(["validate", build, "--eval", self.eval, "--model", self.source], self.timeout)
-        return judge(f"validate {victim.name}:{kind}", code, text, exc, _stray(d))
+        return judge(f"validate {victim.name}:{kind}", code, text, exc, _validated(build, code))
 
     def _openvino(self, d, rng):
         """validate on the example's OpenVINO build with its .xml or .bin corrupted."""
@@ -494,7 +502,7 @@ class Fuzzer:
             victim.write_bytes(mutate_bytes(victim.read_bytes(), kind, rng))
             case = f"{victim.suffix}:{kind}"
         code, text, exc = run_cli(["validate", build, "--eval", EXAMPLE / "eval.npz"], self.timeout)
-        return judge(f"validate openvino {case}", code, text, exc, _stray(d))
+        return judge(f"validate openvino {case}", code, text, exc, _validated(build, code))
 
     def _data(self, d, rng):
         if rng.random() < 0.5:
@@ -507,7 +515,7 @@ class Fuzzer:
         build = d / "build"
         shutil.copytree(self.build, build)
         code, text, exc = run_cli(["validate", build, "--eval", path, "--model", self.source], self.timeout)
-        return judge(f"validate --eval {case}", code, text, exc, _stray(d))
+        return judge(f"validate --eval {case}", code, text, exc, _validated(build, code))
 
     def _images(self, d, rng):
         case = bad_images(rng, d / "images")

@@ -4,7 +4,8 @@ LiteRT and OpenVINO run in the edgekit process because validation batches throug
 fast. A corrupt or hostile model can make their native code segfault or abort, so a model
 file edgekit did not produce itself in this process is first loaded, allocated and invoked
 once in a child process (``probe_worker``); only if that child survives does the in-process
-runtime see the file. One child serves every probe of a run, and a file is probed once.
+runtime see the file. One worker serves every probe of a run, each probe in a fresh fork
+of it, and a file is probed once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from edgekit.errors import ModelFileError
 from edgekit.simulate.isolated import Child, ChildCrashed
 
 WORKER = "edgekit.simulate.probe_worker"
-TIMEOUT = 120.0  # seconds for one probe (load + allocate + one invoke) before it counts as a hang
+TIMEOUT = 60.0  # seconds for one probe (load + allocate + one invoke) before it counts as a hang
 _RUNTIMES = {"litert": ("LiteRT", "the file is corrupt or uses an op LiteRT cannot run"),
              "openvino": ("OpenVINO", "the IR is corrupt or uses an op OpenVINO cannot run")}  # fmt: skip
 _proven: set[tuple[str, str]] = set()
@@ -59,11 +60,14 @@ def _ask(cmd: str, path: str, source: str, key: tuple[str, str], **extra) -> Non
         atexit.register(_child.close)
     runtime, why = _RUNTIMES[cmd]
     try:
-        reply = _child.request({"cmd": cmd, "model": path, **extra}, timeout=TIMEOUT)
-    except ChildCrashed as e:
-        if e.reason.startswith("no answer"):
-            raise ModelFileError(f"{runtime} did not finish loading {source} ({e.reason}): {why}") from None
-        raise ModelFileError(f"{runtime} crashed ({e.reason}) while loading {source}: {why}") from None
+        reply = _child.request({"cmd": cmd, "model": path, "timeout": TIMEOUT, **extra}, timeout=TIMEOUT + 60)
+    except ChildCrashed as e:  # the worker itself died: as good as a crash of the probe
+        reply = {"ok": False, "crashed": e.reason}
+    crashed = reply.get("crashed")
+    if crashed and crashed.startswith("no answer"):
+        raise ModelFileError(f"{runtime} did not finish loading {source} ({crashed}): {why}")
+    if crashed:
+        raise ModelFileError(f"{runtime} crashed ({crashed}) while loading {source}: {why}")
     if not reply["ok"]:
         raise ModelFileError(f"{source}: {runtime} cannot load the model ({reply['error']})")
     _proven.add(key)

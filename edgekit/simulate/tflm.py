@@ -18,7 +18,7 @@ from edgekit.simulate.runner import from_runtime, to_runtime
 from edgekit.tflite_graph import TFLiteGraph
 
 WORKER = "edgekit.simulate.tflm_worker"
-PROBE_TIMEOUT = 120.0  # seconds for one allocation in the child before it counts as a hang
+PROBE_TIMEOUT = 60.0  # seconds for one allocation in the child before it counts as a hang
 ALIGN = 16  # TFLM aligns arena allocations to 16 bytes; arena sizes are searched in steps of 16
 _LINE = re.compile(r"'(?P<type>[^']+)' used (?P<used>\d+) bytes .*?\(requested (?P<req>\d+) bytes for (?P<n>\d+)")
 
