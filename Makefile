@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 
-.PHONY: demo test test-fast bench calibrate venv clean toolchain
+.PHONY: demo test test-fast fuzz bench calibrate venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -38,6 +38,11 @@ test: $(STAMP) toolchain
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+# Long fuzzing campaign (hypothesis): malformed models, data, configs and device profiles
+# through inspect/header/export/validate/simulate; prints counts by outcome.
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz_campaign --examples $(or $(EXAMPLES),2000)
 
 # Refit the device latency cost model to edgekit/calibration/published_latency.toml.
 calibrate: $(STAMP)

@@ -116,6 +116,8 @@ def load_config(path: str | Path) -> dict:
         if name not in EXPORT_KEYS:
             raise OptionError(f"{path}: unknown key '{key}'; known keys: {', '.join(EXPORT_KEYS)}, preprocess")
         kind, is_path = EXPORT_KEYS[name]
+        if "\0" in str(value):
+            raise OptionError(f"{path}: '{key}' contains a NUL character")
         if not _ok(kind, value):
             raise OptionError(f"{path}: '{key}' must be {kind}, got {type(value).__name__} {value!r}")
         if is_path and not (name == "calib" and value == "random"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,9 @@ import numpy as np
 from edgekit.errors import DataError
 from edgekit.model import TensorInfo
 
+# What reading a damaged .npz (or .npy) can raise: bad headers, unsupported or corrupt
+# compression, CRC mismatches, early ends.
+_READ_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile, zlib.error)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff")
 
 
@@ -77,8 +81,8 @@ class _ArrayStream:
             if self.member is None:
                 return open(self.path, "rb")
             return zipfile.ZipFile(self.path).open(self.member)
-        except (OSError, zipfile.BadZipFile) as e:
-            raise DataError(f"{self._label()}: cannot read ({e})") from e
+        except _READ_ERRORS as e:
+            raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
 
     def __len__(self) -> int:
         return int(self.shape[0])
@@ -102,7 +106,10 @@ class _ArrayStream:
             done = 0
             while done < limit:
                 n = min(rows, limit - done)
-                raw = f.read(n * row_bytes)
+                try:
+                    raw = f.read(n * row_bytes)
+                except _READ_ERRORS as e:
+                    raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
                 if len(raw) != n * row_bytes:
                     raise DataError(f"{self._label()}: file is truncated (expected {len(self)} samples)")
                 yield np.frombuffer(raw, self.dtype).reshape((n, *self.sample_shape))
@@ -110,7 +117,10 @@ class _ArrayStream:
 
     def _load_whole(self) -> np.ndarray:
         with self._open() as f:
-            return np.lib.format.read_array(f, allow_pickle=False)
+            try:
+                return np.lib.format.read_array(f, allow_pickle=False)
+            except _READ_ERRORS as e:
+                raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
 
 
 def _read_header(f, label: str):
@@ -120,8 +130,10 @@ def _read_header(f, label: str):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    except (ValueError, OSError, SyntaxError, zipfile.BadZipFile) as e:
-        raise DataError(f"{label}: not a NumPy array file ({e})") from e
+    except Exception as e:  # numpy parses the header with ast/tokenize: any error means a bad file
+        raise DataError(f"{label}: not a NumPy array file ({type(e).__name__}: {e})") from e
+    if not isinstance(shape, tuple) or any(not isinstance(d, int) or d < 0 for d in shape):
+        raise DataError(f"{label}: the header gives an invalid shape {shape!r}")
     return tuple(shape), np.dtype(dtype), bool(fortran)
 
 
@@ -154,7 +166,7 @@ class _ImageFolder:
         return len(self.files)
 
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         mode = {1: "L", 3: "RGB", 4: "RGBA"}[self.channels]
         xs, ys = [], []
@@ -162,8 +174,8 @@ class _ImageFolder:
             try:
                 with Image.open(p) as im:
                     arr = np.asarray(im.convert(mode).resize(self.size, Image.BILINEAR), np.float32)
-            except (UnidentifiedImageError, OSError, ValueError) as e:
-                raise DataError(f"{p}: not a readable image ({e})") from e
+            except Exception as e:  # Pillow raises anything from OSError to SyntaxError on broken files
+                raise DataError(f"{p}: not a readable image ({type(e).__name__}: {e})") from e
             arr = arr.reshape(self.size[1], self.size[0], self.channels)
             if self.channels_first:
                 arr = arr.transpose(2, 0, 1)
@@ -287,7 +299,7 @@ def _npz_streams(path: Path, inputs: Sequence[TensorInfo], option: str):
     try:
         with zipfile.ZipFile(path) as z:
             keys = [n[:-4] for n in z.namelist() if n.endswith(".npy")]
-    except (zipfile.BadZipFile, OSError) as e:
+    except _READ_ERRORS as e:
         raise DataError(f"{option} {path}: not a readable .npz archive ({e})") from e
     names = [t.name for t in inputs]
     if len(inputs) == 1 and "x" in keys:

@@ -54,3 +54,28 @@ def read_manifest(build_dir: Path) -> dict:
         raise ModelFileError(f"{build_dir}: no {MANIFEST}; is it an edgekit build directory?") from None
     except (OSError, ValueError) as e:
         raise ModelFileError(f"{path}: unreadable manifest ({e})") from e
+
+
+def build_artifacts(build_dir: Path, manifest: dict | None = None) -> list:
+    """The Artifacts a build's manifest lists, every entry checked: a damaged manifest is
+    one error naming it, and no artifact may lie outside the build directory."""
+    from targets.base import Artifact
+
+    build_dir = Path(build_dir)
+    manifest = read_manifest(build_dir) if manifest is None else manifest
+    try:
+        artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
+        inside = build_dir.resolve()
+        for a in artifacts:
+            if not all((a.directory / f).resolve().is_relative_to(inside) for f in a.files):
+                raise ValueError(f"{a.target}/{a.scheme} lists files outside the build directory")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise damaged_manifest(build_dir, e) from e
+    return artifacts
+
+
+def damaged_manifest(build_dir: Path, e: Exception):
+    """The error for a manifest whose entries are missing or of the wrong type."""
+    from edgekit.errors import ModelFileError
+
+    return ModelFileError(f"{Path(build_dir) / MANIFEST}: damaged manifest ({type(e).__name__}: {e}); re-export the build")

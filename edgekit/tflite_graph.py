@@ -7,7 +7,9 @@ structure (inspect, op resolvers, arena and cost estimates, C generation) reads 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,6 +19,8 @@ from pathlib import Path
 from edgekit.errors import ModelFileError
 
 _MAGIC = b"TFL3"
+MAX_TENSOR_BYTES = 2**31 - 1  # LiteRT and TFLM size tensors with 32-bit ints
+_READ_LOCK = threading.Lock()
 
 
 def _schema():
@@ -106,11 +110,7 @@ class TFLiteGraph:
     def __init__(self, data: bytes, source: str = "<bytes>"):
         self.data = bytes(data)
         self.source = source
-        if len(self.data) < 16 or self.data[4:8] != _MAGIC:
-            raise ModelFileError(
-                f"{source}: not a TFLite flatbuffer (missing the 'TFL3' identifier; "
-                "truncated, or another format renamed to .tflite?)"
-            )
+        verify_flatbuffer(self.data, source)
         try:
             self._parse()
         except ModelFileError:
@@ -190,12 +190,19 @@ class TFLiteGraph:
             subgraphs.append(Subgraph(s, name, tensors, tuple(ops), sub_in, sub_out))
         if not subgraphs:
             raise ModelFileError(f"{self.source}: the model has no subgraph")
+        if not subgraphs[0].outputs:
+            raise ModelFileError(f"{self.source}: the main subgraph has no outputs")
         self.subgraphs = tuple(subgraphs)
 
         self.signatures = {}
         for i in range(model.SignatureDefsLength()):
             sig = model.SignatureDefs(i)
             key = (sig.SignatureKey() or b"").decode()
+            sub = sig.SubgraphIndex()
+            tensors = [sig.Inputs(j).TensorIndex() for j in range(sig.InputsLength())]
+            tensors += [sig.Outputs(j).TensorIndex() for j in range(sig.OutputsLength())]
+            if sub >= len(subgraphs) or any(t >= len(subgraphs[sub].tensors) for t in tensors):
+                raise ModelFileError(f"{self.source}: signature {i} refers to a subgraph or tensor that does not exist")
             self.signatures[key] = {
                 "subgraph": sig.SubgraphIndex(),
                 "inputs": {
@@ -213,6 +220,11 @@ class TFLiteGraph:
         sig = tuple(int(d) for d in (t.ShapeSignatureAsNumpy() if t.ShapeSignatureLength() else shape))
         if any(d < 0 for d in shape) or any(d > 2**31 for d in shape):
             raise ModelFileError(f"{self.source}: tensor {index} has an invalid shape {shape}")
+        dtype = types.get(t.Type(), f"type{t.Type()}")
+        if math.prod(shape) * DTYPE_BITS.get(dtype, 8) // 8 > MAX_TENSOR_BYTES:
+            raise ModelFileError(
+                f"{self.source}: tensor {index} of shape {shape} would need more than 2 GiB (oversized dimension)"
+            )
         buffer = t.Buffer()
         if buffer >= len(self.buffer_bytes):
             raise ModelFileError(f"{self.source}: tensor {index} refers to missing buffer {buffer}")
@@ -222,14 +234,24 @@ class TFLiteGraph:
             scales = tuple(float(v) for v in q.ScaleAsNumpy())
             zps = tuple(int(v) for v in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
             quant = Quant(scales, zps, int(q.QuantizedDimension()))
+            if len(zps) != len(scales) or len(scales) > max(math.prod(shape), 1):
+                raise ModelFileError(
+                    f"{self.source}: tensor {index} of shape {shape} has {len(scales)} scales and "
+                    f"{len(zps)} zero points"
+                )
+        data_bytes = self.buffer_bytes[buffer] if buffer > 0 else 0
+        if 0 < data_bytes < math.ceil(math.prod(shape) * DTYPE_BITS.get(dtype, 0) / 8) and t.Sparsity() is None:
+            raise ModelFileError(
+                f"{self.source}: tensor {index} of shape {shape} ({dtype}) has only {data_bytes} bytes of data"
+            )
         return Tensor(
             index=index,
             name=(t.Name() or b"").decode("utf-8", "replace"),
             shape=shape,
             shape_signature=sig,
-            dtype=types.get(t.Type(), f"type{t.Type()}"),
+            dtype=dtype,
             buffer=buffer,
-            data_bytes=self.buffer_bytes[buffer] if buffer > 0 else 0,
+            data_bytes=data_bytes,
             quant=quant,
             is_variable=bool(t.IsVariable()),
         )
@@ -333,6 +355,80 @@ class TFLiteGraph:
         if "float16" in weight_types:
             return "float16"
         return "float32"
+
+
+class _OutOfBounds(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _checked_reads(size: int):
+    """Make every read of the flatbuffer bindings fail unless it lies inside the file.
+
+    The bindings read wherever an offset points (a negative one wraps around in Python),
+    and native interpreters do the same in C++. With this in place, walking the whole
+    model through the bindings is the schema verifier: every table, vtable, vector, string
+    and union the schema defines is reached and bounds-checked.
+    """
+    from flatbuffers import encode, table
+
+    get, as_numpy, string = encode.Get, encode.GetVectorAsNumpy, table.Table.String
+
+    def checked_get(packer, buf, head):
+        if head < 0 or head + packer.size > size:
+            raise _OutOfBounds(f"offset {head} outside the file")
+        return get(packer, buf, head)
+
+    def checked_numpy(numpy_type, buf, count, offset):
+        if offset < 0 or offset + count * numpy_type.itemsize > size:
+            raise _OutOfBounds(f"a vector of {count} items at offset {offset} runs past the end of the file")
+        return as_numpy(numpy_type, buf, count, offset)
+
+    def checked_string(self, off):
+        start = off + encode.Get(table.N.UOffsetTFlags.packer_type, self.Bytes, off) + 4
+        length = encode.Get(table.N.UOffsetTFlags.packer_type, self.Bytes, start - 4)
+        if start + length > size:
+            raise _OutOfBounds(f"a string of {length} bytes at offset {start} runs past the end of the file")
+        return string(self, off)
+
+    with _READ_LOCK:
+        encode.Get, encode.GetVectorAsNumpy, table.Table.String = checked_get, checked_numpy, checked_string
+        try:
+            yield
+        finally:
+            encode.Get, encode.GetVectorAsNumpy, table.Table.String = get, as_numpy, string
+
+
+def verify_flatbuffer(data: bytes, source: str = "<bytes>") -> None:
+    """Check that ``data`` is a structurally sound TFLite flatbuffer (ModelFileError if not).
+
+    Everything the schema defines is read once with bounds checks (see ``_checked_reads``),
+    vector lengths included, before any native code sees the bytes.
+    """
+    import struct
+
+    if len(data) < 16 or data[4:8] != _MAGIC:
+        raise ModelFileError(
+            f"{source}: not a TFLite flatbuffer (missing the 'TFL3' identifier; "
+            "truncated, or another format renamed to .tflite?)"
+        )
+    if len(data) >= 2**31:
+        raise ModelFileError(f"{source}: larger than 2 GiB, which a flatbuffer cannot address")
+    root = struct.unpack_from("<I", data, 0)[0]
+    if root + 4 > len(data):
+        raise ModelFileError(f"{source}: the root table offset {root} points past the end of the file")
+    schema = _schema()
+    try:
+        with _checked_reads(len(data)):
+            schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
+    except _OutOfBounds as e:
+        raise ModelFileError(f"{source}: corrupt TFLite flatbuffer ({e}); re-export the model") from None
+    except RecursionError:
+        raise ModelFileError(f"{source}: corrupt TFLite flatbuffer (tables nest without end)") from None
+    except Exception as e:
+        raise ModelFileError(
+            f"{source}: corrupt TFLite flatbuffer ({type(e).__name__} while reading it); re-export the model"
+        ) from None
 
 
 def _shape(tensors, i) -> tuple[int, ...]:

@@ -117,12 +117,11 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     import contextlib
 
     from edgekit.model import load_model, parse_input_shapes
-    from targets.base import Artifact
 
     step = progress or (lambda text: contextlib.nullcontext())
     build_dir = Path(build_dir)
     manifest = read_manifest(build_dir)
-    artifacts = [Artifact.from_json(e, build_dir) for e in manifest["artifacts"]]
+    artifacts, opts, source, preprocess = _from_manifest(manifest, build_dir)
     if targets:
         artifacts = [a for a in artifacts if a.target in targets]
         if not artifacts:
@@ -130,17 +129,17 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     for a in artifacts:
         if not a.primary.exists():
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
-    opts = manifest.get("options", {})
-    source = Path(model_path or manifest["source"]["path"])
-    pruned = manifest["source"].get("pruning", {}).get("model")
-    if model_path is None and pruned:  # the float reference is the pruned model the build was made from
+    source = Path(model_path or source)
+    pruning = manifest["source"].get("pruning") if isinstance(manifest["source"], dict) else None
+    pruned = pruning.get("model") if isinstance(pruning, dict) else None
+    if model_path is None and isinstance(pruned, str):  # the float reference is the pruned model the build was made from
         source = build_dir / pruned
     if not source.exists():
         raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"))  # fmt: skip
-    dataset = Dataset.open(eval_path, model.inputs, Preprocess.from_json(opts.get("preprocess")), "--eval")
+    dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
     with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
                                 litert_kernels=litert_kernels)
@@ -151,6 +150,22 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     if write:
         write_reports(report, build_dir, gates, junit)
     return report
+
+
+def _from_manifest(manifest, build_dir: Path) -> tuple[list, dict, str, Preprocess]:
+    """(artifacts, export options, source model path, preprocessing) of a checked manifest."""
+    from edgekit.manifest import build_artifacts, damaged_manifest
+
+    artifacts = build_artifacts(build_dir, manifest)
+    try:
+        opts, source = manifest.get("options", {}), str(manifest["source"]["path"])
+        if not isinstance(opts.get("batch", 1), int) or not all(
+            isinstance(opts.get(k), (str, type(None))) for k in ("input_shape", "signature")
+        ):
+            raise TypeError("batch, input_shape or signature has the wrong type")
+        return artifacts, opts, source, Preprocess.from_json(opts.get("preprocess"))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise damaged_manifest(build_dir, e) from e
 
 
 def _specs(manifest: dict, artifacts) -> dict:

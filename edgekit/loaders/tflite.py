@@ -20,7 +20,7 @@ class TFLiteBackend:
 
         self.graph = TFLiteGraph.from_file(path)
         self.runner = LiteRTRunner()
-        self.runner.load(self.graph.data)
+        self.runner.load(self.graph.data, str(path))
         self.inputs = self.runner.inputs
         self.outputs = self.runner.outputs
 

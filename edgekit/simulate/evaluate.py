@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from edgekit.errors import OptionError
+from edgekit.errors import ModelFileError, OptionError
 from edgekit.simulate import metrics
 
 TASKS = ("classification", "regression", "anomaly")
@@ -80,6 +80,11 @@ def evaluate(model, runners: dict, dataset, batch_size: int = 64, task: str | No
             float_scores.add(_anomaly_scores(ref, batch.inputs))
         for key, runner in runners.items():
             out = runner.run(batch.inputs)
+            if [o.shape for o in out] != [r.shape for r in ref]:
+                raise ModelFileError(
+                    f"{key}: the artifact's outputs {[o.shape for o in out]} differ from the source model's "
+                    f"{[r.shape for r in ref]}; it was not exported from this model, or it is corrupt (re-export)"
+                )
             acc = per[key]
             for cmp, o, r in zip(acc["cmp"], out, ref):
                 cmp.update(o, r)

@@ -114,7 +114,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
     from pathlib import Path
 
     from edgekit.errors import ModelFileError
-    from edgekit.manifest import read_manifest
+    from edgekit.manifest import build_artifacts
     from targets.base import Artifact
 
     path = Path(path)
@@ -126,7 +126,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
             raise ModelFileError(f"{path}: give a build directory, a .tflite, an OpenVINO .xml or a .mlpackage")
         files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
         return [Artifact(target, "as given", path.parent, files, (), ())]
-    artifacts = [Artifact.from_json(e, path) for e in read_manifest(path)["artifacts"]]
+    artifacts = build_artifacts(path)
     return [a for a in artifacts if a.target in targets] if targets else artifacts
 
 

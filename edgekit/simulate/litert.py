@@ -48,15 +48,22 @@ class LiteRTRunner:
         self._can_resize = True
         self._unpinned: bytes | None = None
 
-    def load(self, artifact) -> None:
-        """Load an Artifact, a path to a ``.tflite`` or the model bytes."""
+    def load(self, artifact, source: str = "<bytes>") -> None:
+        """Load an Artifact, a path to a ``.tflite`` or the model bytes (named ``source``)."""
         if isinstance(artifact, (bytes, bytearray)):
-            content, source = bytes(artifact), "<bytes>"
+            content = bytes(artifact)
         else:
             path = Path(getattr(artifact, "primary", artifact))
-            content, source = path.read_bytes(), str(path)
+            try:
+                content, source = path.read_bytes(), str(path)
+            except OSError as e:
+                raise ModelFileError(f"{path}: cannot read ({e.strerror})") from e
+        from edgekit.simulate.probe import probe_litert
+
         self._content = content
         self._source = source
+        self._graph()  # structural checks before any native code sees the bytes
+        probe_litert(content, source, self.kernels)  # a crash here kills a child, not us
         self._interp = self._make()
         self.inputs = tensor_infos(self._interp.get_input_details())
         self.outputs = tensor_infos(self._interp.get_output_details())

@@ -27,8 +27,10 @@ class OpenVINORunner:
     def load_path(self, xml: Path) -> None:
         import openvino as ov
 
+        from edgekit.simulate.probe import probe_openvino
         from targets.openvino import tensor_infos
 
+        probe_openvino(xml)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(xml))

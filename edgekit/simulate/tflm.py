@@ -18,6 +18,7 @@ from edgekit.simulate.runner import from_runtime, to_runtime
 from edgekit.tflite_graph import TFLiteGraph
 
 WORKER = "edgekit.simulate.tflm_worker"
+PROBE_TIMEOUT = 60.0  # seconds for one allocation in the child before it counts as a hang
 ALIGN = 16  # TFLM aligns arena allocations to 16 bytes; arena sizes are searched in steps of 16
 _LINE = re.compile(r"'(?P<type>[^']+)' used (?P<used>\d+) bytes .*?\(requested (?P<req>\d+) bytes for (?P<n>\d+)")
 
@@ -61,7 +62,7 @@ def _write_model(data: bytes, tmp: Path) -> str:
 def _probe(child: Child, model: str, arena: int) -> tuple[bool, str]:
     """(allocation succeeded, TFLM's log of why not)."""
     try:
-        reply = child.request({"cmd": "probe", "model": model, "arena": arena}, timeout=300)
+        reply = child.request({"cmd": "probe", "model": model, "arena": arena}, timeout=PROBE_TIMEOUT)
     except ChildCrashed as e:
         return False, f"crashed ({e.reason})"  # too small an arena can crash TFLM outright
     return bool(reply["ok"]), reply.get("log", "")
@@ -79,6 +80,7 @@ def measure_arena(data: bytes, source: str = "model") -> ArenaMeasurement:
     with tempfile.TemporaryDirectory() as tmp, Child(WORKER) as child:
         model = _write_model(data, Path(tmp))
         lo, hi = 0, guess
+        crashed = False
         while True:
             ok, log = _probe(child, model, hi)
             if ok:
@@ -86,6 +88,13 @@ def measure_arena(data: bytes, source: str = "model") -> ArenaMeasurement:
             # A model TFLM cannot prepare fails for a reason other than memory: say so now.
             if "tail memory" not in log and "head memory" not in log and "crashed" not in log:
                 raise UnsupportedError(f"{source}: TFLM cannot prepare the model: {_reason(log)}")
+            if "crashed" in log:
+                # Too small an arena can crash TFLM; one far larger must not.
+                if crashed:
+                    raise ModelFileError(f"TFLM {log} while loading {source}: the file is corrupt or uses an op TFLM cannot run")
+                crashed = True
+                lo, hi = hi, max(hi * 64, 1 << 24)
+                continue
             lo, hi = hi, hi * 2
             if hi > 1 << 31:
                 raise UnsupportedError(f"{source}: TFLM cannot allocate this model with any arena up to 2 GiB")
@@ -155,14 +164,16 @@ class TFLMRunner:
 
     def load(self, artifact) -> None:
         """Load a tflm Artifact: the model bytes are parsed back from its generated C source."""
-        self.load_bytes(model_bytes(artifact), artifact.metadata.get("arena", {}).get("size"))
+        source = str(_model_data_source(artifact)[0]) if artifact.target == "tflm" else str(artifact.primary)
+        self.load_bytes(model_bytes(artifact), artifact.metadata.get("arena", {}).get("size"), source)
 
-    def load_bytes(self, data: bytes, arena: int | None = None) -> None:
+    def load_bytes(self, data: bytes, arena: int | None = None, source: str = "tflm model data") -> None:
         """Load model bytes directly (``arena`` measured when not given)."""
-        graph = TFLiteGraph(data, "tflm model data")
+        graph = TFLiteGraph(data, source)
+        self._source = source
         self.inputs = tuple(_info(t) for t in graph.inputs)
         self.outputs = tuple(_info(t) for t in graph.outputs)
-        self._arena = arena or measure_arena(data).required
+        self._arena = arena or measure_arena(data, source).required
         self._tmp = tempfile.TemporaryDirectory()
         self._model = _write_model(data, Path(self._tmp.name))
         self._children = [Child(WORKER) for _ in range(self.workers)]
@@ -184,7 +195,8 @@ class TFLMRunner:
             try:
                 reply = self._children[w].receive()
             except ChildCrashed as e:
-                raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) running the model") from e
+                raise ModelFileError(f"TFLM crashed ({e.reason}) while running {self._source}: the file is corrupt "
+                                     "or uses an op TFLM cannot run") from e
             if not reply["ok"]:
                 raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
             with np.load(tmp / f"out{w}.npz") as z:
@@ -200,7 +212,7 @@ class TFLMRunner:
         try:
             reply = self._children[0].request(req, timeout=seconds * 10 + 120)
         except ChildCrashed as e:
-            raise UnsupportedError(f"the TFLM interpreter crashed ({e.reason}) timing the model") from e
+            raise ModelFileError(f"TFLM crashed ({e.reason}) while timing {self._source}") from e
         if not reply["ok"]:
             raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
         return reply["times"]
