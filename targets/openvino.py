@@ -165,7 +165,7 @@ def convert(model: SourceModel):
                 result.set_friendly_name(info.name)
             return ov_model
         inputs = [(t.name, list(t.shape)) for t in model.inputs]
-        return ov.convert_model(str(model.path), input=inputs if model.kind == "saved_model" else None)
+        return ov.convert_model(str(model.path), input=inputs)
     except EdgekitError:
         raise
     except Exception as e:  # the OpenVINO frontends raise their own error types

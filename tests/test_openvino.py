@@ -12,7 +12,7 @@ from edgekit.pipeline import ExportOptions, export
 from edgekit.simulate.openvino import OpenVINORunner
 from quantize.spec import QuantSpec
 from targets.openvino import OpenVINOTarget
-from tests.conftest import EXAMPLE, MLPERF, make_outlier_digits, needs_shared
+from tests.conftest import EXAMPLE, MLPERF, SHARED, make_outlier_digits, needs_shared
 
 SCHEMES = ["float32", "float16", "int8", "int8-weights", "int4-weights"]
 
@@ -125,3 +125,19 @@ def test_accuracy_aware_int8_stays_within_max_drop(tmp_path):
           f"kept float: {aware.artifacts[0].metadata['float_layers']}")
     assert drop["plain"] > 1.0 and drop["aware"] <= 1.0
     assert aware.validation.passed and aware.artifacts[0].metadata["float_layers"]
+
+
+@needs_shared()
+def test_tflite_with_a_dynamic_batch_signature(tmp_path):
+    """hello_world's input is [-1, 1] in its signature: the IR gets the SourceModel's fixed shape,
+    and an IR with only a dynamic batch (as OpenVINO's own converter writes it) still runs."""
+    import openvino as ov
+
+    src = SHARED / "tflm" / "hello_world_float.tflite"
+    res = export(ExportOptions(model=src, out=tmp_path / "b", target=("openvino",), latency=False))
+    (artifact,) = res.artifacts
+    assert artifact.inputs[0].shape == (1, 1)
+    ov.save_model(ov.convert_model(str(src)), str(tmp_path / "dyn.xml"))
+    runner = OpenVINORunner()
+    runner.load_path(tmp_path / "dyn.xml")
+    assert runner.inputs[0].shape == (1, 1) and runner.run([np.zeros((3, 1), np.float32)])[0].shape == (3, 1)

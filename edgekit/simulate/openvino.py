@@ -36,6 +36,10 @@ class OpenVINORunner:
             self._model = self._core.read_model(str(xml))
         except RuntimeError as e:
             raise ModelFileError(f"{xml}: OpenVINO cannot read the IR ({str(e).strip().splitlines()[0][:200]})") from e
+        try:
+            pin_dynamic_batch(self._model)
+        except ValueError as e:
+            raise ModelFileError(f"{xml}: {e}; reshape the IR to static shapes") from e
         self.inputs = tensor_infos(self._model.inputs)
         self.outputs = tensor_infos(self._model.outputs)
         self.batch = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
@@ -76,3 +80,21 @@ class OpenVINORunner:
     def _infer(self, compiled, arrays: list[np.ndarray]) -> list[np.ndarray]:
         result = compiled(arrays)
         return [np.asarray(result[compiled.outputs[k]], np.float32) for k in range(len(self.outputs))]
+
+
+def pin_dynamic_batch(model) -> None:
+    """Reshape an ov.Model whose only dynamic input dimension is the batch to batch 1.
+
+    Raises ValueError naming the input when another dimension (or the rank) is dynamic.
+    """
+    shapes = {}
+    for p in model.inputs:
+        ps = p.get_partial_shape()
+        if ps.is_static:
+            continue
+        dims = list(ps) if ps.rank.is_static else []
+        if not dims or any(d.is_dynamic for d in dims[1:]):
+            raise ValueError(f"input {p.get_any_name()} has a dynamic shape {ps} beyond its batch dimension")
+        shapes[p.get_any_name()] = [1, *(d.get_length() for d in dims[1:])]
+    if shapes:
+        model.reshape(shapes)

@@ -36,14 +36,14 @@ def _litert(req: dict) -> None:
 def _openvino(req: dict) -> None:
     import openvino as ov
 
+    from edgekit.simulate.openvino import pin_dynamic_batch
+
     core = ov.Core()
-    compiled = core.compile_model(core.read_model(req["model"]), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    arrays = []
-    for port in compiled.inputs:
-        shape = port.get_partial_shape()
-        if shape.is_dynamic:
-            raise ValueError(f"input {port.get_any_name()} has a dynamic shape {shape}")
-        arrays.append(np.zeros(shape.to_shape(), port.get_element_type().to_dtype()))
+    model = core.read_model(req["model"])
+    pin_dynamic_batch(model)  # the runner does the same before it compiles
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    arrays = [np.zeros(port.get_partial_shape().to_shape(), port.get_element_type().to_dtype())
+              for port in compiled.inputs]  # fmt: skip
     compiled(arrays)
 
 
