@@ -7,7 +7,7 @@ from edgekit.pipeline import ExportOptions, export
 from tests.conftest import EXAMPLE
 
 QUANT = {"tflite": ["float32", "float16", "dynamic", "int8", "int16x8"], "tflm": ["int8"],
-         "openvino": ["float32", "int8", "int8-weights"]}  # fmt: skip
+         "openvino": ["float32", "int8", "int8-weights"], "coreml": ["float16", "int8-weights", "palettize4"]}  # fmt: skip
 RUN_FIELDS = ("created", "build_dir")
 
 
