@@ -175,6 +175,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         "prune": prune or None, "finetune": finetune, "epochs": epochs,
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
+    values.setdefault("latency", True)
     coreml = {k: v for k, v in (("deployment_target", coreml_target), ("precision", coreml_precision),
                                 ("input", coreml_input)) if v is not None}  # fmt: skip
     if coreml:

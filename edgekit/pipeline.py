@@ -60,7 +60,7 @@ class ExportOptions:
     min_cosine: float | None = None
     min_accuracy: float | None = None
     layers: bool = False  # with --eval: per-layer error report of int8 TFLite artifacts
-    latency: bool = True  # host p50 of each artifact in the summary
+    latency: bool = False  # host p50 of each artifact in the summary (the CLI turns it on)
     # Pruning (quantize.prune_spec), applied to the SourceModel before the targets
     prune: tuple[str, ...] = ()
     finetune: str | None = None  # labelled training data for fine-tuning after pruning

@@ -47,7 +47,7 @@ def test_cli_writes_simulation_json_and_takes_a_file(build):
 def test_export_summary_times_each_artifact_but_keeps_timings_out_of_the_manifest(tmp_path):
     out = tmp_path / "b"
     res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite", "tflm"), quant="int8",
-                               calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+                               calib=str(EXAMPLE / "calib.npz"), latency=True))  # fmt: skip
     assert set(res.latency) == {"tflite/int8", "tflm/int8"}
     assert res.latency["tflm/int8"]["variant"] == "reference" and res.latency["tflite/int8"]["runs"] >= 30
     assert "p50_ms" not in (out / "manifest.json").read_text()
