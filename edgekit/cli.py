@@ -349,8 +349,8 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
     """
     from rich.table import Table
 
-    from edgekit.simulate.latency import host_latency
-    from edgekit.validate import _atomic_write
+    from edgekit.outdir import atomic_write
+    from edgekit.simulate.latency import artifacts_of, host_latency
 
     if not path.exists():
         raise OptionError(f"{path}: no such file or directory")
@@ -364,18 +364,17 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         dev = get_device(device, device_file)
     elif require_fit or show_ops:
         raise OptionError(f"{'--require-fit' if require_fit else '--ops'} needs --device NAME or --device-file FILE")
-    result = host_latency(path, seconds, targets, progress=state.step)
+    found = artifacts_of(path, targets)
+    result = host_latency(path, seconds, targets, progress=state.step, artifacts=found)
     if dev is not None:
         from edgekit.simulate.device_latency import estimate_artifact
-        from edgekit.simulate.latency import artifacts_of
         from edgekit.simulate.memory import memory_fit
 
-        found = artifacts_of(path, targets)
         result["device"] = dev.__dict__ | {"features": list(dev.features)}
         result["memory"] = [memory_fit(a, dev) for a in found]
         result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
-        _atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+        atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
         _refresh_report(state, path)
     if as_json:
         state.out.file.write(json.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -17,3 +17,9 @@ def fmt_ms(ms: float) -> str:
     if ms < 1:
         return f"{ms * 1e3:.3g} µs"
     return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1e3:.3g} s"
+
+
+def short_layer(name: str, width: int = 34) -> str:
+    """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
+    name = "/".join(name.split(";")[0].split("/")[-2:])
+    return name if len(name) <= width else "…" + name[-width + 1 :]

@@ -142,3 +142,15 @@ def write_files(out_dir: Path, files: dict[str, str], force: bool, option: str =
     for tmp, final in temps:
         os.replace(tmp, final)
     return [final for _, final in temps]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({e.strerror})") from e

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgekit.fmt import fmt_bytes, fmt_ms
+from edgekit.fmt import fmt_bytes, fmt_ms, short_layer
 
 
 def _pct(v: float | None) -> str:
@@ -131,12 +131,6 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
         console.print(f"{verdict} ({passed} of {len(report.gates)} checks passed; details in validation.json)", soft_wrap=True)
 
 
-def _short(name: str, width: int = 56) -> str:
-    """A fused TFLite tensor name cut to its last part, which names the layer."""
-    name = name.split(";")[-1].replace("/ReadVariableOp/resource", "").rstrip("0123456789")
-    return name if len(name) <= width else "…" + name[-width + 1 :]
-
-
 def render_device(result: dict, device, console, show_ops: bool = False) -> None:
     """Device table (estimated latency, RAM, flash, fits) and, with ``show_ops``, the costliest ops."""
     from rich.table import Table
@@ -188,6 +182,6 @@ def _render_ops(key: str, estimate: dict, console) -> None:
     for op in estimate["hottest_ops"]:
         w = op["work"]
         macs = w["mac_conv"] + w["mac_dw"] + w["mac_fc"]
-        table.add_row(str(op["index"]), op["op"], _short(op["name"]), fmt_ms(op["ms"]), f"{op['share'] * 100:.1f}%",
+        table.add_row(str(op["index"]), op["op"], short_layer(op["name"], 56), fmt_ms(op["ms"]), f"{op['share'] * 100:.1f}%",
                       f"{macs:,}" if macs else "")  # fmt: skip
     console.print(table)

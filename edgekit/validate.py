@@ -14,6 +14,7 @@ from pathlib import Path
 from edgekit.data import Dataset, Preprocess
 from edgekit.errors import CannotSimulate, ModelFileError, OptionError
 from edgekit.manifest import read_manifest
+from edgekit.outdir import atomic_write
 from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
 
 VALIDATION = "validation.json"
@@ -86,26 +87,13 @@ def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
 
 def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit: Path | None) -> None:
     """validation.json into the build dir, the baseline and JUnit files where asked."""
-    _atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     if gates.update_baseline:
         if gates.baseline is None:
             raise OptionError("--update-baseline needs --baseline FILE")
-        _atomic_write(gates.baseline, json.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
+        atomic_write(gates.baseline, json.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
     if junit is not None:
-        _atomic_write(junit, junit_xml(report.gates))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        from edgekit.errors import OutputError
-
-        raise OutputError(f"{path}: cannot write ({e.strerror})") from e
+        atomic_write(junit, junit_xml(report.gates))
 
 
 def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,

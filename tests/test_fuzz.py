@@ -67,6 +67,7 @@ def _fresh_probe(monkeypatch, worker):
     monkeypatch.setattr(probe, "WORKER", worker)
     monkeypatch.setattr(probe, "_child", None)
     monkeypatch.setattr(probe, "_proven", set())
+    monkeypatch.setattr(probe, "_trusted", set())
 
 
 def test_litert_crash_becomes_an_error_naming_the_file(monkeypatch):

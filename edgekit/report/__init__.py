@@ -15,7 +15,7 @@ def write_report(build_dir: Path) -> list[Path]:
     from edgekit.report.data import collect
     from edgekit.report.html import render_html
     from edgekit.report.markdown import render_markdown
-    from edgekit.validate import _atomic_write
+    from edgekit.outdir import atomic_write
 
     build_dir = Path(build_dir)
     try:
@@ -27,7 +27,7 @@ def write_report(build_dir: Path) -> list[Path]:
                              "re-export the build") from e  # fmt: skip
     pages = {REPORT_HTML: render_html(view, __version__), REPORT_MD: render_markdown(view)}
     for name, text in pages.items():
-        _atomic_write(build_dir / name, text)
+        atomic_write(build_dir / name, text)
     return [build_dir / name for name in pages]
 
 

@@ -13,7 +13,7 @@ import io
 import re
 
 from edgekit.fmt import fmt_bytes, fmt_ms
-from edgekit.report.data import short_layer as _short
+from edgekit.fmt import short_layer as _short
 
 FG = "#010101"  # replaced by currentColor
 MEASURED = "#3a86d1"

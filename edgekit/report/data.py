@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from edgekit.errors import ModelFileError
+from edgekit.fmt import short_layer
 from edgekit.manifest import MANIFEST, read_manifest
 
 VALIDATION = "validation.json"  # edgekit.validate.VALIDATION (not imported: it pulls in numpy-heavy modules)
@@ -169,12 +170,6 @@ def per_op_macs(build_dir: Path, manifest: dict) -> dict | None:
         ops = [{"index": op.index, "op": op.opcode, "name": _layer_name(graph, op), "macs": op.macs} for op in graph.main.ops]
         return {"artifact": f"{e['target']}/{e['scheme']}", "total": sum(o["macs"] for o in ops), "ops": ops}
     return None
-
-
-def short_layer(name: str, width: int = 34) -> str:
-    """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
-    name = "/".join(name.split(";")[0].split("/")[-2:])
-    return name if len(name) <= width else "…" + name[-width + 1 :]
 
 
 def hottest_ops(estimates: list[dict], shown: int = 5) -> list[dict]:

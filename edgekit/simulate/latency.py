@@ -90,14 +90,17 @@ def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -
     return rows
 
 
-def host_latency(path, seconds: float = 1.0, targets: tuple[str, ...] = (), progress=None) -> dict:
-    """Host latency of every artifact of a build directory, or of one .tflite / .xml file."""
+def host_latency(path, seconds: float = 1.0, targets: tuple[str, ...] = (), progress=None,
+                 artifacts: list | None = None) -> dict:
+    """Host latency of every artifact of a build directory, or of one .tflite / .xml file
+    (``artifacts``: the ones ``artifacts_of(path, targets)`` already listed)."""
     import contextlib
 
-    step = progress or (lambda text: contextlib.nullcontext())
-    artifacts = artifacts_of(path, targets)
-    result = {"host": _host(), "seconds_per_variant": seconds, "artifacts": {}}
     from edgekit.errors import CannotSimulate
+
+    step = progress or (lambda text: contextlib.nullcontext())
+    artifacts = artifacts_of(path, targets) if artifacts is None else artifacts
+    result = {"host": _host(), "seconds_per_variant": seconds, "artifacts": {}}
 
     for a in artifacts:
         key = f"{a.target}/{a.scheme}"

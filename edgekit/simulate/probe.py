@@ -22,7 +22,8 @@ WORKER = "edgekit.simulate.probe_worker"
 TIMEOUT = 60.0  # seconds for one probe (load + allocate + one invoke) before it counts as a hang
 _RUNTIMES = {"litert": ("LiteRT", "the file is corrupt or uses an op LiteRT cannot run"),
              "openvino": ("OpenVINO", "the IR is corrupt or uses an op OpenVINO cannot run")}  # fmt: skip
-_proven: set[tuple[str, str]] = set()
+_proven: set[tuple[str, str]] = set()  # (digest, runtime variant) that survived a probe
+_trusted: set[str] = set()  # digests of what edgekit's own converters wrote in this process
 _child: Child | None = None
 
 
@@ -35,8 +36,7 @@ def _digest(*parts: bytes) -> str:
 
 def trust(content: bytes) -> None:
     """Mark model bytes edgekit's own converter just produced as safe for the in-process runtime."""
-    digest = _digest(content)
-    _proven.update((digest, k) for k in ("xnnpack", "builtin", "reference"))
+    _trusted.add(_digest(content))
 
 
 def _ir_digest(xml: Path) -> str:
@@ -48,12 +48,12 @@ def _ir_digest(xml: Path) -> str:
 
 def trust_ir(xml: Path) -> None:
     """Mark an IR edgekit's own OpenVINO converter just saved as safe for the in-process runtime."""
-    _proven.add((_ir_digest(Path(xml)), "openvino"))
+    _trusted.add(_ir_digest(Path(xml)))
 
 
 def _ask(cmd: str, path: str, source: str, key: tuple[str, str], **extra) -> None:
     global _child
-    if key in _proven:
+    if key in _proven or key[0] in _trusted:
         return
     if _child is None:
         _child = Child(WORKER)
@@ -76,7 +76,7 @@ def _ask(cmd: str, path: str, source: str, key: tuple[str, str], **extra) -> Non
 def probe_litert(content: bytes, source: str, kernels: str = "xnnpack") -> None:
     """Raise ModelFileError unless LiteRT loads and runs ``content`` once without crashing."""
     key = (_digest(content), kernels)
-    if key in _proven:
+    if key in _proven or key[0] in _trusted:
         return
     with tempfile.TemporaryDirectory(prefix="edgekit-probe-") as tmp:
         path = Path(tmp) / "model.tflite"
