@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
 
-.PHONY: demo test test-fast fuzz bench calibrate venv clean toolchain
+.PHONY: demo test test-fast fuzz bench calibrate docs venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -47,6 +47,11 @@ fuzz: $(STAMP)
 # Refit the device latency cost model to edgekit/calibration/published_latency.toml.
 calibrate: $(STAMP)
 	$(PY) -m edgekit.simulate.latency_fit --write
+	$(PY) tools/gen_docs.py
+
+# Rewrite the generated tables in docs/ (schemes, TFLM ops, latency calibration) from the code.
+docs: $(STAMP)
+	$(PY) tools/gen_docs.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_export.py

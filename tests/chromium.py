@@ -3,7 +3,7 @@ it did: console errors, uncaught exceptions, network requests, and a full-page s
 
 Chromium is started with ``--remote-debugging-pipe``: it reads protocol commands from fd 3
 and writes replies and events to fd 4, each message a JSON object ended by a NUL byte.
-Used by tests/test_report.py and, to refresh the README picture:
+Used by tests/test_report.py and, to refresh the picture in docs/report.md:
 
     python -m tests.chromium build/demo/report.html docs/report.png
 """

@@ -4,7 +4,8 @@ import pytest
 
 from edgekit.simulate import latency_fit
 from edgekit.simulate.device_latency import coefficients
-from tests.conftest import ROOT, SHARED, needs_shared
+from tests.conftest import SHARED, needs_shared
+from tools import gen_docs
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,9 @@ def test_core_factors_order_the_cores():
     assert f["Cortex-M7"] < f["Cortex-M33"] < f["Cortex-M4"] == 1.0 < f["Cortex-M0+"]
 
 
-def test_readme_calibration_table_is_current():
+def test_docs_calibration_table_is_current():
     table = latency_fit.calibration_markdown(coefficients())
-    assert table in (ROOT / "README.md").read_text(), "README calibration table is stale: paste calibration_markdown()"
+    assert gen_docs.page_block("calibration") == table, "docs/simulate.md's calibration table is stale: run `make docs`"
 
 
 def test_script_reports_a_missing_models_folder(tmp_path, capsys):

@@ -1,0 +1,1 @@
+"""Maintenance scripts run from the repository (not part of the installed package)."""
