@@ -85,7 +85,7 @@ def cli(ctx, verbose):
     ctx.with_resource(captured_native_output(enabled=not (verbose or wants_help)))
 
 
-_PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see README)."
+_PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see docs/pruning.md)."
 
 
 def _floats(text: str | None, option: str):

@@ -2,9 +2,9 @@
 
 Read from tensorflow/tflite-micro (micro_mutable_op_resolver.h and kernels/*.cc, 2025-2026
 sources; the tflite-micro 0.dev2026 wheel edgekit depends on registers all of them in its
-Python interpreter except DECODE, BasicClassifier and REDUCE_ALL). The README's supported-ops
-table is generated from this module (``supported_ops_markdown``), and a test keeps the two
-in sync.
+Python interpreter except DECODE, BasicClassifier and REDUCE_ALL). The supported-ops table in
+docs/tflm.md is generated from this module (``supported_ops_markdown``, by ``make docs``), and
+a test keeps the two in sync.
 
 Type sets name the activation type an op's kernel accepts (the type of its first non-constant
 input). Ops not listed in ``TYPES`` are accepted for any type and left to TFLM to judge when
@@ -230,7 +230,7 @@ def resolver_ops(graph) -> list[dict]:
 
 
 def supported_ops_markdown() -> str:
-    """The README's TFLM supported-ops table."""
+    """The TFLM supported-ops table of docs/tflm.md (written there by ``make docs``)."""
     rows = ["| op | resolver method | activation types (reference kernels) |", "|---|---|---|"]
     for name in sorted(BUILTINS):
         types = ", ".join(sorted(TYPES[name])) if name in TYPES else "as TFLM allows"

@@ -11,6 +11,9 @@ a 20% miss on a 0.5 ms model counts as much as on a 700 ms one.
 Refit after editing edgekit/calibration/published_latency.toml:
 
     python -m edgekit.simulate.latency_fit --models ../shared/models --write
+
+then ``make docs`` rewrites the calibration table in docs/simulate.md (``make calibrate`` does
+both).
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ def fit(published: dict, feats: dict[str, list[int]]) -> dict:
 
 
 def calibration_markdown(coeffs: dict) -> str:
-    """The README calibration table: published latency, our estimate and error per board and model."""
+    """The calibration table of docs/simulate.md (``make docs``): published latency, our estimate and error per board and model."""
     models = coeffs["model_order"]
     head = ["board", "core @ MHz", "kernels"] + [f"{m} pub / est (err)" for m in models]
     lines = ["| " + " | ".join(head + ["fit median", "LOO median"]) + " |", "|" + "---|" * (len(head) + 2)]
