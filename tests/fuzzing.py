@@ -14,6 +14,9 @@ a segfault there must come back as an error line. Outcomes:
   hang       the case did not finish within its time limit
   unclean    something half-written was left behind (staging dirs, temp files, partial sources)
   crash      the process died (only the campaign's supervisor can see this one)
+  code       code from a model file ran (its payload touched the canary file)
+  harm       a file the user owns was deleted or changed, or one was written outside the build
+  gate       a gate passed that must fail (or failed on an input that must pass)
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ TFLITE_BASES = [
     TFLM_MODELS / "keyword_scrambled_8bit.tflite",
     SHARED / "mlperf_tiny" / "keyword_spotting" / "kws_ref_model.tflite",
 ]
-OUTCOMES = ("ok", "error", "traceback", "hang", "unclean", "crash")
+OUTCOMES = ("ok", "error", "traceback", "hang", "unclean", "crash", "code", "harm", "gate")
 
 
 class CaseTimeout(BaseException):
@@ -397,7 +400,11 @@ def mutate_ir_xml(text: str, rng: random.Random) -> str:
 class Fuzzer:
     """Builds the fixtures once (a small build to validate, eval data), then runs cases."""
 
-    COMMANDS = ("inspect", "header", "export", "validate", "openvino", "data", "images", "config", "device")
+    COMMANDS = ("inspect", "header", "export", "validate", "openvino", "data", "images", "config", "device",
+                "hostile_h5", "hostile_keras", "hostile_saved_model", "paths", "gates")
+
+    # Built on first use inside a case: not something the case wrote.
+    FIXTURES = {"ov_build", "digits_build", "hostile_base.h5", "hostile_base.keras", "hostile_saved_models"}
 
     def __init__(self, workdir: Path, timeout: int = 120):
         self.work = Path(workdir)
@@ -415,6 +422,10 @@ class Fuzzer:
         self._ov_build: Path | None = None  # built on first use (a TensorFlow conversion)
         self.person = SHARED / "mlperf_tiny" / "visual_wake_words" / "vww_96_int8.tflite"
         self.n = 0
+        self.canary = self.work / "canary" / "pwned"  # every hostile payload aims here
+        self.canary.parent.mkdir(exist_ok=True)
+        self._hostile: dict = {}  # base files of the hostile classes, built on first use
+        self._digits: tuple | None = None  # (build, top-1) for the gates class
 
     def _case_dir(self) -> Path:
         self.n += 1
@@ -425,10 +436,20 @@ class Fuzzer:
 
     def run(self, command: str, rng: random.Random) -> Outcome:
         d = self._case_dir()
+        before = sorted(p.name for p in self.work.iterdir())
         try:
-            return getattr(self, f"_{command}")(d, rng)
+            outcome = getattr(self, f"_{command}")(d, rng)
         finally:
+            ran = self.canary.exists() or self.canary.with_name("logs").exists()
+            for p in (self.canary, self.canary.with_name("logs")):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
             shutil.rmtree(d, ignore_errors=True)
+        if ran:
+            return Outcome("code", outcome.case, f"the payload ran (exit was {outcome.kind}: {outcome.detail[:200]})")
+        new = sorted(set(p.name for p in self.work.iterdir()) - set(before) - {d.name} - self.FIXTURES)
+        if new:
+            return Outcome("harm", outcome.case, f"written outside the case: {new[:5]}")
+        return outcome
 
     # one method per command --------------------------------------------------------------------
     def _model(self, d: Path, rng: random.Random) -> tuple[Path, str]:
@@ -540,3 +561,160 @@ class Fuzzer:
         dev.write_text(text)
         code, printed, exc = run_cli(["simulate", self.source, "--device-file", dev, "--seconds", "0.01"], self.timeout)
         return judge(f"simulate --{case}", code, printed, exc, _stray(d))
+
+    # hostile inputs: code in model files, output paths, gates ------------------------------------
+    def _hostile_base(self, kind: str):
+        from tests import fuzz_hostile as H
+
+        if kind not in self._hostile:
+            self._hostile[kind] = {"h5": H.base_h5, "keras": H.base_keras}[kind](self.work) if kind != "sm" \
+                else H.hostile_saved_models(self.work, self.canary)  # fmt: skip
+        return self._hostile[kind]
+
+    def _hostile_run(self, d: Path, rng: random.Random, model: Path, case: str) -> Outcome:
+        """inspect, export (with calibration and evaluation) or validate of a hostile model."""
+        how = rng.choice(["inspect", "export", "validate"])
+        out = d / "build"
+        if how == "inspect":
+            args = ["inspect", model]
+        elif how == "export":
+            x = d / "x.npz"
+            np.savez(x, x=np.ones((4, 4), np.float32))
+            args = ["export", model, "-q", "float32", "--calib", x, "--eval", x, "-o", out, "--no-latency"]
+        else:  # a copied build whose manifest names the hostile file as its source
+            shutil.copytree(self.build, out)
+            args = ["validate", out, "--eval", self.eval, "--model", model]
+        code, text, exc = run_cli(args, self.timeout)
+        return judge(f"{how} {case}", code, text, exc, _stray(d))
+
+    def _hostile_h5(self, d, rng):
+        from tests.fuzz_hostile import hostile_h5
+
+        model = d / "model.h5"
+        return self._hostile_run(d, rng, model, hostile_h5(rng, self._hostile_base("h5"), model, self.canary))
+
+    def _hostile_keras(self, d, rng):
+        from tests.fuzz_hostile import hostile_keras
+
+        model = d / "model.keras"
+        return self._hostile_run(d, rng, model, hostile_keras(rng, self._hostile_base("keras"), model, self.canary))
+
+    def _hostile_saved_model(self, d, rng):
+        from tests.fuzz_hostile import hostile_saved_model
+
+        model = d / "saved"
+        return self._hostile_run(d, rng, model, hostile_saved_model(rng, self._hostile_base("sm"), model, self.canary))
+
+    def _paths(self, d, rng):
+        """Output paths that try to make a run delete or overwrite files the user owns."""
+        from tests.fuzz_hostile import snapshot
+
+        user = d / "user"  # the user's own files: none may be deleted or changed
+        (user / "data").mkdir(parents=True)
+        model = user / "model.tflite"
+        shutil.copy(self.source, model)
+        shutil.copy(self.eval, user / "data" / "eval.npz")
+        (user / "notes.txt").write_text("mine")
+        kind = rng.choice(["force-user-dir", "symlink-out", "dangling", "dot", "planted", "long-name", "stale-link",
+                           "model-inside", "parent"])  # fmt: skip
+        cwd, args = None, None
+        export = ["export", model, "-t", rng.choice(["tflite", "tflm", "tflite,tflm"]), "-q", "int8", "--calib",
+                  self.eval, "--no-latency"]  # fmt: skip
+        if kind == "force-user-dir":
+            args = [*export, "-o", user, "--force"]
+        elif kind == "parent":
+            args = [*export, "-o", user / "data" / "..", "--force"]
+        elif kind == "symlink-out":
+            (d / "link").symlink_to(user, target_is_directory=True)
+            args = [*export, "-o", d / "link", *(["--force"] if rng.random() < 0.8 else [])]
+        elif kind == "dangling":
+            (d / "link").symlink_to(d / "nowhere")
+            args = [*export, "-o", d / "link", "--force"]
+        elif kind == "dot":
+            cwd, args = user, [*export, "-o", ".", "--force"]
+        elif kind == "planted":  # symlinks at every temp name an older edgekit would have used
+            out = d / "src"
+            out.mkdir()
+            for name in ("m_model_data.h", "m_model_data.c", "m_model_settings.h", "m_op_resolver.h", "manifest.json"):
+                for pid in {os.getpid(), os.getpid() + 1}:
+                    (out / f".{name}.tmp-{pid}").symlink_to(user / "notes.txt")
+            args = ["header", model, "-o", out, "--name", "m", *(["--force"] if rng.random() < 0.5 else [])]
+        elif kind == "long-name":
+            long = user / ("m" * rng.choice([200, 240, 245, 250]) + ".tflite")
+            shutil.copy(self.source, long)
+            args = [*export[:1], long, *export[2:], "-o", d / "build"]
+        elif kind == "stale-link":  # a planted "stale stage" of a dead pid that is a symlink to the user's dir
+            (d / ".build.tmp-999999_x").symlink_to(user, target_is_directory=True)
+            (d / ".build.old-999999").symlink_to(user, target_is_directory=True)
+            args = [*export, "-o", d / "build", "--force"]
+        else:  # the build directory holds the model and data the run reads
+            args = [*export, "-o", user, "--force"]
+            shutil.copytree(self.build, d / "b")
+            shutil.copy(d / "b" / "manifest.json", user / "manifest.json")
+        before = snapshot(user)
+        old = os.getcwd()
+        try:
+            if cwd:
+                os.chdir(cwd)
+            code, text, exc = run_cli(args, self.timeout)
+        finally:
+            os.chdir(old)
+        after = snapshot(user) if user.is_dir() else {}
+        lost = [k for k, v in before.items() if after.get(k) != v]
+        if lost:
+            return Outcome("harm", f"paths {kind}", f"exit {code}: the user's {lost[:4]} deleted or changed")
+        return judge(f"paths {kind}", code, text, exc, _stray(d))
+
+    def _digits_build(self) -> tuple[Path, float]:
+        if self._digits is None:
+            build = self.work / "digits_build"
+            code, text, exc = run_cli(["export", EXAMPLE / "digits.keras", "-t", "tflite", "-q", "int8", "--calib",
+                                       EXAMPLE / "calib.npz", "--eval", EXAMPLE / "eval.npz", "-o", build, "--force",
+                                       "--no-latency"], timeout=600)  # fmt: skip
+            if code != 0:
+                raise RuntimeError(f"could not build the gates fixture: {text} {exc!r}")
+            import json
+
+            top1 = json.loads((build / "validation.json").read_text())["artifacts"]["tflite/int8"]["top1"]
+            self._digits = build, 100 * top1
+        return self._digits
+
+    def _gates(self, d, rng):
+        """Gate options, each known to be satisfiable, unsatisfiable or invalid: exit 0 only
+        for a run whose every gate must pass."""
+        import json
+
+        base, top1 = self._digits_build()
+        build = d / "build"
+        shutil.copytree(base, build)
+        (build / "validation.json").unlink()
+        args, must_fail, why = ["validate", build, "--eval", EXAMPLE / "eval.npz"], False, []
+        if rng.random() < 0.6:
+            v = rng.choice([0.5, 0.95, 1, 1.0, 0, 50, 90, round(top1 - 0.5, 2), round(top1 + 0.1, 2), 100, 101, -5])
+            args += ["--min-accuracy", str(v)]
+            if 0 < v <= 1 or v < 0 or v > 100 or v > top1:
+                must_fail, why = True, [*why, f"--min-accuracy {v} (top-1 {top1:.2f}%)"]
+        if rng.random() < 0.4:
+            t = rng.choice(["tflite", "tflite,tlfm", "tlfite", "", ",", "tflm", "openvino", "tflite,tflite"])
+            args += ["--targets", t]
+            if t not in ("tflite", "tflite,tflite"):
+                must_fail, why = True, [*why, f"--targets {t!r}"]
+        if rng.random() < 0.4:
+            key = rng.choice(["tflite/int8", "tflite/int8", "tflite/float32", "tflm/int8"])
+            value = rng.choice([top1 / 100, 1.0, "high", None, top1 / 100 - 0.01])
+            path = d / "baseline.json"
+            path.write_text(json.dumps({"edgekit_baseline": 1, "task": "classification", "samples": 540,
+                                        "artifacts": {key: {"top1": value}}}))  # fmt: skip
+            args += ["--baseline", path]
+            if key != "tflite/int8" or not isinstance(value, float) or value > top1 / 100 + 0.001:
+                must_fail, why = True, [*why, f"baseline {key}={value}"]
+        if rng.random() < 0.2:
+            args += ["--min-cosine", str(rng.choice([0.9, 0.99, 1.5, -2]))]
+            must_fail |= args[-1] in ("1.5", "-2")
+        code, text, exc = run_cli(args, self.timeout)
+        case = "gates " + " ".join(str(a) for a in args[4:])
+        if code == 0 and must_fail:
+            return Outcome("gate", case, f"passed: {'; '.join(why) or 'cosine'} must fail")
+        if code in (1, 2) and not must_fail and not exc:
+            return Outcome("gate", case, f"exit {code} on gates that must pass: {text.strip()[-200:]}")
+        return judge(case, code, text, exc, _validated(build, code))
