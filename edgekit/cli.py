@@ -37,8 +37,16 @@ class _State:
         if not self.err.is_terminal:
             yield
             return
+        from rich.live import Live
+        from rich.spinner import Spinner
+
         start = time.perf_counter()
-        with self.err.status(text):
+        # Console.status() would route sys.stdout/sys.stderr into the terminal while it spins,
+        # past the fd redirect, so Python-level framework output (warnings, tqdm bars, TF's
+        # "Saved artifact" report) would reach the user: keep them going to the captured log.
+        spinner = Spinner("dots", text, style="status.spinner")
+        with Live(spinner, console=self.err, transient=True, refresh_per_second=12.5,
+                  redirect_stdout=False, redirect_stderr=False):  # fmt: skip
             yield
         self.err.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - start:.1f} s)[/]")
 

@@ -1,6 +1,7 @@
 """The real CLI in a child process: exit codes, one-line errors, clean output."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -138,3 +139,45 @@ def test_inspect_json_on_tflite():
 def test_targets_table():
     res = run_cli("targets")
     assert res.returncode == 0 and "int16x8" in res.stdout and "palettize4" in res.stdout
+
+
+def _run_in_pty(args, cwd, timeout=600) -> str:
+    """What a user sees: the CLI on a pseudo-terminal (fd 1 and 2 both), ANSI codes removed."""
+    import os
+    import pty
+    import re
+    import select
+    import sys
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real CLI, as a user runs it
+        os.chdir(cwd)
+        os.execv(sys.executable, [sys.executable, "-m", "edgekit.cli", *map(str, args)])
+    out, deadline = bytearray(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 1)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            out.extend(data)
+    os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode(errors="replace"))
+    return "\n".join(part.strip() for line in text.split("\n") for part in line.split("\r") if part.strip())
+
+
+def test_no_framework_output_on_a_terminal(tiny_keras, tmp_path):
+    """A TFLite and a Core ML export on a terminal show edgekit's own lines only: the spinner
+    must not route Python-level output (warnings, tqdm bars, TF's SavedModel report) past the log."""
+    from tests.conftest import ROOT
+
+    seen = _run_in_pty(["export", tiny_keras, "-t", "tflite,coreml", "-q", "tflite=int8,coreml=float16",
+                        "--calib", "random", "-o", tmp_path / "b", "--no-latency"], cwd=ROOT)  # fmt: skip
+    assert "edgekit export" in seen and "coreml/float16" in seen, seen
+    foreign = [ln for ln in seen.splitlines() if not ln.startswith("warning: ")  # edgekit's own warnings
+               and re.search(r"Warning|WARNING|warnings\.warn|Saved artifact|it/s|passes/s|ops/s|%\||coremltools|tensorflow|"
+                            r"Endpoint|TensorSpec|oneDNN|cuda|absl|^[IWE]\d{4}", ln)]  # fmt: skip
+    assert not foreign, "\n".join(foreign[:10])
