@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFileError, UnsafeModelError
-from edgekit.loaders.safety import refuse_code_layers
+from edgekit.loaders.safety import check_keras_config
 from edgekit.model import TensorInfo, resolve_shape
 
 
@@ -99,7 +99,7 @@ def load_keras(path: Path, *, batch: int, input_shapes: dict, signature, unsafe:
     """Load a .keras or .h5 file into a KerasBackend."""
     suffix = path.suffix.lower()
     if suffix == ".keras":
-        refuse_code_layers(_keras_zip_config(path), path, unsafe)
+        check_keras_config(_keras_zip_config(path), path, unsafe, what="config.json")
         order = ["keras"]
     else:
         version, config = _h5_header(path)
@@ -108,7 +108,7 @@ def load_keras(path: Path, *, batch: int, input_shapes: dict, signature, unsafe:
                 f"{path}: HDF5 file holds no model architecture (weights only?); "
                 "save the whole model with model.save()"
             )
-        refuse_code_layers(config, path, unsafe)
+        check_keras_config(config, path, unsafe)
         order = ["tf_keras", "keras"] if (version or "").startswith("2.") else ["keras", "tf_keras"]
 
     errors = []
