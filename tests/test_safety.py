@@ -97,6 +97,22 @@ def test_h5_model_config_that_is_not_json_is_a_model_file_error(legacy_h5, tmp_p
         load_model(bad)
 
 
+def test_h5_model_config_nested_past_the_stack_is_a_model_file_error(legacy_h5, tmp_path):
+    bad = tmp_path / "deep.h5"
+    _with_config(legacy_h5, bad, lambda cfg: "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match=r"deep\.h5.*not JSON"):
+        load_model(bad)
+
+
+def test_keras3_config_json_that_is_not_text_is_a_model_file_error(tiny_keras, tmp_path):
+    bad = tmp_path / "binary.keras"
+    with zipfile.ZipFile(tiny_keras) as z, zipfile.ZipFile(bad, "w") as out:
+        for item in z.infolist():
+            out.writestr(item, b"\xff\xfe\x00garbage" if item.filename == "config.json" else z.read(item))
+    with pytest.raises(ModelFileError, match=r"binary\.keras.*config\.json is not JSON"):
+        load_model(bad)
+
+
 def test_tf_op_lambda_models_of_math_and_array_ops_still_load(op_lambda_h5):
     m = load_model(op_lambda_h5)
     (y,) = m.predict(np.ones((1, 4), np.float32))

@@ -50,26 +50,27 @@ def parse_config(text: str | bytes, path, what: str) -> dict:
     """The architecture JSON as a dict, or a one-line ModelFileError naming ``what``."""
     try:
         config = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         config = None
     if not isinstance(config, dict):
         raise ModelFileError(f"{path}: {what} is not JSON describing a model; re-save the model with model.save()")
     return config
 
 
-def _walk(node, layer=None) -> Iterator[tuple[dict, str | None]]:
+def _walk(root) -> Iterator[tuple[dict, str | None]]:
     """Every object config (a dict with ``class_name``) and the name of the layer it is in."""
-    if isinstance(node, dict):
-        if "class_name" in node:
-            inner = node.get("config")
-            if isinstance(inner, dict) and isinstance(inner.get("name"), str) and layer is None:
-                layer = inner["name"]
-            yield node, layer
-        for key, value in node.items():
-            yield from _walk(value, layer if key != "layers" else None)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value, layer)
+    todo = [(root, None)]  # iterative: a hostile file may nest deeper than Python's stack
+    while todo:
+        node, layer = todo.pop()
+        if isinstance(node, dict):
+            if "class_name" in node:
+                inner = node.get("config")
+                if isinstance(inner, dict) and isinstance(inner.get("name"), str) and layer is None:
+                    layer = inner["name"]
+                yield node, layer
+            todo.extend((value, layer if key != "layers" else None) for key, value in node.items())
+        elif isinstance(node, list):
+            todo.extend((value, layer) for value in node)
 
 
 @lru_cache(maxsize=1024)
