@@ -68,6 +68,17 @@ def test_tf_op_lambda_loading_a_library_is_refused(op_lambda_h5, tmp_path):
         load_model(evil)
 
 
+def test_tf_op_lambda_allowlist_is_math_and_array_functions():
+    from edgekit.loaders.safety import tf_function_allowed
+
+    for name in ("math.add", "reshape", "concat", "nn.relu", "__operators__.getitem", "image.resize", "compat.v1.nn.relu6"):
+        assert tf_function_allowed(name), name
+    for name in ("io.write_file", "io.read_file", "load_op_library", "load_library", "print", "py_function",
+                 "numpy_function", "map_fn", "io.gfile.GFile", "raw_ops.WriteFile", "compat.v1.raw_ops.ImmutableConst",
+                 "saved_model.load", "nope", ["math.add"], None):  # fmt: skip
+        assert not tf_function_allowed(name), name
+
+
 def test_tf_op_method_layers_are_refused(op_lambda_h5, tmp_path):
     evil = tmp_path / "method.h5"
     layer = {"class_name": "ClassMethod", "name": "m", "inbound_nodes": [],

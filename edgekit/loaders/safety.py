@@ -73,11 +73,14 @@ def _walk(root) -> Iterator[tuple[dict, str | None]]:
             todo.extend((value, layer) for value in node)
 
 
-@lru_cache(maxsize=1024)
-def tf_function_allowed(name: str) -> bool:
+def tf_function_allowed(name) -> bool:
     """Whether a TFOpLambda may call TensorFlow API function ``name`` (e.g. ``math.add``)."""
-    if not isinstance(name, str) or name.startswith("raw_ops."):  # raw ops include ImmutableConst (mmaps a file)
-        return False
+    # raw ops include ImmutableConst, which memory-maps a file
+    return isinstance(name, str) and "raw_ops" not in name.split(".") and _math_or_array_function(name)
+
+
+@lru_cache(maxsize=1024)
+def _math_or_array_function(name: str) -> bool:
     from tensorflow.python.util import tf_export
 
     symbol = tf_export.get_symbol_from_name(name)
