@@ -88,16 +88,17 @@ def test_tf_op_method_layers_are_refused(op_lambda_h5, tmp_path):
         load_model(evil)
 
 
-def test_h5_naming_a_foreign_module_is_refused(legacy_h5, tmp_path):
+@pytest.mark.parametrize(("module", "name"), [("os", "system"), ("builtins", "eval"), ("keras.models", "load_model")])
+def test_h5_naming_a_foreign_function_is_refused(legacy_h5, tmp_path, module, name):
     evil = tmp_path / "module.h5"
 
     def edit(cfg):
         cfg["config"]["layers"][-1]["config"]["activation"] = {
-            "module": "os", "class_name": "function", "config": "system", "registered_name": "system"}  # fmt: skip
+            "module": module, "class_name": "function", "config": name, "registered_name": name}  # fmt: skip
         return json.dumps(cfg)
 
     _with_config(legacy_h5, evil, edit)
-    with pytest.raises(UnsafeModelError, match=r"module 'os'"):
+    with pytest.raises(UnsafeModelError, match=rf"names {module}\.{name} \(module '{module}'"):
         load_model(evil)
 
 

@@ -9,6 +9,7 @@ framework sees the file, and lets through only what ordinary models are made of.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from functools import lru_cache
@@ -87,11 +88,13 @@ def _math_or_array_function(name: str) -> bool:
     return callable(symbol) and getattr(symbol, "__module__", None) in TF_OP_MODULES
 
 
-def module_allowed(module, name) -> bool:
+def module_allowed(module, name, cls=None) -> bool:
     """Whether an object config may name ``module`` (Keras imports it to find ``name``)."""
-    if module == "builtins":  # Keras then looks the name up in its own activations, losses...
-        return True
-    if not isinstance(module, str):
+    if module == "builtins":
+        # Keras looks a function's name up in its own activations, losses...; tf_keras falls
+        # back to Python's builtins module (eval, exec, open) when that finds nothing.
+        return cls == "function" and isinstance(name, str) and not hasattr(builtins, name)
+    if not isinstance(module, str) or not isinstance(name, str):
         return False
     package, _, rest = module.partition(".")
     if package not in ("keras", "tf_keras"):
@@ -100,7 +103,10 @@ def module_allowed(module, name) -> bool:
         return name in KERAS_TOP_LEVEL
     if module.startswith("keras.src."):
         return module in KERAS_PRIVATE_MODULES
-    return rest.split(".")[0] in KERAS_NAMESPACES
+    namespace = rest.split(".")[0]
+    if namespace == "models":  # not keras.models.load_model, model_from_json, clone_model...
+        return name in KERAS_TOP_LEVEL
+    return namespace in KERAS_NAMESPACES
 
 
 def problems(config: dict) -> list[tuple[str | None, str]]:
@@ -118,7 +124,7 @@ def problems(config: dict) -> list[tuple[str | None, str]]:
             if not tf_function_allowed(fn):
                 found.append((layer, f"calls TensorFlow function tf.{fn}, which is not a math or array op"))
         # A null module names a custom object: Keras looks it up among registered ones only.
-        if module is not None and not module_allowed(module, name):
+        if module is not None and not module_allowed(module, name, cls):
             found.append((layer, f"names {module}.{name} (module {module!r} is not one of Keras' "
                                  "model building blocks)"))  # fmt: skip
     return found
