@@ -125,6 +125,19 @@ def test_keras3_config_json_that_is_not_text_is_a_model_file_error(tiny_keras, t
         load_model(bad)
 
 
+def test_h5_class_names_that_are_not_strings_are_a_model_file_error(legacy_h5, tmp_path):
+    bad = tmp_path / "listname.h5"
+
+    def edit(cfg):
+        cfg["config"]["layers"][-1]["class_name"] = ["Dense"]
+        cfg["config"]["layers"][-1]["config"]["activation"] = {"module": "builtins", "class_name": "function", "config": {}}
+        return json.dumps(cfg)
+
+    _with_config(legacy_h5, bad, edit)
+    with pytest.raises(ModelFileError, match="listname"):
+        load_model(bad)
+
+
 def test_tf_op_lambda_models_of_math_and_array_ops_still_load(op_lambda_h5):
     m = load_model(op_lambda_h5)
     (y,) = m.predict(np.ones((1, 4), np.float32))

@@ -114,7 +114,10 @@ def problems(config: dict) -> list[tuple[str | None, str]]:
     found = []
     for node, layer in _walk(config):
         cls, inner, module = node["class_name"], node.get("config"), node.get("module")
+        if not isinstance(cls, str):
+            continue  # not an object config Keras can resolve: it fails on it with its own error
         name = inner if cls == "function" else node.get("spec_name", cls)
+        name = name if isinstance(name, str) else None
         if cls in CODE_LAYERS or cls == "__lambda__" or name in CODE_LAYERS:
             found.append((layer, "holds Python code (Lambda)"))
         elif cls in FOREIGN_LAYERS or name in FOREIGN_LAYERS:
