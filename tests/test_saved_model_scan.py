@@ -10,7 +10,7 @@ import pytest
 from edgekit.errors import ModelFileError, UnsafeModelError
 from edgekit.loaders.saved_model_scan import allowed_ops, read_saved_model, refused_ops
 from edgekit.model import load_model
-from tests.conftest import MLPERF, needs_shared
+from tests.conftest import SHARED, needs_shared
 
 
 def save_writer_model(path, marker) -> None:
@@ -115,9 +115,13 @@ def test_keras_exports_and_tf1_graphs_pass(tmp_path):
     assert load_model(tmp_path / "k3").outputs[0].shape == (1, 3)
 
 
+REAL_SAVED_MODELS = sorted(p.parent for p in SHARED.rglob("saved_model.pb")) if SHARED.exists() else []
+
+
 @needs_shared()
-def test_real_saved_model_still_loads():
-    m = load_model(MLPERF / "keyword_spotting" / "kws_ref_model")
+@pytest.mark.parametrize("path", REAL_SAVED_MODELS, ids=lambda p: p.name)
+def test_real_saved_models_still_load(path):
+    m = load_model(path)
     (y,) = m.predict(np.zeros(m.inputs[0].shape, np.float32))
     assert y.shape == m.outputs[0].shape
 
