@@ -93,6 +93,7 @@ def cli(ctx, verbose):
     ctx.with_resource(captured_native_output(enabled=not (verbose or wants_help)))
 
 
+_UNSAFE_HELP = "Skip the model safety checks (code in Keras configs, file/library ops in SavedModels): trusted files only."
 _PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see docs/pruning.md)."
 
 
@@ -104,6 +105,12 @@ def _floats(text: str | None, option: str):
     except ValueError:
         raise OptionError(f"{option} '{text}': give a number or comma-separated numbers") from None
     return values
+
+
+def _warn_unsafe(state: _State, unsafe: bool) -> None:
+    if unsafe:
+        state.err.print("[bold yellow]warning:[/] --unsafe: model safety checks skipped; the model file may run "
+                        "code on this machine while loading", soft_wrap=True)  # fmt: skip
 
 
 def _scale(text: str | None):
@@ -154,7 +161,7 @@ def _scale(text: str | None):
 @click.option("-p", "--prune", "prune", multiple=True, help=_PRUNE_HELP)
 @click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
 @click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
-@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load (Lambda layers).")
+@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
 @click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
@@ -206,6 +213,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
         if key in values:
             values[key] = Path(values[key])
     opts = ExportOptions(**values, preprocess=Preprocess(**pre), unsafe=unsafe)
+    _warn_unsafe(state, unsafe)
     result = run_export(opts, progress=state.step)
     if as_json:
         state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
@@ -229,7 +237,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
 @click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
 @click.option("--mean", help="Preprocessing: subtract (per channel allowed).")
 @click.option("--std", help="Preprocessing: divide by (per channel allowed).")
-@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load.")
+@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pruning record as JSON.")
 @click.pass_obj
@@ -247,6 +255,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
     opts = ExportOptions(model=model, prune=tuple(prune), finetune=finetune, epochs=epochs)
     specs = plan_pruning(opts)
     pre = Preprocess(_scale(scale), _floats(mean, "--mean"), _floats(std, "--std"))
+    _warn_unsafe(state, unsafe)
     with state.step(f"Loading {model}"):
         source = load_model(model, unsafe=unsafe)
     check_model_out(out, source.kind, force)
@@ -268,7 +277,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--ops", is_flag=True, help="Also list every op with its MACs and output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--unsafe", is_flag=True, help="Allow model files that run Python code on load.")
+@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
 @click.pass_obj
 def inspect(state: _State, model, ops, as_json, unsafe):
     """Show MODEL's inputs, outputs, ops, parameters, MACs and largest tensors.
@@ -280,6 +289,7 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 
     if not model.exists():
         raise OptionError(f"{model}: no such file or directory")
+    _warn_unsafe(state, unsafe)
     report = inspect_path(model, with_ops=ops, unsafe=unsafe)
     if as_json:
         state.out.file.write(json.dumps(report, indent=2) + "\n")
@@ -304,9 +314,10 @@ def inspect(state: _State, model, ops, as_json, unsafe):
               show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
 @click.option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
 @click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
+@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
 @click.pass_obj
 def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
-             baseline_tolerance, update_baseline, junit, litert_kernels, layers, as_json):
+             baseline_tolerance, update_baseline, junit, litert_kernels, layers, as_json, unsafe):
     """Run every artifact of BUILD_DIR in its runtime over --eval and apply the gates.
 
     Exit code 0: all gates pass; 1: a gate failed; 2: an error.
@@ -320,8 +331,10 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 
     gates = Gates(max_drop, min_cosine, min_accuracy, baseline, update_baseline, baseline_tolerance)
     targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    _warn_unsafe(state, unsafe)
     report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
-                            junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers)  # fmt: skip
+                            junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers,
+                            unsafe=unsafe)  # fmt: skip
     _refresh_report(state, build_dir)
     if as_json:
         state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")

@@ -99,9 +99,10 @@ def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit
 def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,
                    gates: Gates = Gates(), targets: tuple[str, ...] = (), junit: Path | None = None,
                    batch_size: int = 256, litert_kernels: str | None = None, progress=None,
-                   write: bool = True, layers: bool = False) -> ValidationReport:  # fmt: skip
+                   write: bool = True, layers: bool = False, unsafe: bool = False) -> ValidationReport:  # fmt: skip
     """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``
-    (and write validation.json, the baseline and JUnit files unless ``write`` is False)."""
+    (and write validation.json, the baseline and JUnit files unless ``write`` is False).
+    ``unsafe`` skips the safety checks of the source model (never taken from the manifest)."""
     import contextlib
 
     from edgekit.model import load_model, parse_input_shapes
@@ -126,7 +127,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
         raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
-                           signature=opts.get("signature"))  # fmt: skip
+                           signature=opts.get("signature"), unsafe=unsafe)  # fmt: skip
     dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
     with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,

@@ -93,3 +93,30 @@ def test_streaming_100k_samples_keeps_memory_flat(build, tmp_path):
     print(f"100,000 samples ({nbytes / 1e6:.1f} MB): Python peak {peak / 1e6:.1f} MB, max RSS grew {rss_growth / 1e6:.1f} MB")
     assert report.result["samples"] == 100_000
     assert peak < nbytes / 4
+
+
+def test_source_model_is_checked_before_loading_and_unsafe_is_a_flag(saved_model, lambda_keras, tmp_path):
+    """validate reloads the manifest's source path: what is there now gets the same checks."""
+    import shutil
+
+    from edgekit.errors import UnsafeModelError
+    from tests.test_saved_model_scan import save_writer_model
+
+    np.savez(tmp_path / "eval.npz", x=np.ones((4, 5), np.float32))
+    src = tmp_path / "src_sm"
+    shutil.copytree(saved_model, src)
+    export(ExportOptions(model=src, out=tmp_path / "b", target=("tflite",), quant="float32", latency=False))
+    shutil.rmtree(src)
+    save_writer_model(src, tmp_path / "marker")
+    with pytest.raises(UnsafeModelError, match="WriteFile"):
+        validate_build(tmp_path / "b", str(tmp_path / "eval.npz"), write=False)
+    assert not (tmp_path / "marker").exists()
+
+    np.savez(tmp_path / "eval4.npz", x=np.ones((4, 4), np.float32))
+    export(ExportOptions(model=lambda_keras, out=tmp_path / "l", target=("tflite",), quant="float32", latency=False,
+                         unsafe=True))  # fmt: skip
+    res = run_cli("validate", tmp_path / "l", "--eval", tmp_path / "eval4.npz")
+    assert res.returncode == 2 and "Lambda" in res.stderr and "--unsafe" in res.stderr
+    res = run_cli("validate", tmp_path / "l", "--eval", tmp_path / "eval4.npz", "--unsafe")
+    assert res.returncode == 0, res.stderr
+    assert "warning: --unsafe" in res.stderr

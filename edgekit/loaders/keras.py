@@ -8,16 +8,17 @@ argument old DepthwiseConv2D configs carry). Keras 3 files go through Keras 3.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from edgekit.errors import ModelFileError, UnsafeModelError
-from edgekit.loaders.safety import refuse_code_layers
+from edgekit.loaders.safety import check_keras_config
 from edgekit.model import TensorInfo, resolve_shape
 
 
-def _h5_header(path: Path) -> tuple[str | None, str | None]:
+def _h5_header(path: Path) -> tuple[str | None, str | bytes | None]:
     """(keras_version, model_config JSON) of an HDF5 model file."""
     try:
         import h5py
@@ -30,16 +31,18 @@ def _h5_header(path: Path) -> tuple[str | None, str | None]:
         ) from e
 
     def text(v):
-        return v.decode() if isinstance(v, bytes) else (str(v) if v is not None else None)
+        return v.decode(errors="replace") if isinstance(v, bytes) else (str(v) if v is not None else None)
 
-    return text(attrs.get("keras_version")), text(attrs.get("model_config"))
+    config = attrs.get("model_config")
+    return text(attrs.get("keras_version")), config if isinstance(config, bytes) else text(config)
 
 
-def _keras_zip_config(path: Path) -> str:
+def _keras_zip_config(path: Path) -> bytes:
     try:
         with zipfile.ZipFile(path) as z:
-            return z.read("config.json").decode()
-    except (zipfile.BadZipFile, KeyError, OSError) as e:
+            return z.read("config.json")
+    # zlib.error: corrupt deflate data; NotImplementedError: unknown compression; RuntimeError: encrypted
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as e:
         raise ModelFileError(
             f"{path}: not a Keras 3 model file (a .keras file is a zip with config.json); "
             "re-save it with model.save('model.keras')"
@@ -99,7 +102,7 @@ def load_keras(path: Path, *, batch: int, input_shapes: dict, signature, unsafe:
     """Load a .keras or .h5 file into a KerasBackend."""
     suffix = path.suffix.lower()
     if suffix == ".keras":
-        refuse_code_layers(_keras_zip_config(path), path, unsafe)
+        check_keras_config(_keras_zip_config(path), path, unsafe, what="config.json")
         order = ["keras"]
     else:
         version, config = _h5_header(path)
@@ -108,7 +111,7 @@ def load_keras(path: Path, *, batch: int, input_shapes: dict, signature, unsafe:
                 f"{path}: HDF5 file holds no model architecture (weights only?); "
                 "save the whole model with model.save()"
             )
-        refuse_code_layers(config, path, unsafe)
+        check_keras_config(config, path, unsafe)
         order = ["tf_keras", "keras"] if (version or "").startswith("2.") else ["keras", "tf_keras"]
 
     errors = []

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFileError, OptionError
+from edgekit.loaders.saved_model_scan import check_saved_model
 from edgekit.model import TensorInfo, resolve_shape
 
 
@@ -76,6 +77,7 @@ def _ordered(outs, names):
 
 def load_saved_model(path: Path, *, batch: int, input_shapes: dict, signature, unsafe: bool):
     """Load a SavedModel directory's serving signature into a SavedModelBackend."""
+    check_saved_model(path, unsafe)
     import tensorflow as tf
 
     try:
