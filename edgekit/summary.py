@@ -122,6 +122,10 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
                 soft_wrap=True,
             )
     _not_validated(res, console)
+    ref = res.get("reference") or {}
+    if ref.get("given") and ref.get("matches_manifest") is False:
+        console.print(f"[bold yellow]note:[/] float reference {ref['path']} (--model) is not the model this build "
+                      "was exported from (its sha256 differs from the manifest's)", soft_wrap=True)  # fmt: skip
     for g in report.gates:
         if g.note:
             console.print(f"[bold yellow]note:[/] {g.message}", soft_wrap=True)
