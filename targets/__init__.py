@@ -28,7 +28,7 @@ def check_target_names(names, option: str = "--target") -> tuple[str, ...]:
         raise OptionError(f"{option}: no target given; choose from {known}")
     for name in names:
         if not name:
-            raise OptionError(f"{option} {','.join(names)}: an empty target name; choose from {known}")
+            raise OptionError(f"{option} '{','.join(names)}': an empty target name; choose from {known}")
         if name not in _REGISTRY:
             close = difflib.get_close_matches(name, _REGISTRY, 1)
             hint = f"did you mean '{close[0]}'? " if close else ""
