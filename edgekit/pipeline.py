@@ -162,7 +162,10 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         if evalset is not None:
             from edgekit.labels import check_labels
 
-            check_labels(evalset, model, opts.task)  # before pruning and export spend minutes
+            from edgekit.simulate.evaluate import default_task
+
+            gates.check_data(opts.task or default_task(model), evalset.has_labels)  # before pruning and export
+            check_labels(evalset, model, opts.task)
         pruning = None
         if prune_specs:
             from edgekit.prune_report import prune_source, save_pruned

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess
-from edgekit.errors import CannotSimulate, ModelFileError, OptionError
+from edgekit.errors import CannotSimulate, ModelFileError, OptionError, OutputError
 from edgekit.manifest import float_reference, read_manifest
 from edgekit.outdir import atomic_write
 from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
@@ -42,10 +42,11 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
                    workers: int | None = None, litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
     """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
     from edgekit.labels import check_labels
-    from edgekit.simulate.evaluate import evaluate
+    from edgekit.simulate.evaluate import default_task, evaluate
     from edgekit.simulate.runners import runner_for
 
-    check_labels(dataset, model, task)  # before any runtime starts
+    gates.check_data(task or default_task(model), dataset.has_labels)  # before any runtime starts
+    check_labels(dataset, model, task)
     # Use every core: LiteRT threads within a batch, TFLM runs samples in parallel processes.
     cores = workers or os.cpu_count() or 1
     runners, skipped = {}, {}
@@ -110,6 +111,8 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     step = progress or (lambda text: contextlib.nullcontext())
     build_dir = Path(build_dir)
     gates.read_baseline()  # a bad baseline file fails before any work
+    if junit is not None and not Path(junit).parent.is_dir():
+        raise OutputError(f"--junit {junit}: its directory does not exist")
     manifest = read_manifest(build_dir)
     artifacts, opts, _, preprocess = _from_manifest(manifest, build_dir)
     if targets:

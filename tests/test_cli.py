@@ -148,6 +148,7 @@ def test_gate_mistakes_are_one_line_errors_before_any_work(tmp_path):
          ["--min-accuracy 0.95 is in percent, so it means 0.95%", "for 95% write --min-accuracy 95"]),
         (("validate", tmp_path, "--eval", evalset, "--targets", "tflite,tlfm"), ["unknown target 'tlfm'; did you mean 'tflm'?"]),
         (("validate", tmp_path, "--eval", evalset, "--update-baseline"), ["--update-baseline needs --baseline FILE"]),
+        (("simulate", tmp_path, "--targets", "tflite,tlfm"), ["unknown target 'tlfm'; did you mean 'tflm'?"]),
     ]  # fmt: skip
     for args, fragments in cases:
         _one_line_error(run_cli(*args), *fragments)

@@ -103,6 +103,9 @@ def test_eval_labels_are_checked_before_the_export(tiny_keras, tmp_path):
     np.savez(bad, x=np.zeros((4, 6, 6, 1), np.float32), y=np.array([0, 1, 5, 2]))
     with pytest.raises(DataError, match=r"bad.npz\[y\]: sample 2 has label 5; the model has 3 classes"):
         export(ExportOptions(model=tiny_keras, out=tmp_path / "o", eval=str(bad), min_accuracy=50))
+    np.savez(bad, x=np.zeros((4, 6, 6, 1), np.float32))
+    with pytest.raises(OptionError, match="--max-drop needs labelled evaluation data"):
+        export(ExportOptions(model=tiny_keras, out=tmp_path / "o", eval=str(bad), max_drop=1))
     assert not (tmp_path / "o").exists() and not _leftovers(tmp_path, "o")
 
 

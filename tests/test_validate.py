@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.errors import DataError, ModelFileError, OptionError
+from edgekit.errors import DataError, ModelFileError, OptionError, OutputError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.validate import validate_build
 from edgekit.simulate.gates import Gates
@@ -111,6 +111,8 @@ def test_update_baseline_without_baseline_writes_nothing(build, tmp_path):
     report.write_text("earlier run\n")
     with pytest.raises(OptionError, match="--update-baseline needs --baseline FILE"):
         validate_build(build, str(EVAL), gates=Gates(update_baseline=True))
+    with pytest.raises(OutputError, match="--junit .*: its directory does not exist"):
+        validate_build(build, str(EVAL), junit=tmp_path / "no" / "v.xml")
     assert report.read_text() == "earlier run\n"
     report.unlink()
 

@@ -49,6 +49,14 @@ class Gates:
     def any(self) -> bool:
         return any(v is not None for v in (self.max_drop, self.min_cosine, self.min_accuracy, self.baseline))
 
+    def check_data(self, task: str, labelled: bool) -> None:
+        """Refuse, before anything runs, a top-1/AUC gate that the data or task cannot score."""
+        for option, value in (("--max-drop", self.max_drop), ("--min-accuracy", self.min_accuracy)):
+            if value is not None and task == "regression":
+                raise OptionError(f"{option} scores top-1 or AUC, which the regression task has none of; use --min-cosine")
+            if value is not None and not labelled:
+                raise OptionError(f"{option} needs labelled evaluation data for the {task} metric (a 'y' array or class sub-directories)")
+
     def read_baseline(self) -> dict | None:
         """The baseline to compare against (None without one, or when it is being rewritten)."""
         if self.baseline is None:

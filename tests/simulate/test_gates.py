@@ -110,3 +110,12 @@ def test_baseline_values_of_the_wrong_type_are_one_line(tmp_path, bad):
     path.write_text('{"edgekit_baseline": 1, "artifacts": {"tflite/int8": 0.9}}')
     with pytest.raises(OptionError, match="artifacts.tflite/int8 must be a table of metrics"):
         read_baseline(path)
+
+
+def test_accuracy_gates_need_labels_and_a_scored_task():
+    Gates(max_drop=1, min_cosine=0.9).check_data("classification", labelled=True)
+    Gates(min_cosine=0.9).check_data("regression", labelled=False)
+    with pytest.raises(OptionError, match="--min-accuracy needs labelled evaluation data for the anomaly metric"):
+        Gates(min_accuracy=90).check_data("anomaly", labelled=False)
+    with pytest.raises(OptionError, match="--max-drop scores top-1 or AUC, which the regression task has none of"):
+        Gates(max_drop=1).check_data("regression", labelled=True)
