@@ -16,9 +16,9 @@ from edgekit.errors import DataError, OptionError
 from edgekit.manifest import source_entry, write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import check_output, staged_output
+from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
-from edgekit.simulate.gates import Gates
 from targets import check_target_names, get_target
 from targets.base import Artifact, sha256_of
 
@@ -161,7 +161,6 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         evalset = Dataset.open(opts.eval, model.inputs, opts.preprocess, "--eval") if opts.eval else None
         if evalset is not None:
             from edgekit.labels import check_labels
-
             from edgekit.simulate.evaluate import default_task
 
             gates.check_data(opts.task or default_task(model), evalset.has_labels)  # before pruning and export
