@@ -94,6 +94,9 @@ def cli(ctx, verbose):
 
 
 _UNSAFE_HELP = "Skip the model safety checks (code in Keras configs, file/library ops in SavedModels): trusted files only."
+_MAX_DROP_HELP = "Gate: percentage points of top-1 (or AUC) an artifact may lose against float (0-100; 0.5 = half a point)."
+_MIN_COSINE_HELP = "Gate: least cosine similarity with the float model, every output (-1 to 1, e.g. 0.99)."
+_MIN_ACCURACY_HELP = "Gate: least top-1 (or AUC) in percent (e.g. 95 for 95%; 0 < value <= 1 is refused as ambiguous)."
 _PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see docs/pruning.md)."
 
 
@@ -153,9 +156,9 @@ def _scale(text: str | None):
 @click.option("--coreml-precision", type=click.Choice(["float16", "float32"]), help="coreml: compute precision of compressed schemes (default float16).")
 @click.option("--coreml-input", type=click.Choice(["tensor", "image"]), help="coreml: input as a tensor (default) or an image (scale/bias from --scale/--mean/--std).")
 @click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
-@click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
-@click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
-@click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
+@click.option("--max-drop", type=float, help=_MAX_DROP_HELP)
+@click.option("--min-cosine", type=float, help=_MIN_COSINE_HELP)
+@click.option("--min-accuracy", type=float, help=_MIN_ACCURACY_HELP)
 @click.option("--layers", is_flag=True, default=None, help="With --eval: per-layer error report of int8 TFLite artifacts.")
 @click.option("--latency/--no-latency", default=None, help="Time each artifact on the host for the summary (default: on).")
 @click.option("-p", "--prune", "prune", multiple=True, help=_PRUNE_HELP)
@@ -303,11 +306,11 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 @click.option("--model", "model_path", help="The float source model (default: the path in the manifest).")
 @click.option("--targets", "only", help="Validate only these targets (comma-separated).")
 @click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What to score (default: from the output shape).")
-@click.option("--max-drop", type=float, help="Gate: top-1 (or AUC) points an artifact may lose against float.")
-@click.option("--min-cosine", type=float, help="Gate: least cosine similarity with the float model.")
-@click.option("--min-accuracy", type=float, help="Gate: least top-1 (or AUC) in percent.")
+@click.option("--max-drop", type=float, help=_MAX_DROP_HELP)
+@click.option("--min-cosine", type=float, help=_MIN_COSINE_HELP)
+@click.option("--min-accuracy", type=float, help=_MIN_ACCURACY_HELP)
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline file: fail when worse than it.")
-@click.option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Points an artifact may lose against the baseline.")
+@click.option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Percentage points of top-1 (or AUC) an artifact may lose against the baseline.")
 @click.option("--update-baseline", is_flag=True, help="Write this run's metrics as the new --baseline.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
 @click.option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
@@ -328,9 +331,10 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
     from edgekit.simulate.gates import Gates
     from edgekit.summary import render_validation
     from edgekit.validate import validate_build
+    from targets import parse_target_list
 
     gates = Gates(max_drop, min_cosine, min_accuracy, baseline, update_baseline, baseline_tolerance)
-    targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    targets = parse_target_list(only, "--targets") if only is not None else ()
     _warn_unsafe(state, unsafe)
     report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
                             junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers,
@@ -372,12 +376,13 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
 
     from edgekit.outdir import atomic_write
     from edgekit.simulate.latency import artifacts_of, host_latency
+    from targets import parse_target_list
 
     if not path.exists():
         raise OptionError(f"{path}: no such file or directory")
     if seconds <= 0:
         raise OptionError("--seconds must be positive")
-    targets = tuple(t.strip() for t in only.split(",") if t.strip()) if only else ()
+    targets = parse_target_list(only, "--targets") if only is not None else ()
     dev = None
     if device or device_file:
         from edgekit.device import get_device

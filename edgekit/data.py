@@ -165,6 +165,9 @@ class _ImageFolder:
     def __len__(self) -> int:
         return len(self.files)
 
+    def label_ids(self) -> np.ndarray:
+        return np.asarray([self.classes.index(p.relative_to(self.path).parts[0]) for p in self.files], np.int64)
+
     def read(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
         from PIL import Image
 
@@ -188,8 +191,10 @@ class _ImageFolder:
 class Dataset:
     """Samples (x, optional y) for a model's inputs, streamed in batches."""
 
-    def __init__(self, source: str, inputs: Sequence[TensorInfo], count: int, reader, preprocess: Preprocess, has_labels: bool, random: bool = False):
+    def __init__(self, source: str, inputs: Sequence[TensorInfo], count: int, reader, preprocess: Preprocess, has_labels: bool, random: bool = False,
+                 labels=None):  # fmt: skip
         self.source = source
+        self._labels = labels  # () -> every label, without reading the inputs
         self.inputs = tuple(inputs)
         self.count = count
         self._reader = reader  # (batch_size, limit) -> Iterator[Batch] of raw arrays
@@ -223,6 +228,12 @@ class Dataset:
             return x  # raw stored integers for a quantized input
         return x.astype(info.dtype if not info.quantized else np.float32, copy=False)
 
+    def labels(self) -> tuple[str, np.ndarray] | None:
+        """(where they come from, every label) without reading the inputs; None if unlabelled."""
+        if self._labels is None:
+            return None
+        return self._labels()
+
     def take(self, n: int) -> list[list[np.ndarray]]:
         """The first ``n`` samples, one list of per-input arrays (leading dim 1) each."""
         out = []
@@ -255,7 +266,8 @@ class Dataset:
                     x, y = folder.read(s, min(s + bs, limit))
                     yield Batch([x], y)
 
-            return cls(str(path), inputs, len(folder), read_images, preprocess, folder.classes is not None)
+            labels = (lambda: (f"{path} (sub-directory index)", folder.label_ids())) if folder.classes is not None else None
+            return cls(str(path), inputs, len(folder), read_images, preprocess, folder.classes is not None, labels=labels)
         suffix = path.suffix.lower()
         if suffix == ".npy":
             if len(inputs) != 1:
@@ -280,7 +292,8 @@ class Dataset:
             for parts in zip(*its):
                 yield Batch(list(parts), next(lab) if lab is not None else None)
 
-        return cls(str(path), inputs, count, read_arrays, preprocess, label is not None)
+        labels = (lambda: (label._label(), label._load_whole())) if label is not None else None
+        return cls(str(path), inputs, count, read_arrays, preprocess, label is not None, labels=labels)
 
     @classmethod
     def random(cls, inputs: Sequence[TensorInfo], count: int = 100, seed: int = 0) -> Dataset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from importlib import metadata
 from pathlib import Path
@@ -79,3 +80,61 @@ def damaged_manifest(build_dir: Path, e: Exception):
     from edgekit.errors import ModelFileError
 
     return ModelFileError(f"{Path(build_dir) / MANIFEST}: damaged manifest ({type(e).__name__}: {e}); re-export the build")
+
+
+def source_entry(model: Path, build_dir: Path) -> dict:
+    """Where the source model is and what it is: its path relative to the build directory
+    (found from any working directory, and still when both move together), sha256 and size."""
+    from targets.base import sha256_of
+
+    model = Path(model)
+    try:
+        path = Path(os.path.relpath(model.resolve(), Path(build_dir).resolve())).as_posix()
+    except ValueError:  # another drive: no relative path exists
+        path = str(model.resolve())
+    files = [p for p in model.rglob("*") if p.is_file()] if model.is_dir() else [model]
+    return {"path": path, "path_base": "build_dir", "sha256": sha256_of(model), "bytes": sum(p.stat().st_size for p in files)}
+
+
+def float_reference(manifest: dict, build_dir: Path, given: Path | None = None) -> tuple[Path, dict]:
+    """The float model to score a build against, and a record of it for validation.json.
+
+    Without ``given``: the pruned model in the build, or the source it was exported from,
+    and its sha256 must be the one the manifest records. ``given`` (``--model``) is used as
+    it is; the record says whether it is the build's source.
+    """
+    from edgekit.errors import ModelFileError
+    from targets.base import sha256_of
+
+    build_dir = Path(build_dir)
+    try:
+        src = manifest["source"]
+        pruning = src.get("pruning") if isinstance(src.get("pruning"), dict) else {}
+        recorded, base = str(src["path"]), src.get("path_base")
+    except (KeyError, TypeError, AttributeError) as e:
+        raise damaged_manifest(build_dir, e) from e
+    known = {h for h in (src.get("sha256"), pruning.get("sha256")) if isinstance(h, str)}
+    if given is not None:
+        if not Path(given).exists():
+            raise ModelFileError(f"--model {given}: no such file or directory")
+        digest = sha256_of(Path(given))
+        return Path(given), {"path": str(given), "sha256": digest, "given": True,
+                             "matches_manifest": digest in known if known else None}  # fmt: skip
+    if isinstance(pruning.get("model"), str):
+        recorded, expected, what = pruning["model"], pruning.get("sha256"), "pruned model"
+        candidates = [build_dir / recorded]
+    elif base == "build_dir" or Path(recorded).is_absolute():
+        candidates, expected, what = [build_dir / recorded], src.get("sha256"), "source model"
+    else:  # an older manifest: the path is relative to wherever export ran; try both
+        candidates, expected, what = [build_dir / recorded, Path(recorded)], src.get("sha256"), "source model"
+    present = [c for c in dict.fromkeys(candidates) if c.exists()]
+    if not present:
+        raise ModelFileError(f"{candidates[0]}: the {what} of {build_dir} is not there; pass --model PATH")
+    digests = [sha256_of(path) for path in present]
+    for path, digest in zip(present, digests):
+        if expected is None or digest == expected:
+            return path, {"path": str(path), "sha256": digest, "given": False, "matches_manifest": expected is not None}
+    raise ModelFileError(
+        f"{present[0]}: not the {what} {build_dir} was exported from (sha256 {digests[0][:12]}, the manifest records "
+        f"{str(expected)[:12]} for '{recorded}'); pass --model PATH to validate against another model on purpose"
+    )

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
-from edgekit.manifest import write_manifest
+from edgekit.manifest import source_entry, write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import check_output, staged_output
+from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
-from targets import get_target, target_names
+from targets import check_target_names, get_target
 from targets.base import Artifact, sha256_of
 
 RANDOM_CALIB = "random"
@@ -101,9 +102,7 @@ Progress = Callable[[str], contextlib.AbstractContextManager]
 
 def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     """(target, spec) pairs for the request, each checked against its target."""
-    for name in opts.target:
-        if name not in target_names():
-            raise OptionError(f"--target: unknown target '{name}'; choose from {', '.join(target_names())}")
+    check_target_names(opts.target, "--target")
     plan = parse_quant_plan(opts.quant, list(opts.target))
     if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
@@ -128,6 +127,9 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
     step = progress or (lambda text: contextlib.nullcontext())
     pairs = plan_specs(opts)
     prune_specs = plan_pruning(opts)
+    gates = Gates(max_drop=opts.max_drop, min_cosine=opts.min_cosine, min_accuracy=opts.min_accuracy)
+    if gates.any and not opts.eval:
+        raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")
     needs_calib = any(spec.needs_calibration for _, spec in pairs)
     if needs_calib and not opts.calib:
         schemes = sorted({s.scheme for _, s in pairs if s.needs_calibration})
@@ -157,6 +159,12 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             else:
                 calib = Dataset.open(opts.calib, model.inputs, opts.preprocess, "--calib")
         evalset = Dataset.open(opts.eval, model.inputs, opts.preprocess, "--eval") if opts.eval else None
+        if evalset is not None:
+            from edgekit.labels import check_labels
+            from edgekit.simulate.evaluate import default_task
+
+            gates.check_data(opts.task or default_task(model), evalset.has_labels)  # before pruning and export
+            check_labels(evalset, model, opts.task)
         pruning = None
         if prune_specs:
             from edgekit.prune_report import prune_source, save_pruned
@@ -167,6 +175,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
                     model, prune_specs, calib=calib, train=train, epochs=opts.epochs or 5, evalset=evalset
                 )
                 pruning["model"] = save_pruned(model, stage)
+                pruning["sha256"] = sha256_of(stage / pruning["model"])
 
         artifacts = []
         for target, spec in pairs:
@@ -175,10 +184,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
 
         report = None
         if evalset is not None:
-            from edgekit.simulate.gates import Gates
             from edgekit.validate import run_validation, write_reports
 
-            gates = Gates(max_drop=opts.max_drop, min_cosine=opts.min_cosine, min_accuracy=opts.min_accuracy)
             with step(f"Validating on {len(evalset)} samples"):
                 report = run_validation(model, artifacts, evalset, task=opts.task, gates=gates)
             report.result["eval"] = evalset.describe()
@@ -189,8 +196,6 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
                     specs = {artifact_key(a): s for a, (_, s) in zip(artifacts, pairs)}
                     report.result["layers"] = diagnose_layers(model, artifacts, specs, calib, evalset)
             write_reports(report, stage, gates, None)
-        elif opts.max_drop is not None or opts.min_cosine is not None or opts.min_accuracy is not None:
-            raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")
 
         latency = {}
         if opts.latency:
@@ -201,10 +206,9 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
                     latency[artifact_key(a)] = measure_artifact(a, seconds=LATENCY_SECONDS, first_only=True)[0]
 
         source = {
-            "path": str(opts.model),
+            **source_entry(opts.model, opts.out),
             "kind": model.kind,
             "name": model.name,
-            "sha256": sha256_of(Path(opts.model)),
             "inputs": [t.to_json() for t in model.inputs],
             "outputs": [t.to_json() for t in model.outputs],
         }

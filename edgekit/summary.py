@@ -122,13 +122,21 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
                 soft_wrap=True,
             )
     _not_validated(res, console)
-    failed = [g for g in report.gates if not g.passed]
+    ref = res.get("reference") or {}
+    if ref.get("given") and ref.get("matches_manifest") is False:
+        console.print(f"[bold yellow]note:[/] float reference {ref['path']} (--model) is not the model this build "
+                      "was exported from (its sha256 differs from the manifest's)", soft_wrap=True)  # fmt: skip
+    for g in report.gates:
+        if g.note:
+            console.print(f"[bold yellow]note:[/] {g.message}", soft_wrap=True)
+    checks = [g for g in report.gates if not g.note]
+    failed = [g for g in checks if not g.passed]
     for g in failed:
         console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)
-    if report.gates:
-        passed = len(report.gates) - len(failed)
+    if checks:
+        passed = len(checks) - len(failed)
         verdict = "[green]all gates passed[/]" if not failed else f"[bold red]{len(failed)} gate check(s) failed[/]"
-        console.print(f"{verdict} ({passed} of {len(report.gates)} checks passed; details in validation.json)", soft_wrap=True)
+        console.print(f"{verdict} ({passed} of {len(checks)} checks passed; details in validation.json)", soft_wrap=True)
 
 
 def render_device(result: dict, device, console, show_ops: bool = False) -> None:

@@ -21,8 +21,11 @@ def assert_artifact_accuracy(build_dir: str | Path, eval_data: str | Path, *, ma
                              litert_kernels: str | None = None) -> dict:  # fmt: skip
     """Run every artifact of ``build_dir`` on ``eval_data`` and assert the bounds.
 
-    Raises AssertionError listing each failed check as ``artifact: metric value vs bound``;
-    returns the evaluation result (the content of validation.json) when all pass.
+    Units as on the CLI: ``max_drop`` in percentage points, ``min_accuracy`` in percent
+    (95, not 0.95: a value in (0, 1] is refused), ``min_cosine`` from -1 to 1. Raises
+    AssertionError listing each failed check as ``artifact: metric value vs bound`` (also when
+    no artifact could be validated); returns the evaluation result (the content of
+    validation.json) when all pass. Bad bounds, targets or labels raise an EdgekitError.
     """
     from edgekit.validate import validate_build
 

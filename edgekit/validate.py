@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess
-from edgekit.errors import CannotSimulate, ModelFileError, OptionError
-from edgekit.manifest import read_manifest
+from edgekit.errors import CannotSimulate, ModelFileError, OptionError, OutputError
+from edgekit.manifest import float_reference, read_manifest
 from edgekit.outdir import atomic_write
 from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
+from targets import select_targets
 
 VALIDATION = "validation.json"
 
@@ -40,9 +41,12 @@ def artifact_key(a) -> str:
 def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=256,
                    workers: int | None = None, litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
     """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
-    from edgekit.simulate.evaluate import evaluate
+    from edgekit.labels import check_labels
+    from edgekit.simulate.evaluate import default_task, evaluate
     from edgekit.simulate.runners import runner_for
 
+    gates.check_data(task or default_task(model), dataset.has_labels)  # before any runtime starts
+    check_labels(dataset, model, task)
     # Use every core: LiteRT threads within a batch, TFLM runs samples in parallel processes.
     cores = workers or os.cpu_count() or 1
     runners, skipped = {}, {}
@@ -89,8 +93,6 @@ def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit
     """validation.json into the build dir, the baseline and JUnit files where asked."""
     atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     if gates.update_baseline:
-        if gates.baseline is None:
-            raise OptionError("--update-baseline needs --baseline FILE")
         atomic_write(gates.baseline, json.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
     if junit is not None:
         atomic_write(junit, junit_xml(report.gates))
@@ -109,22 +111,17 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
 
     step = progress or (lambda text: contextlib.nullcontext())
     build_dir = Path(build_dir)
+    gates.read_baseline()  # a bad baseline file fails before any work
+    if junit is not None and not Path(junit).parent.is_dir():
+        raise OutputError(f"--junit {junit}: its directory does not exist")
     manifest = read_manifest(build_dir)
-    artifacts, opts, source, preprocess = _from_manifest(manifest, build_dir)
+    artifacts, opts, _, preprocess = _from_manifest(manifest, build_dir)
     if targets:
-        artifacts = [a for a in artifacts if a.target in targets]
-        if not artifacts:
-            raise OptionError(f"--targets {','.join(targets)}: {build_dir} has no such artifacts")
+        artifacts = select_targets(artifacts, targets, build_dir)
     for a in artifacts:
         if not a.primary.exists():
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
-    source = Path(model_path or source)
-    pruning = manifest["source"].get("pruning") if isinstance(manifest["source"], dict) else None
-    pruned = pruning.get("model") if isinstance(pruning, dict) else None
-    if model_path is None and isinstance(pruned, str):  # the float reference is the pruned model the build was made from
-        source = build_dir / pruned
-    if not source.exists():
-        raise ModelFileError(f"{source}: the source model of {build_dir} is not there; pass --model PATH")
+    source, reference = float_reference(manifest, build_dir, Path(model_path) if model_path else None)
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"), unsafe=unsafe)  # fmt: skip
@@ -133,6 +130,7 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
                                 litert_kernels=litert_kernels)
     report.result["eval"] = dataset.describe()
+    report.result["reference"] = reference
     if layers:
         with step("Per-layer quantization error of int8 TFLite artifacts"):
             report.result["layers"] = diagnose_layers(model, artifacts, _specs(manifest, artifacts), _calibration(manifest, model), dataset)

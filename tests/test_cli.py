@@ -181,3 +181,20 @@ def test_no_framework_output_on_a_terminal(tiny_keras, tmp_path):
                and re.search(r"Warning|WARNING|warnings\.warn|Saved artifact|it/s|passes/s|ops/s|%\||coremltools|tensorflow|"
                             r"Endpoint|TensorSpec|oneDNN|cuda|absl|^[IWE]\d{4}", ln)]  # fmt: skip
     assert not foreign, "\n".join(foreign[:10])
+
+
+def test_gate_mistakes_are_one_line_errors_before_any_work(tmp_path):
+    out, digits, evalset = tmp_path / "o", EXAMPLE / "digits.keras", EXAMPLE / "eval.npz"
+    cases = [
+        (("export", digits, "-t", "", "--eval", evalset, "--min-accuracy", "50", "-o", out), ["--target: no target given"]),
+        (("export", digits, "--eval", evalset, "--min-accuracy", "0.95", "-o", out),
+         ["--min-accuracy 0.95 is in percent, so it means 0.95%", "for 95% write --min-accuracy 95"]),
+        (("validate", tmp_path, "--eval", evalset, "--targets", "tflite,tlfm"), ["unknown target 'tlfm'; did you mean 'tflm'?"]),
+        (("validate", tmp_path, "--eval", evalset, "--update-baseline"), ["--update-baseline needs --baseline FILE"]),
+        (("simulate", tmp_path, "--targets", "tflite,tlfm"), ["unknown target 'tlfm'; did you mean 'tflm'?"]),
+    ]  # fmt: skip
+    for args, fragments in cases:
+        _one_line_error(run_cli(*args), *fragments)
+        assert not out.exists(), args
+    assert list(tmp_path.iterdir()) == []
+    assert "in percent (e.g. 95 for 95%" in " ".join(run_cli("validate", "--help").stdout.split())

@@ -53,6 +53,9 @@ def test_manifest(digits_build):
     assert m["artifacts"][1]["inputs"][0]["dtype"] == "int8" and "scale" in m["artifacts"][1]["inputs"][0]
     assert "tensorflow" in "".join(m["tools"])
     assert m["options"]["quant"] == "float32,int8"
+    src = m["source"]  # found from the build dir whatever the working directory
+    assert src["path_base"] == "build_dir" and (digits_build.out / src["path"]).resolve() == (EXAMPLE / "digits.keras").resolve()
+    assert src["bytes"] == (EXAMPLE / "digits.keras").stat().st_size and len(src["sha256"]) == 64
 
 
 def test_second_run_same_bytes(digits_build, tmp_path):
@@ -83,11 +86,26 @@ def test_per_target_quant_and_batch(tiny_keras, tiny_data, tmp_path):
         ({"quant": "palettize4"}, UnsupportedError, "cannot produce scheme 'palettize4'"),
         ({"target": ("coreml9",)}, OptionError, "unknown target 'coreml9'"),
         ({"quant": "float32", "io_dtype": "int8"}, OptionError, "--io-dtype int8 applies to none"),
+        ({"target": ()}, OptionError, "--target: no target given"),
+        ({"target": ("tlfm",)}, OptionError, "unknown target 'tlfm'; did you mean 'tflm'"),
+        ({"min_accuracy": 0.95, "eval": "eval.npz"}, OptionError, "--min-accuracy 0.95 is in percent"),
+        ({"min_cosine": 0.99}, OptionError, "need --eval DATA"),
     ],
 )
 def test_request_errors_before_any_work(tiny_keras, tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
         export(ExportOptions(model=tiny_keras, out=tmp_path / "o", **kwargs))
+    assert not (tmp_path / "o").exists() and not _leftovers(tmp_path, "o")
+
+
+def test_eval_labels_are_checked_before_the_export(tiny_keras, tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((4, 6, 6, 1), np.float32), y=np.array([0, 1, 5, 2]))
+    with pytest.raises(DataError, match=r"bad.npz\[y\]: sample 2 has label 5; the model has 3 classes"):
+        export(ExportOptions(model=tiny_keras, out=tmp_path / "o", eval=str(bad), min_accuracy=50))
+    np.savez(bad, x=np.zeros((4, 6, 6, 1), np.float32))
+    with pytest.raises(OptionError, match="--max-drop needs labelled evaluation data"):
+        export(ExportOptions(model=tiny_keras, out=tmp_path / "o", eval=str(bad), max_drop=1))
     assert not (tmp_path / "o").exists() and not _leftovers(tmp_path, "o")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from edgekit.errors import OptionError, UnsupportedError
+from edgekit.errors import ModelFileError, OptionError, UnsupportedError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
 from edgekit.validate import validate_build
@@ -60,6 +60,9 @@ def test_sparsity_zeros_survive_int8_conversion(tmp_path):
     assert (tmp_path / "b" / res.pruning["model"]).is_file() and res.pruning["model"] == "pruned/digits.keras"
     report = validate_build(tmp_path / "b", str(EXAMPLE / "eval.npz"), write=False)
     assert abs(report.result["float"]["top1"] - 0.9667) < 0.005  # unpruned: 0.9926
+    (tmp_path / "b" / res.pruning["model"]).write_bytes((EXAMPLE / "digits.keras").read_bytes())
+    with pytest.raises(ModelFileError, match="pruned/digits.keras: not the pruned model .* was exported from"):
+        validate_build(tmp_path / "b", str(EXAMPLE / "eval.npz"), write=False)
 
 
 def test_prune_needs_a_keras_source_and_checks_options(tmp_path):

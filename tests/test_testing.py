@@ -1,5 +1,6 @@
 import pytest
 
+from edgekit.errors import OptionError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.testing import assert_artifact_accuracy
 from tests.conftest import EXAMPLE
@@ -17,3 +18,8 @@ def test_assert_artifact_accuracy(tmp_path):
     assert not (out / "validation.json").exists()
     with pytest.raises(ValueError, match="at least one bound"):
         assert_artifact_accuracy(out, EXAMPLE / "eval.npz")
+    # The same rules as the CLI gates: a fraction given as percent, a target typo.
+    with pytest.raises(OptionError, match="--min-accuracy 0.95 is in percent"):
+        assert_artifact_accuracy(out, EXAMPLE / "eval.npz", min_accuracy=0.95)
+    with pytest.raises(OptionError, match="unknown target 'tlfm'"):
+        assert_artifact_accuracy(out, EXAMPLE / "eval.npz", min_accuracy=90, targets=("tflite", "tlfm"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from edgekit.errors import DataError, ModelFileError, OptionError, OutputError
 from edgekit.pipeline import ExportOptions, export
 from edgekit.validate import validate_build
 from edgekit.simulate.gates import Gates
@@ -120,3 +122,103 @@ def test_source_model_is_checked_before_loading_and_unsafe_is_a_flag(saved_model
     res = run_cli("validate", tmp_path / "l", "--eval", tmp_path / "eval4.npz", "--unsafe")
     assert res.returncode == 0, res.stderr
     assert "warning: --unsafe" in res.stderr
+
+
+def test_unknown_empty_or_absent_targets_are_errors(build):
+    with pytest.raises(OptionError, match="--targets: unknown target 'tlfm'; did you mean 'tflm'\\? choose from tflite, tflm"):
+        validate_build(build, str(EVAL), targets=("tflite", "tlfm"), write=False)
+    with pytest.raises(OptionError, match="has no coreml artifacts \\(it has tflite, tflm\\)"):
+        validate_build(build, str(EVAL), targets=("coreml",), write=False)
+    with pytest.raises(OptionError, match="an empty target name"):
+        validate_build(build, str(EVAL), targets=("",), write=False)
+
+
+def test_update_baseline_without_baseline_writes_nothing(build, tmp_path):
+    report = build / "validation.json"
+    report.write_text("earlier run\n")
+    with pytest.raises(OptionError, match="--update-baseline needs --baseline FILE"):
+        validate_build(build, str(EVAL), gates=Gates(update_baseline=True))
+    with pytest.raises(OutputError, match="--junit .*: its directory does not exist"):
+        validate_build(build, str(EVAL), junit=tmp_path / "no" / "v.xml")
+    assert report.read_text() == "earlier run\n"
+    report.unlink()
+
+
+def test_bad_baseline_value_is_one_line_before_any_work(build, tmp_path):
+    path = tmp_path / "baseline.json"
+    path.write_text('{"edgekit_baseline": 1, "task": "classification", "artifacts": {"tflite/int8": {"top1": "high"}}}')
+    with pytest.raises(OptionError, match=f"--baseline {path}: artifacts.tflite/int8.top1 must be a number"):
+        validate_build(build, str(EVAL), gates=Gates(baseline=path), write=False)
+
+
+@pytest.mark.parametrize("y, message", [(["a"] * 540, "labels of dtype <U1 are not numbers"),
+                                        (np.full(540, np.nan), "sample 0 has label nan")])  # fmt: skip
+def test_labels_that_do_not_fit_the_model_are_refused(build, tmp_path, y, message):
+    bad = tmp_path / "bad_labels.npz"
+    np.savez(bad, x=np.load(EVAL)["x"], y=np.asarray(y))
+    with pytest.raises(DataError, match=message):
+        validate_build(build, str(bad), gates=Gates(min_accuracy=50), write=False)
+
+
+def test_a_gate_over_a_build_without_artifacts_fails(build, tmp_path):
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["artifacts"] = []
+    manifest["source"]["path"] = str(EXAMPLE / "digits.keras")
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    report = validate_build(tmp_path, str(EVAL), gates=Gates(min_accuracy=50), write=False)
+    assert not report.passed and [g.message for g in report.gates] == ["no artifact was validated, so no gate could pass"]
+
+
+@pytest.fixture(scope="module")
+def relative_build(tmp_path_factory):
+    """A build exported from a relative model path, as `cd models && edgekit export digits.keras` does."""
+    import os
+    import shutil
+
+    root = tmp_path_factory.mktemp("rel")
+    (root / "models").mkdir()
+    shutil.copy(EXAMPLE / "digits.keras", root / "models" / "digits.keras")
+    cwd = os.getcwd()
+    os.chdir(root / "models")
+    try:
+        export(ExportOptions(model=Path("digits.keras"), out=Path("../build"), quant="float32", latency=False))
+    finally:
+        os.chdir(cwd)
+    return root
+
+
+def test_source_is_resolved_against_the_build_and_its_sha256_checked(relative_build, tmp_path, monkeypatch):
+    from tests.conftest import make_outlier_digits
+
+    build = relative_build / "build"
+    make_outlier_digits(tmp_path / "digits.keras")  # another model of the same shape, in the directory we run from
+    monkeypatch.chdir(tmp_path)
+    report = validate_build(build, str(EVAL), gates=Gates(min_cosine=0.9999), write=False)
+    assert report.result["reference"]["path"] == str(build / "../models/digits.keras")
+    assert report.result["reference"]["matches_manifest"] is True and report.passed
+    manifest = json.loads((build / "manifest.json").read_text())
+    manifest["source"].pop("path_base")  # an older manifest: its path is relative to where export ran
+    manifest["source"]["path"], manifest["artifacts"] = "digits.keras", []
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match=r"digits.keras: not the source model .* was exported from .*pass --model PATH"):
+        validate_build(tmp_path / "old", str(EVAL), write=False)
+    monkeypatch.chdir(relative_build / "models")
+    assert validate_build(tmp_path / "old", str(EVAL), write=False).result["reference"]["path"] == "digits.keras"
+
+
+def test_a_changed_source_is_an_error_unless_given_on_purpose(relative_build, tmp_path):
+    from tests.conftest import make_outlier_digits
+
+    build, source = relative_build / "build", relative_build / "models" / "digits.keras"
+    original = source.read_bytes()
+    make_outlier_digits(source)
+    try:
+        with pytest.raises(ModelFileError, match="models/digits.keras: not the source model .*the manifest records .* for '../models/digits.keras'"):
+            validate_build(build, str(EVAL), write=False)
+        report = validate_build(build, str(EVAL), model_path=str(source), write=True)
+        assert report.result["reference"] == {"path": str(source), "sha256": report.result["reference"]["sha256"],
+                                              "given": True, "matches_manifest": False}  # fmt: skip
+        assert json.loads((build / "validation.json").read_text())["reference"]["matches_manifest"] is False
+    finally:
+        source.write_bytes(original)

@@ -9,7 +9,7 @@ from edgekit.report.table import artifact_table
 
 
 def gate_summary(view: dict) -> str:
-    gates = (view.get("evaluation") or {}).get("gates", [])
+    gates = [g for g in (view.get("evaluation") or {}).get("gates", []) if not g.get("note")]
     failed = sum(not g.get("passed", True) for g in gates)
     if not gates:
         return ""

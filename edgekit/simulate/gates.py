@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -11,16 +12,60 @@ from edgekit.errors import OptionError
 
 @dataclass(frozen=True)
 class Gates:
-    max_drop: float | None = None  # points of top-1 (or AUC) the artifact may lose against float
+    """Gate bounds, checked on construction. Accuracy bounds are in percent (0-100) and
+    percentage points; a cosine is a fraction in [-1, 1]."""
+
+    max_drop: float | None = None  # percentage points of top-1 (or AUC) the artifact may lose against float
     min_cosine: float | None = None  # cosine with the float model, every output
     min_accuracy: float | None = None  # artifact top-1 (or AUC) in percent
     baseline: Path | None = None
     update_baseline: bool = False
-    baseline_tolerance: float = 0.1  # points an artifact may lose against the baseline
+    baseline_tolerance: float = 0.1  # percentage points an artifact may lose against the baseline
+
+    def __post_init__(self):
+        for option, value, low, high, unit in (
+            ("--max-drop", self.max_drop, 0, 100, "percentage points"),
+            ("--min-accuracy", self.min_accuracy, 0, 100, "percent"),
+            ("--baseline-tolerance", self.baseline_tolerance, 0, 100, "percentage points"),
+            ("--min-cosine", self.min_cosine, -1, 1, "a cosine similarity"),
+        ):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise OptionError(f"{option} {value!r}: give a number ({unit})")
+            if not low <= value <= high:
+                raise OptionError(f"{option} {value}: out of range; it is {unit}, from {low} to {high}")
+        if self.min_accuracy is not None and 0 < self.min_accuracy <= 1:
+            # A fraction typed where percent is meant would turn the gate into a no-op.
+            m = self.min_accuracy
+            raise OptionError(
+                f"--min-accuracy {m:g} is in percent, so it means {m:g}% (almost any model passes); "
+                f"for {100 * m:g}% write --min-accuracy {100 * m:g}"
+            )
+        if self.update_baseline and self.baseline is None:
+            raise OptionError("--update-baseline needs --baseline FILE (the file to write)")
 
     @property
     def any(self) -> bool:
         return any(v is not None for v in (self.max_drop, self.min_cosine, self.min_accuracy, self.baseline))
+
+    def check_data(self, task: str, labelled: bool) -> None:
+        """Refuse, before anything runs, a top-1/AUC gate that the data or task cannot score."""
+        for option, value in (("--max-drop", self.max_drop), ("--min-accuracy", self.min_accuracy)):
+            if value is not None and task == "regression":
+                raise OptionError(f"{option} scores top-1 or AUC, which the regression task has none of; use --min-cosine")
+            if value is not None and not labelled:
+                raise OptionError(f"{option} needs labelled evaluation data for the {task} metric (a 'y' array or class sub-directories)")
+
+    def read_baseline(self) -> dict | None:
+        """The baseline to compare against (None without one, or when it is being rewritten)."""
+        if self.baseline is None:
+            return None
+        if self.update_baseline:
+            if not Path(self.baseline).parent.is_dir():
+                raise OptionError(f"--baseline {self.baseline}: its directory does not exist")
+            return None
+        return read_baseline(self.baseline)
 
 
 @dataclass(frozen=True)
@@ -32,6 +77,7 @@ class GateResult:
     bound: float
     passed: bool
     message: str
+    note: bool = False  # information (a baseline entry not compared), not a check: never fails
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -49,11 +95,18 @@ def _pct(v: float) -> str:
 
 
 def check(result: dict, gates: Gates) -> list[GateResult]:
-    """Evaluate every gate for every artifact of an evaluation result."""
+    """Evaluate every gate for every artifact of an evaluation result.
+
+    A gate never passes on nothing: with no artifact evaluated, or a baseline that shares no
+    artifact with the run, the result holds a failed check saying so.
+    """
     out: list[GateResult] = []
     task = result["task"]
     base = headline(result["float"], task)
-    baseline = None if gates.update_baseline or gates.baseline is None else read_baseline(gates.baseline)
+    baseline = gates.read_baseline()
+    if gates.any and not result["artifacts"]:
+        out.append(GateResult("(none)", "validated", "artifacts", 0.0, 1.0, False,
+            "no artifact was validated, so no gate could pass"))  # fmt: skip
     for key, entry in result["artifacts"].items():
         head = headline(entry, task)
         if gates.max_drop is not None:
@@ -69,26 +122,50 @@ def check(result: dict, gates: Gates) -> list[GateResult]:
                 raise OptionError(f"--min-accuracy needs labelled evaluation data for the {task} metric")
             ok = 100 * head[1] >= gates.min_accuracy
             out.append(GateResult(key, "min_accuracy", head[0], 100 * head[1], gates.min_accuracy, ok,
-                f"{key}: {head[0]} {_pct(head[1])} ({'meets' if ok else 'below'} --min-accuracy {gates.min_accuracy})"))  # fmt: skip
+                f"{key}: {head[0]} {_pct(head[1])} ({'meets' if ok else 'below'} --min-accuracy {gates.min_accuracy:g}%)"))  # fmt: skip
         if gates.min_cosine is not None:
             for o in entry["outputs"]:
                 value = o["cosine"]
                 ok = isinstance(value, float) and value >= gates.min_cosine
+                shown = f"{value:.6f}" if isinstance(value, float) else str(value)
                 out.append(GateResult(key, "min_cosine", f"cosine[{o['name']}]", value, gates.min_cosine, ok,
-                    f"{key}: cosine {value:.6f} on output '{o['name']}' ({'meets' if ok else 'below'} --min-cosine {gates.min_cosine})"))  # fmt: skip
-        if baseline is not None and key in baseline["artifacts"]:
-            then = baseline["artifacts"][key]
-            if head is not None and head[0] in then:
-                loss = 100 * (then[head[0]] - head[1])
-                ok = loss <= gates.baseline_tolerance
-                out.append(GateResult(key, "baseline", head[0], 100 * head[1], 100 * then[head[0]] - gates.baseline_tolerance, ok,
-                    f"{key}: {head[0]} {_pct(head[1])} vs baseline {_pct(then[head[0]])} "
-                    f"({'within' if ok else 'worse than'} the {gates.baseline_tolerance}-point tolerance)"))  # fmt: skip
-            if "cosine" in then and isinstance(entry.get("cosine"), float):
-                ok = entry["cosine"] >= then["cosine"] - 1e-4
-                out.append(GateResult(key, "baseline", "cosine", entry["cosine"], then["cosine"] - 1e-4, ok,
-                    f"{key}: cosine {entry['cosine']:.6f} vs baseline {then['cosine']:.6f}"))  # fmt: skip
+                    f"{key}: cosine {shown} on output '{o['name']}' ({'meets' if ok else 'below'} --min-cosine {gates.min_cosine:g})"))  # fmt: skip
+        if baseline is not None:
+            out += _against_baseline(key, entry, head, baseline["artifacts"].get(key), gates)
+    if baseline is not None:
+        out += _baseline_coverage(result, baseline, gates, compared=sum(r.gate == "baseline" and not r.note for r in out))
     return out
+
+
+def _against_baseline(key: str, entry: dict, head, then: dict | None, gates: Gates) -> list[GateResult]:
+    """The checks of one artifact against its baseline entry."""
+    if then is None:  # a new artifact is reported, not failed
+        return [GateResult(key, "baseline", "coverage", 0.0, 0.0, True,
+                f"{key}: not in --baseline {gates.baseline}; not compared (add it with --update-baseline)", note=True)]  # fmt: skip
+    out = []
+    if head is not None and head[0] in then:
+        loss = 100 * (then[head[0]] - head[1])
+        ok = loss <= gates.baseline_tolerance
+        out.append(GateResult(key, "baseline", head[0], 100 * head[1], 100 * then[head[0]] - gates.baseline_tolerance, ok,
+            f"{key}: {head[0]} {_pct(head[1])} vs baseline {_pct(then[head[0]])} "
+            f"({'within' if ok else 'worse than'} the {gates.baseline_tolerance:g}-point tolerance)"))  # fmt: skip
+    if "cosine" in then and isinstance(entry.get("cosine"), float):
+        ok = entry["cosine"] >= then["cosine"] - 1e-4
+        out.append(GateResult(key, "baseline", "cosine", entry["cosine"], then["cosine"] - 1e-4, ok,
+            f"{key}: cosine {entry['cosine']:.6f} vs baseline {then['cosine']:.6f}"))  # fmt: skip
+    return out
+
+
+def _baseline_coverage(result: dict, baseline: dict, gates: Gates, compared: int) -> list[GateResult]:
+    """A failed check when the baseline compared nothing; its artifacts this run lacks, reported."""
+    ran, kept = list(result["artifacts"]), list(baseline["artifacts"])
+    if not compared:
+        return [GateResult("(baseline)", "baseline", "artifacts", 0.0, 1.0, False,
+                f"--baseline {gates.baseline}: no metric of this run could be compared with it "
+                f"(it has {', '.join(kept) or 'no artifacts'}; this run: {', '.join(ran) or 'none'}); "
+                "fix the file or write a new one with --update-baseline")]  # fmt: skip
+    return [GateResult(k, "baseline", "coverage", 0.0, 0.0, True, f"{k}: in --baseline {gates.baseline} but not in this run",
+                       note=True) for k in kept if k not in result["artifacts"]]  # fmt: skip
 
 
 def baseline_of(result: dict) -> dict:
@@ -103,6 +180,7 @@ def baseline_of(result: dict) -> dict:
 
 
 def read_baseline(path: Path) -> dict:
+    """A baseline file, every metric checked: a bad file is one OptionError naming it and the key."""
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -111,6 +189,14 @@ def read_baseline(path: Path) -> dict:
         raise OptionError(f"--baseline {path}: unreadable ({e})") from e
     if not isinstance(data, dict) or data.get("edgekit_baseline") != 1 or not isinstance(data.get("artifacts"), dict):
         raise OptionError(f"--baseline {path}: not an edgekit baseline file")
+    for key, metrics in data["artifacts"].items():
+        if not isinstance(metrics, dict):
+            raise OptionError(f"--baseline {path}: artifacts.{key} must be a table of metrics, got {metrics!r}")
+        for name, value in metrics.items():
+            low = -1.0 if name == "cosine" else 0.0
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= 1:
+                raise OptionError(f"--baseline {path}: artifacts.{key}.{name} must be a number from {low:g} to 1, "
+                                  f"got {value!r}; fix it or rewrite the file with --update-baseline")  # fmt: skip
     return data
 
 
@@ -118,6 +204,7 @@ def junit_xml(results: list[GateResult], suite: str = "edgekit.validate") -> str
     """A JUnit report: one test case per gate and artifact."""
     from xml.etree import ElementTree as ET
 
+    results = [r for r in results if not r.note]
     failures = sum(not r.passed for r in results)
     root = ET.Element("testsuite", name=suite, tests=str(len(results)), failures=str(failures), errors="0")
     for r in results:

@@ -118,6 +118,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
 
     from edgekit.errors import ModelFileError
     from edgekit.manifest import build_artifacts
+    from targets import select_targets
     from targets.base import Artifact
 
     path = Path(path)
@@ -130,7 +131,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
         files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
         return [Artifact(target, "as given", path.parent, files, (), ())]
     artifacts = build_artifacts(path)
-    return [a for a in artifacts if a.target in targets] if targets else artifacts
+    return select_targets(artifacts, targets, path) if targets else artifacts
 
 
 def _host() -> dict:
