@@ -110,8 +110,10 @@ def test_source_model_is_checked_before_loading_and_unsafe_is_a_flag(saved_model
     export(ExportOptions(model=src, out=tmp_path / "b", target=("tflite",), quant="float32", latency=False))
     shutil.rmtree(src)
     save_writer_model(src, tmp_path / "marker")
-    with pytest.raises(UnsafeModelError, match="WriteFile"):
+    with pytest.raises(ModelFileError, match="not the source model"):  # its sha256 changed
         validate_build(tmp_path / "b", str(tmp_path / "eval.npz"), write=False)
+    with pytest.raises(UnsafeModelError, match="WriteFile"):  # named on purpose: still scanned first
+        validate_build(tmp_path / "b", str(tmp_path / "eval.npz"), model_path=str(src), write=False)
     assert not (tmp_path / "marker").exists()
 
     np.savez(tmp_path / "eval4.npz", x=np.ones((4, 4), np.float32))
