@@ -26,7 +26,7 @@ from pathlib import Path
 
 from edgekit.errors import OutputError
 from edgekit.manifest import MANIFEST
-from edgekit.outlock import locked
+from edgekit.outlock import locked, locked_dir
 
 # Bytes the staging (".NAME.tmp-PID_XXXXXXXX"), swap and lock names add to a destination's name.
 NAME_RESERVE = 24
@@ -154,7 +154,24 @@ def _clean_stale(parent: Path, name: str) -> None:
             with contextlib.suppress(OSError):
                 os.rename(p, parent / name)
         elif _ours(p):
-            shutil.rmtree(p, ignore_errors=True)
+            _remove(p)
+
+
+def _remove(d: Path) -> None:
+    """Delete a directory this run made or swapped out, the marker last: a run killed
+    meanwhile leaves a directory the next run still recognises as edgekit's."""
+    with contextlib.suppress(OSError):
+        (d / STAGE_MARKER).touch()
+    with contextlib.suppress(OSError):
+        for child in d.iterdir():
+            if child.name == STAGE_MARKER:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+        (d / STAGE_MARKER).unlink(missing_ok=True)
+        d.rmdir()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -213,7 +230,7 @@ def staged_output(out: Path, force: bool, option: str = "--out", keep: Iterable[
                 check_output(out, force, option, keep)  # what changed there while we worked
                 _commit(stage, out, option)
             except BaseException:
-                shutil.rmtree(stage, ignore_errors=True)
+                _remove(stage)
                 raise
     except BaseException:
         for d in reversed(created):  # only the parents this run made, and only if still empty
@@ -229,13 +246,13 @@ def _commit(stage: Path, out: Path, option: str) -> None:
             os.rename(stage, out)
             return
         if _exchange(stage, out):  # one atomic step: a kill leaves the old or the new build
-            shutil.rmtree(stage, ignore_errors=True)
+            _remove(stage)  # now the old build
             return
         # A fresh empty directory to rename the old build onto: no predictable name to plant.
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}_", dir=out.parent))
         os.rename(out, old)
         os.rename(stage, out)  # a kill between these two renames is undone by the next run
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     except OSError as e:
         raise OutputError(f"{option} {out}: cannot put the build in place ({e.strerror}); nothing was changed") from e
 
@@ -280,7 +297,7 @@ def write_files(out_dir: Path, files: dict[str, str], force: bool, option: str =
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{option} {out_dir}: cannot create it ({e.strerror})") from e
-    with locked(out_dir, option, lock=out_dir / ".edgekit-sources.lock"):  # one run writing at a time
+    with locked_dir(out_dir, option):  # one run writing these files at a time
         return _write_all(out_dir, files, option)
 
 

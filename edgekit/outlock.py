@@ -28,9 +28,26 @@ def lock_path(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(out: Path, option: str = "--out", lock: Path | None = None) -> Iterator[None]:
-    """Hold the lock of ``out`` (at ``lock``, default :func:`lock_path`) or fail naming its holder."""
-    lock = lock_path(out) if lock is None else lock
+def locked_dir(directory: Path, option: str) -> Iterator[None]:
+    """Hold a lock on the existing ``directory`` itself (no lock file to leave in it) or fail."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"{option} {directory}: another edgekit run is writing into it; wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(out: Path, option: str = "--out") -> Iterator[None]:
+    """Hold the lock of ``out`` (:func:`lock_path`) or fail at once naming its holder's pid."""
+    lock = lock_path(out)
     if fcntl is None:
         yield
         return

@@ -3,8 +3,8 @@ import os
 import pytest
 
 from edgekit.errors import OutputError
-from edgekit.outdir import staged_output
-from edgekit.outlock import locked
+from edgekit.outdir import staged_output, write_files
+from edgekit.outlock import locked, locked_dir
 from tests.conftest import run_cli
 
 
@@ -44,3 +44,12 @@ def test_export_while_another_run_holds_the_destination(tiny_keras, tmp_path):
         "wait for it to finish or choose another --out"
     )
     assert os.listdir(tmp_path) == []
+
+
+def test_sources_written_into_a_directory_another_run_is_writing_into(tmp_path):
+    with locked_dir(tmp_path, "-o"):
+        with pytest.raises(OutputError, match=rf"-o {tmp_path}: another edgekit run is writing into it"):
+            write_files(tmp_path, {"a.h": "A"}, force=False)
+    assert os.listdir(tmp_path) == []
+    write_files(tmp_path, {"a.h": "A"}, force=False)
+    assert os.listdir(tmp_path) == ["a.h"]
