@@ -153,7 +153,12 @@ def check_model_out(out, kind: str, force: bool) -> None:
     if out.suffix.lower() not in allowed:
         why = " (a Keras 2 model is saved as HDF5)" if kind == "tf_keras" else ""
         raise OutputError(f"--out {out}: give a {' or '.join(allowed)} file name{why}")
-    if out.exists() and not force:
+    from edgekit.outdir import NAME_RESERVE, name_max
+
+    limit = name_max(out.parent) - NAME_RESERVE  # room for the temporary directory's name
+    if len(os.fsencode(out.name)) > limit:
+        raise OutputError(f"--out {out}: name is too long ({len(os.fsencode(out.name))} bytes; at most {limit})")
+    if os.path.lexists(out) and not force:
         raise OutputError(f"--out {out} already exists; pass --force to replace it")
     if out.is_dir():
         raise OutputError(f"--out {out} is a directory")

@@ -104,3 +104,14 @@ def test_save_keras_never_follows_a_planted_temporary_name(tiny_keras, tmp_path)
     save_keras(load_model(tiny_keras), tmp_path / "pruned.keras", force=False)
     assert victim.read_text() == "precious" and load_model(tmp_path / "pruned.keras").inputs
     assert sorted(p.name for p in tmp_path.iterdir()) == [f".pruned.tmp-{os.getpid()}.keras", "pruned.keras", "victim"]
+
+
+def test_pruned_model_destination_is_checked_before_the_work(tmp_path):
+    from edgekit.errors import OutputError
+    from edgekit.prune_report import check_model_out
+
+    with pytest.raises(OutputError, match="name is too long"):
+        check_model_out(tmp_path / ("p" * 250 + ".keras"), "keras", force=True)
+    (tmp_path / "link.keras").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match="already exists"):
+        check_model_out(tmp_path / "link.keras", "keras", force=False)
