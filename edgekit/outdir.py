@@ -251,7 +251,11 @@ def _commit(stage: Path, out: Path, option: str) -> None:
         # A fresh empty directory to rename the old build onto: no predictable name to plant.
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}_", dir=out.parent))
         os.rename(out, old)
-        os.rename(stage, out)  # a kill between these two renames is undone by the next run
+        try:
+            os.rename(stage, out)  # a kill between these two renames is undone by the next run
+        except OSError:
+            os.rename(old, out)
+            raise
         _remove(old)
     except OSError as e:
         raise OutputError(f"{option} {out}: cannot put the build in place ({e.strerror}); nothing was changed") from e

@@ -33,7 +33,10 @@ def locked_dir(directory: Path, option: str) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
+    except OSError as e:
+        raise OutputError(f"{option} {directory}: cannot open it ({e.strerror})") from e
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
