@@ -206,3 +206,13 @@ def test_bad_destinations_fail_before_the_work(tmp_path):
         with staged_output(deep, force=False):
             raise RuntimeError("the run failed")
     assert os.listdir(tmp_path) == ["dangling"]  # the parents it created are gone too
+
+
+def test_a_symlinked_parent_is_followed_to_the_real_directory(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "via").symlink_to(real)
+    monkeypatch.chdir(tmp_path / "via")
+    with staged_output(Path("..") / "via" / "build", force=False) as stage:
+        (stage / "done").write_text("x")
+    assert os.listdir(real / "build") == ["done"] and sorted(os.listdir(tmp_path)) == ["real", "via"]
