@@ -165,7 +165,7 @@ def _scale(text: str | None):
 @click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
 @click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
 @click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
-@click.option("--force", is_flag=True, default=None, help="Replace an existing build directory.")
+@click.option("--force", is_flag=True, default=None, help="Replace an existing edgekit build (or an empty directory).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
 @click.pass_obj
 def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,

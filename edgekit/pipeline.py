@@ -15,7 +15,7 @@ from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
 from edgekit.manifest import source_entry, write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
-from edgekit.outdir import check_output, staged_output
+from edgekit.outdir import name_max, staged_output
 from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
@@ -138,10 +138,11 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             f"image directory), or --calib {RANDOM_CALIB} to convert anyway with meaningless accuracy"
         )
     shapes = parse_input_shapes(opts.input_shape)
-    check_output(opts.out, opts.force)
+    _check_artifact_names(opts)
     warnings: list[str] = []
+    inputs = [Path(p) for p in (opts.model, opts.calib, opts.eval, opts.finetune, opts.labels) if p and p != RANDOM_CALIB]
 
-    with staged_output(opts.out, opts.force) as stage:
+    with staged_output(opts.out, opts.force, keep=inputs) as stage:
         with step(f"Loading {opts.model}"):
             model = load_model(
                 opts.model, batch=opts.batch, input_shapes=shapes, signature=opts.signature, unsafe=opts.unsafe
@@ -232,6 +233,25 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             warnings.append(problem)
     final = [a.relocated(opts.out / a.directory.relative_to(stage)) for a in artifacts]
     return ExportResult(opts.out, model, final, manifest, report, warnings, latency=latency, pruning=pruning)
+
+
+# Bytes the targets add around the model's name: "m_" + "_int16x8.mlpackage" or "_model_settings.h".
+_ARTIFACT_NAME_RESERVE = 24
+
+
+def _check_artifact_names(opts: ExportOptions) -> None:
+    """Artifacts are named after the model file: refuse a name they cannot have, before any work."""
+    from edgekit.errors import OutputError
+    from edgekit.model import sanitize_name
+
+    model = Path(opts.model)
+    name = sanitize_name(model.name if model.is_dir() else model.stem)
+    limit = name_max(Path(opts.out).parent) - _ARTIFACT_NAME_RESERVE
+    if len(name) > limit:
+        raise OutputError(f"{model.name}: file name too long to name the artifacts after it "
+                          f"({len(name)} characters; at most {limit}); rename the model file")  # fmt: skip
+    if opts.c_name and len(opts.c_name) > limit:
+        raise OptionError(f"--c-name is too long to name the TFLM sources after it ({len(opts.c_name)} characters; at most {limit})")
 
 
 def plan_pruning(opts: ExportOptions) -> list:

@@ -153,7 +153,12 @@ def check_model_out(out, kind: str, force: bool) -> None:
     if out.suffix.lower() not in allowed:
         why = " (a Keras 2 model is saved as HDF5)" if kind == "tf_keras" else ""
         raise OutputError(f"--out {out}: give a {' or '.join(allowed)} file name{why}")
-    if out.exists() and not force:
+    from edgekit.outdir import NAME_RESERVE, name_max
+
+    limit = name_max(out.parent) - NAME_RESERVE  # room for the temporary directory's name
+    if len(os.fsencode(out.name)) > limit:
+        raise OutputError(f"--out {out}: name is too long ({len(os.fsencode(out.name))} bytes; at most {limit})")
+    if os.path.lexists(out) and not force:
         raise OutputError(f"--out {out} already exists; pass --force to replace it")
     if out.is_dir():
         raise OutputError(f"--out {out} is a directory")
@@ -165,20 +170,24 @@ def check_model_out(out, kind: str, force: bool) -> None:
 def save_keras(model: SourceModel, out, force: bool) -> None:
     """Save the Keras model behind ``model`` to ``out``, all or nothing."""
     import os
+    import tempfile
 
     from edgekit.errors import OutputError
+    from edgekit.outdir import current_umask
 
     out = Path(out)
     check_model_out(out, model.kind, force)
-    tmp = out.parent / f".{out.stem}.tmp-{os.getpid()}{out.suffix}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        model.backend.model.save(str(tmp))
-        os.replace(tmp, out)
+        # Keras opens its file by name and follows symlinks: save into a fresh private
+        # directory (random name, mode 0700) where no one can have planted one.
+        with tempfile.TemporaryDirectory(prefix=f".{out.stem[:40]}.tmp-", dir=out.parent) as tmp:
+            saved = Path(tmp) / out.name
+            model.backend.model.save(str(saved))
+            os.chmod(saved, 0o666 & ~current_umask())
+            os.replace(saved, out)
     except OSError as e:
         raise OutputError(f"--out {out}: cannot write ({e.strerror or e})") from e
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_pruned(model: SourceModel, build: Path) -> str:

@@ -125,10 +125,38 @@ def test_existing_output_needs_force(tiny_keras, tmp_path):
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OutputError, match="already exists; pass --force"):
         export(ExportOptions(model=tiny_keras, out=out))
+    with pytest.raises(OutputError, match="not an edgekit build"):  # --force replaces builds only
+        export(ExportOptions(model=tiny_keras, out=out, force=True))
     assert (out / "keep.txt").read_text() == "mine"
-    export(ExportOptions(model=tiny_keras, out=out, force=True))
-    assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
+    (out / "keep.txt").unlink()
+    export(ExportOptions(model=tiny_keras, out=out, force=True))  # an empty directory
+    export(ExportOptions(model=tiny_keras, out=out, force=True))  # a build
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "report.html", "report.md", "tflite"]
     assert not _leftovers(tmp_path, "o")
+
+
+def test_force_never_replaces_a_directory_holding_an_input(tiny_keras, tmp_path):
+    # `edgekit export proj/digits.keras -o proj --force` (issue 14, case 3), also when proj is a build
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "manifest.json").write_text('{"edgekit_manifest": 1}')
+    model = proj / "tiny.keras"
+    model.write_bytes(tiny_keras.read_bytes())
+    with pytest.raises(OutputError, match=rf"--out {proj}: .*holds {model} \(an input of this run\)"):
+        export(ExportOptions(model=model, out=proj, force=True))
+    assert sorted(p.name for p in proj.iterdir()) == ["manifest.json", "tiny.keras"]
+
+
+def test_bad_destination_fails_before_the_model_is_read(tmp_path):
+    missing = tmp_path / "missing.keras"  # loading it would fail: the destination must fail first
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match="is a symlink"):
+        export(ExportOptions(model=missing, out=dangling))
+    long_model = tmp_path / ("m" * 245 + ".keras")
+    with pytest.raises(OutputError, match=rf"{long_model.name}: file name too long"):
+        export(ExportOptions(model=long_model, out=tmp_path / "o", target=("tflite", "tflm")))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling"]
 
 
 def test_digits_every_tflite_scheme(tmp_path):

@@ -93,3 +93,28 @@ def test_resnet8_channel_pruned_exports_to_every_target(tmp_path):
     assert len(res.pruning["ops"]) == 7  # every BatchNormalization folded
     assert sorted(a.target for a in res.artifacts) == ["openvino", "tflite", "tflm"]
     assert (tmp_path / "r" / res.pruning["model"]).suffix == ".h5"  # a Keras 2 model stays Keras 2
+
+
+def test_save_keras_never_follows_a_planted_temporary_name(tiny_keras, tmp_path):
+    import os
+
+    from edgekit.model import load_model
+    from edgekit.prune_report import save_keras
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / f".pruned.tmp-{os.getpid()}.keras").symlink_to(victim)  # the name edgekit used to write through
+    save_keras(load_model(tiny_keras), tmp_path / "pruned.keras", force=False)
+    assert victim.read_text() == "precious" and load_model(tmp_path / "pruned.keras").inputs
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".pruned.tmp-{os.getpid()}.keras", "pruned.keras", "victim"]
+
+
+def test_pruned_model_destination_is_checked_before_the_work(tmp_path):
+    from edgekit.errors import OutputError
+    from edgekit.prune_report import check_model_out
+
+    with pytest.raises(OutputError, match="name is too long"):
+        check_model_out(tmp_path / ("p" * 250 + ".keras"), "keras", force=True)
+    (tmp_path / "link.keras").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match="already exists"):
+        check_model_out(tmp_path / "link.keras", "keras", force=False)
