@@ -364,8 +364,9 @@ def judge(case: str, code: int | None, text: str, exc: BaseException | None, lef
 
 
 def _stray(root: Path) -> list[str]:
-    """Staging directories and temp files a run should never leave."""
-    return [str(p) for p in root.rglob("*") if ".tmp-" in p.name or ".old-" in p.name]
+    """Staging directories, temp files and lock files a run should never leave."""
+    return [str(p) for p in root.rglob("*") if ".tmp-" in p.name or ".old-" in p.name
+            or (p.name.startswith(".") and p.name.endswith(".lock"))]
 
 
 def _validated(build: Path, code: int | None) -> list[str]:
@@ -663,7 +664,8 @@ class Fuzzer:
         lost = [k for k, v in before.items() if after.get(k) != v]
         if lost:
             return Outcome("harm", f"paths {kind}", f"exit {code}: the user's {lost[:4]} deleted or changed")
-        return judge(f"paths {kind}", code, text, exc, _stray(d))
+        planted = {str(p) for p in d.rglob(".*") if p.is_symlink()}
+        return judge(f"paths {kind}", code, text, exc, [p for p in _stray(d) if p not in planted])
 
     def _digits_build(self) -> tuple[Path, float]:
         if self._digits is None:
@@ -688,7 +690,8 @@ class Fuzzer:
         build = d / "build"
         shutil.copytree(base, build)
         (build / "validation.json").unlink()
-        args, must_fail, why = ["validate", build, "--eval", EXAMPLE / "eval.npz"], False, []
+        # The copy's relative source path no longer reaches the model: name it.
+        args, must_fail, why = ["validate", build, "--eval", EXAMPLE / "eval.npz", "--model", EXAMPLE / "digits.keras"], False, []
         if rng.random() < 0.6:
             v = rng.choice([0.5, 0.95, 1, 1.0, 0, 50, 90, round(top1 - 0.5, 2), round(top1 + 0.1, 2), 100, 101, -5])
             args += ["--min-accuracy", str(v)]
@@ -712,7 +715,7 @@ class Fuzzer:
             args += ["--min-cosine", str(rng.choice([0.9, 0.99, 1.5, -2]))]
             must_fail |= args[-1] in ("1.5", "-2")
         code, text, exc = run_cli(args, self.timeout)
-        case = "gates " + " ".join(str(a) for a in args[4:])
+        case = "gates " + " ".join(str(a) for a in args[6:])
         if code == 0 and must_fail:
             return Outcome("gate", case, f"passed: {'; '.join(why) or 'cosine'} must fail")
         if code in (1, 2) and not must_fail and not exc:
