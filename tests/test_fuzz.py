@@ -18,9 +18,10 @@ from tests.conftest import SHARED, needs_shared, run_cli
 from tests.fuzzing import TFLM_MODELS, Fuzzer, mutate_bytes
 
 pytestmark = needs_shared()
-# (command, cases): 248 in all, weighted to where native code is reached.
+# (command, cases): 296 in all, weighted to where native code is reached, plus the hostile
+# classes (code in model files, output paths, gates: tests/fuzz_hostile.py).
 QUICK = {"inspect": 90, "header": 25, "export": 25, "validate": 25, "openvino": 8, "data": 25, "images": 10, "config": 25,
-         "device": 15}
+         "device": 15, "hostile_h5": 12, "hostile_keras": 8, "hostile_saved_model": 8, "paths": 12, "gates": 8}
 SEED = 10
 
 
