@@ -17,6 +17,7 @@ import click
 
 from edgekit import __version__
 from edgekit.errors import EdgekitError, OptionError
+from edgekit.fmt import printable, safe
 from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
 
 
@@ -38,6 +39,7 @@ class _State:
             yield
             return
         start = time.perf_counter()
+        text = safe(text)  # step texts name files and layers
         with self.err.status(text):
             yield
         self.err.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - start:.1f} s)[/]")
@@ -66,7 +68,7 @@ class EdgekitGroup(click.Group):
         stream = state.err.file if isinstance(state, _State) else sys.stderr
         if isinstance(state, _State) and state.verbose:
             traceback.print_exc(file=stream)
-        stream.write(message.replace("\n", " ") + "\n")
+        stream.write(printable(message.replace("\n", " ")) + "\n")  # paths and names come from files
         stream.flush()
         ctx.exit(code)
 
@@ -253,7 +255,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
         state.out.file.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
     else:
         render_pruning(record, state.out)
-        state.out.print(f"wrote {out}")
+        state.out.print(f"wrote {safe(out)}")
 
 
 @cli.command()
@@ -385,11 +387,11 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right", no_wrap=True)
     for key, rows in result["artifacts"].items():
         for r in rows:
-            table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
+            table.add_row(safe(key), r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
     state.out.print(table)
     for key, reason in result.get("not_timed", {}).items():
-        state.out.print(f"[bold yellow]not timed:[/] {key}: {reason}", soft_wrap=True)
+        state.out.print(f"[bold yellow]not timed:[/] {safe(key)}: {safe(reason)}", soft_wrap=True)
     if dev is not None:
         from edgekit.summary import render_device
 
@@ -413,7 +415,7 @@ def report(state: _State, build_dir):
     from edgekit.report import write_report
 
     for page in write_report(build_dir):
-        state.out.print(f"{page}  {fmt_bytes(page.stat().st_size)}")
+        state.out.print(f"{safe(page)}  {fmt_bytes(page.stat().st_size)}")
 
 
 def _refresh_report(state: _State, build_dir: Path) -> None:
@@ -422,14 +424,14 @@ def _refresh_report(state: _State, build_dir: Path) -> None:
 
     problem = refresh_report(build_dir)
     if problem:
-        state.err.print(f"[bold yellow]warning:[/] {problem}", soft_wrap=True)
+        state.err.print(f"[bold yellow]warning:[/] {safe(problem)}", soft_wrap=True)
 
 
 def _report_line(state: _State, build_dir: Path) -> None:
     from edgekit.report import REPORT_HTML
 
     if (Path(build_dir) / REPORT_HTML).exists():
-        state.out.print(f"[dim]report: {Path(build_dir) / REPORT_HTML} (and report.md)[/]", soft_wrap=True)
+        state.out.print(f"[dim]report: {safe(Path(build_dir) / REPORT_HTML)} (and report.md)[/]", soft_wrap=True)
 
 
 @cli.command()
@@ -450,7 +452,7 @@ def devices(state: _State):
             model = "none"
         else:
             model = basis.board + ("" if basis.core_factor == 1.0 else f" x{basis.core_factor:.3g}")
-        table.add_row(d.name, d.core, f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, model, d.board)
+        table.add_row(d.name, safe(d.core), f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, model, safe(d.board))
     state.out.print(table)
 
 
@@ -490,10 +492,10 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
     written = write_files(out, sources.files, force)
     arena = sources.metadata["arena"]
     for path in written:
-        state.out.print(f"{path}  {fmt_bytes(path.stat().st_size)}")
+        state.out.print(f"{safe(path)}  {fmt_bytes(path.stat().st_size)}")
     state.out.print(
         f"arena {arena['size']:,} B ({arena['required']:,} measured + {arena['margin']:,} margin; "
-        f"32-bit target {arena['size_32bit']:,} B); ops: {', '.join(sources.metadata['ops'])}"
+        f"32-bit target {arena['size_32bit']:,} B); ops: {safe(', '.join(sources.metadata['ops']))}"
     )
 
 
