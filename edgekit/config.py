@@ -23,7 +23,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "model": (_STR, True),
     "out": (_STR, True),
     "target": ("a string or a list of strings", False),
-    "quant": ("a string, a list or a table", False),
+    "quant": ("a string, a list of strings or a table of target = scheme(s)", False),
     "calib": (_STR, True),
     "eval": (_STR, True),
     "calib_size": (_INT, False),
@@ -68,7 +68,9 @@ def _ok(kind: str, value) -> bool:
     if kind == "a table":
         return isinstance(value, dict)
     if kind.startswith("a string, a list"):
-        return isinstance(value, (str, list, dict))
+        return _ok("a string or a list", value) or (
+            isinstance(value, dict) and all(_ok("a string or a list", v) for v in value.values())
+        )
     return False
 
 

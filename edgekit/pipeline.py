@@ -144,6 +144,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             model = load_model(
                 opts.model, batch=opts.batch, input_shapes=shapes, signature=opts.signature, unsafe=opts.unsafe
             )
+        opts.preprocess.check(model.inputs)
         for target, spec in pairs:
             target.check(model, spec)
         calib = None

@@ -46,6 +46,8 @@ def test_top_level_keys_work_without_section(tmp_path):
         ("[export]\n[export.preprocess]\nshift = 1\n", "unknown preprocess key"),
         ("[export]\n[other]\n", "unknown top-level key"),
         ("this is = = not toml", "not valid TOML"),
+        ("[export]\nquant = { tflite = 5 }\n", "'quant' must be a string, a list of strings or a table"),
+        ("[export]\nquant = { tflite = [\"int8\", 2.5] }\n", "'quant' must be a string, a list of strings or a table"),
     ],
 )
 def test_errors(tmp_path, text, message):
