@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from edgekit.errors import OptionError
+from edgekit.files import read_bounded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,7 +85,7 @@ def _number_or_list(path: Path, key: str, value):
 def read_toml(path: Path, option: str) -> dict:
     """A TOML file as a dict; a missing, unreadable or invalid file is one OptionError line."""
     try:
-        return tomllib.loads(Path(path).read_text())
+        return tomllib.loads(read_bounded(path, option))
     except FileNotFoundError:
         raise OptionError(f"{option} {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:

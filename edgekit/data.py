@@ -384,11 +384,13 @@ def _check_stream(s: _ArrayStream, info: TensorInfo, option: str) -> None:
 
 def read_labels(path: str | Path) -> list[str]:
     """Class labels from a text file, one per line, in output order."""
+    from edgekit.files import read_bounded
+
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"--labels {path}: cannot read ({e})") from e
+        lines = read_bounded(path, "--labels", error=DataError).splitlines()
+    except FileNotFoundError:
+        raise DataError(f"--labels {path}: no such file") from None
     labels = [ln.strip() for ln in lines if ln.strip()]
     if not labels:
         raise DataError(f"--labels {path}: no labels in the file")

@@ -46,10 +46,11 @@ def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, art
 def read_manifest(build_dir: Path) -> dict:
     """The manifest of a build directory (for validate/simulate/report)."""
     from edgekit.errors import ModelFileError
+    from edgekit.files import read_bounded
 
     path = Path(build_dir) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_bounded(path, "build manifest", error=ModelFileError))
     except FileNotFoundError:
         raise ModelFileError(f"{build_dir}: no {MANIFEST}; is it an edgekit build directory?") from None
     except (OSError, ValueError) as e:

@@ -60,3 +60,11 @@ def test_errors(tmp_path, text, message):
 def test_missing(tmp_path):
     with pytest.raises(OptionError, match="no such file"):
         load_config(tmp_path / "none.toml")
+
+
+def test_config_larger_than_any_config_refused(tmp_path):
+    cfg = tmp_path / "huge.toml"
+    with open(cfg, "wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse
+    with pytest.raises(OptionError, match="--config .*huge.toml: 67,108,864 bytes, more than"):
+        load_config(cfg)

@@ -174,3 +174,12 @@ def test_npz_member_declaring_an_impossible_size_refused(tmp_path):
     (tmp_path / "d.npz").write_bytes(bytes(data))
     with pytest.raises(DataError, match="declares .* bytes from .* compressed"):
         Dataset.open(tmp_path / "d.npz", IMG)
+
+
+def test_labels_read_is_bounded(tmp_path):
+    from edgekit.data import read_labels
+
+    with open(tmp_path / "labels.txt", "wb") as f:
+        f.truncate(64 << 20)  # sparse 64 MiB: never read
+    with pytest.raises(DataError, match="--labels .*labels.txt: 67,108,864 bytes, more than"):
+        read_labels(tmp_path / "labels.txt")
