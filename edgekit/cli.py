@@ -7,7 +7,6 @@ full tracebacks are shown. Framework noise is otherwise captured (see ``edgekit.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 import traceback
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from edgekit import __version__
+from edgekit import __version__, jsontext
 from edgekit.errors import EdgekitError, OptionError
 from edgekit.fmt import printable, safe
 from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
@@ -202,7 +201,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
     opts = ExportOptions(**values, preprocess=Preprocess(**pre), unsafe=unsafe)
     result = run_export(opts, progress=state.step)
     if as_json:
-        state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:
         render_export(result, state.out)
         if result.validation is not None and (result.validation.gates or result.validation.result.get("layers")):
@@ -252,7 +251,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
     save_keras(pruned, out, force)
     record["out"] = str(out)
     if as_json:
-        state.out.file.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(record, indent=2, sort_keys=True) + "\n")
     else:
         render_pruning(record, state.out)
         state.out.print(f"wrote {safe(out)}")
@@ -276,7 +275,7 @@ def inspect(state: _State, model, ops, as_json, unsafe):
         raise OptionError(f"{model}: no such file or directory")
     report = inspect_path(model, with_ops=ops, unsafe=unsafe)
     if as_json:
-        state.out.file.write(json.dumps(report, indent=2) + "\n")
+        state.out.file.write(jsontext.dumps(report, indent=2) + "\n")
     else:
         render(report, state.out)
 
@@ -318,7 +317,7 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
                             junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers)  # fmt: skip
     _refresh_report(state, build_dir)
     if as_json:
-        state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:
         render_validation(report, state.out)
         _report_line(state, build_dir)
@@ -376,10 +375,10 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         result["memory"] = [memory_fit(a, dev) for a in found]
         result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
-        atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+        atomic_write(path / "simulation.json", jsontext.dumps(result, indent=2, sort_keys=True) + "\n")
         _refresh_report(state, path)
     if as_json:
-        state.out.file.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(result, indent=2, sort_keys=True) + "\n")
         return
     host = result["host"]
     table = Table(title=f"host latency in ms ({host['processor']}, {host['cores']} cores, batch 1)", title_justify="left")

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 
 import edgekit
+from edgekit import jsontext
 
 MANIFEST = "manifest.json"
 # Distributions whose versions decide the bytes of an artifact.
@@ -39,7 +40,7 @@ def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, art
         "warnings": list(warnings),
         "tools": tool_versions(),
     }
-    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (stage / MANIFEST).write_text(jsontext.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
