@@ -89,6 +89,16 @@ def test_options_are_checked():
         TFLMTarget().check(None, QuantSpec("dynamic"))
 
 
+@needs_shared()
+@pytest.mark.parametrize("margin", [-16, 2**40])
+def test_arena_margin_out_of_range_is_an_option_error(margin):
+    from targets.tflm import build_tflm_sources
+
+    data = (SHARED / "tflm" / "hello_world_int8.tflite").read_bytes()
+    with pytest.raises(OptionError, match=f"--arena-margin {margin}: give 0 to 67,108,864 bytes"):
+        build_tflm_sources(data, name="hw", model_name="hello_world_int8.tflite", arena_margin=margin)
+
+
 def test_model_name_becomes_a_c_name(tiny_keras, tmp_path):
     weird = tmp_path / "int.keras"
     weird.write_bytes(tiny_keras.read_bytes())
