@@ -13,6 +13,7 @@ from pathlib import Path
 from edgekit.errors import EdgekitError, OptionError
 
 TEXT_LIMIT = 8 * 1024 * 1024  # bytes; a label file for 100k classes is ~2 MB
+_CHUNK = 64 * 1024
 
 
 def read_bounded(path: str | Path, what: str, limit: int = TEXT_LIMIT, error: type[EdgekitError] = OptionError) -> str:
@@ -34,7 +35,9 @@ def read_bounded(path: str | Path, what: str, limit: int = TEXT_LIMIT, error: ty
         if info.st_size > limit:
             raise error(f"{what} {path}: {info.st_size:,} bytes, more than the {limit:,} such a file may have")
         try:
-            data = f.read(limit + 1)  # the file may grow after fstat
+            data = f.read(info.st_size + 1)  # sized by the file, not the limit: no big empty buffer
+            while len(data) <= limit and (more := f.read(_CHUNK)):  # it grew after fstat
+                data += more
         except OSError as e:
             raise error(f"{what} {path}: cannot read ({e.strerror})") from None
     if len(data) > limit:
