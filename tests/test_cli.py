@@ -138,3 +138,9 @@ def test_inspect_json_on_tflite():
 def test_targets_table():
     res = run_cli("targets")
     assert res.returncode == 0 and "int16x8" in res.stdout and "palettize4" in res.stdout
+
+
+def test_error_lines_show_control_characters_escaped(tmp_path):
+    res = run_cli("inspect", tmp_path / "x\x1b[2J\r\x07y.tflite")
+    _one_line_error(res, "x\\x1b[2J\\x0d\\x07y.tflite: no such file")
+    assert "\x1b" not in res.stderr and "\r" not in res.stderr and "\x07" not in res.stderr
