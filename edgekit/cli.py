@@ -7,7 +7,6 @@ full tracebacks are shown. Framework noise is otherwise captured (see ``edgekit.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 import traceback
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import click
 
-from edgekit import __version__
+from edgekit import __version__, jsontext
 from edgekit.errors import EdgekitError, OptionError
+from edgekit.fmt import printable, safe
 from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
 
 
@@ -41,6 +41,7 @@ class _State:
         from rich.spinner import Spinner
 
         start = time.perf_counter()
+        text = safe(text)  # step texts name files and layers
         # Console.status() would route sys.stdout/sys.stderr into the terminal while it spins,
         # past the fd redirect, so Python-level framework output (warnings, tqdm bars, TF's
         # "Saved artifact" report) would reach the user: keep them going to the captured log.
@@ -74,7 +75,7 @@ class EdgekitGroup(click.Group):
         stream = state.err.file if isinstance(state, _State) else sys.stderr
         if isinstance(state, _State) and state.verbose:
             traceback.print_exc(file=stream)
-        stream.write(message.replace("\n", " ") + "\n")
+        stream.write(printable(message.replace("\n", " ")) + "\n")  # paths and names come from files
         stream.flush()
         ctx.exit(code)
 
@@ -219,7 +220,7 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
     _warn_unsafe(state, unsafe)
     result = run_export(opts, progress=state.step)
     if as_json:
-        state.out.file.write(json.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:
         render_export(result, state.out)
         if result.validation is not None and (result.validation.gates or result.validation.result.get("layers")):
@@ -270,10 +271,10 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
     save_keras(pruned, out, force)
     record["out"] = str(out)
     if as_json:
-        state.out.file.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(record, indent=2, sort_keys=True) + "\n")
     else:
         render_pruning(record, state.out)
-        state.out.print(f"wrote {out}")
+        state.out.print(f"wrote {safe(out)}")
 
 
 @cli.command()
@@ -295,7 +296,7 @@ def inspect(state: _State, model, ops, as_json, unsafe):
     _warn_unsafe(state, unsafe)
     report = inspect_path(model, with_ops=ops, unsafe=unsafe)
     if as_json:
-        state.out.file.write(json.dumps(report, indent=2) + "\n")
+        state.out.file.write(jsontext.dumps(report, indent=2) + "\n")
     else:
         render(report, state.out)
 
@@ -341,7 +342,7 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
                             unsafe=unsafe)  # fmt: skip
     _refresh_report(state, build_dir)
     if as_json:
-        state.out.file.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     else:
         render_validation(report, state.out)
         _report_line(state, build_dir)
@@ -400,10 +401,10 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         result["memory"] = [memory_fit(a, dev) for a in found]
         result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
-        atomic_write(path / "simulation.json", json.dumps(result, indent=2, sort_keys=True) + "\n")
+        atomic_write(path / "simulation.json", jsontext.dumps(result, indent=2, sort_keys=True) + "\n")
         _refresh_report(state, path)
     if as_json:
-        state.out.file.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        state.out.file.write(jsontext.dumps(result, indent=2, sort_keys=True) + "\n")
         return
     host = result["host"]
     table = Table(title=f"host latency in ms ({host['processor']}, {host['cores']} cores, batch 1)", title_justify="left")
@@ -411,11 +412,11 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         table.add_column(col, justify="left" if col in ("artifact", "runtime") else "right", no_wrap=True)
     for key, rows in result["artifacts"].items():
         for r in rows:
-            table.add_row(key, r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
+            table.add_row(safe(key), r["variant"], f"{r['load_ms']:.1f}", f"{r['p50_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           f"{r['p99_ms']:.3f}", str(r["runs"]))  # fmt: skip
     state.out.print(table)
     for key, reason in result.get("not_timed", {}).items():
-        state.out.print(f"[bold yellow]not timed:[/] {key}: {reason}", soft_wrap=True)
+        state.out.print(f"[bold yellow]not timed:[/] {safe(key)}: {safe(reason)}", soft_wrap=True)
     if dev is not None:
         from edgekit.summary import render_device
 
@@ -439,7 +440,7 @@ def report(state: _State, build_dir):
     from edgekit.report import write_report
 
     for page in write_report(build_dir):
-        state.out.print(f"{page}  {fmt_bytes(page.stat().st_size)}")
+        state.out.print(f"{safe(page)}  {fmt_bytes(page.stat().st_size)}")
 
 
 def _refresh_report(state: _State, build_dir: Path) -> None:
@@ -448,14 +449,14 @@ def _refresh_report(state: _State, build_dir: Path) -> None:
 
     problem = refresh_report(build_dir)
     if problem:
-        state.err.print(f"[bold yellow]warning:[/] {problem}", soft_wrap=True)
+        state.err.print(f"[bold yellow]warning:[/] {safe(problem)}", soft_wrap=True)
 
 
 def _report_line(state: _State, build_dir: Path) -> None:
     from edgekit.report import REPORT_HTML
 
     if (Path(build_dir) / REPORT_HTML).exists():
-        state.out.print(f"[dim]report: {Path(build_dir) / REPORT_HTML} (and report.md)[/]", soft_wrap=True)
+        state.out.print(f"[dim]report: {safe(Path(build_dir) / REPORT_HTML)} (and report.md)[/]", soft_wrap=True)
 
 
 @cli.command()
@@ -476,7 +477,7 @@ def devices(state: _State):
             model = "none"
         else:
             model = basis.board + ("" if basis.core_factor == 1.0 else f" x{basis.core_factor:.3g}")
-        table.add_row(d.name, d.core, f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, model, d.board)
+        table.add_row(d.name, safe(d.core), f"{d.clock_mhz:g}", f"{d.sram_kb:g}", f"{d.flash_kb:g}", d.kernels, model, safe(d.board))
     state.out.print(table)
 
 
@@ -516,10 +517,10 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
     written = write_files(out, sources.files, force)
     arena = sources.metadata["arena"]
     for path in written:
-        state.out.print(f"{path}  {fmt_bytes(path.stat().st_size)}")
+        state.out.print(f"{safe(path)}  {fmt_bytes(path.stat().st_size)}")
     state.out.print(
         f"arena {arena['size']:,} B ({arena['required']:,} measured + {arena['margin']:,} margin; "
-        f"32-bit target {arena['size_32bit']:,} B); ops: {', '.join(sources.metadata['ops'])}"
+        f"32-bit target {arena['size_32bit']:,} B); ops: {safe(', '.join(sources.metadata['ops']))}"
     )
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from edgekit.errors import OptionError
+from edgekit.files import read_bounded
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +24,7 @@ EXPORT_KEYS: dict[str, tuple[str, bool]] = {
     "model": (_STR, True),
     "out": (_STR, True),
     "target": ("a string or a list of strings", False),
-    "quant": ("a string, a list or a table", False),
+    "quant": ("a string, a list of strings or a table of target = scheme(s)", False),
     "calib": (_STR, True),
     "eval": (_STR, True),
     "calib_size": (_INT, False),
@@ -68,7 +69,9 @@ def _ok(kind: str, value) -> bool:
     if kind == "a table":
         return isinstance(value, dict)
     if kind.startswith("a string, a list"):
-        return isinstance(value, (str, list, dict))
+        return _ok("a string or a list", value) or (
+            isinstance(value, dict) and all(_ok("a string or a list", v) for v in value.values())
+        )
     return False
 
 
@@ -82,7 +85,7 @@ def _number_or_list(path: Path, key: str, value):
 def read_toml(path: Path, option: str) -> dict:
     """A TOML file as a dict; a missing, unreadable or invalid file is one OptionError line."""
     try:
-        return tomllib.loads(Path(path).read_text())
+        return tomllib.loads(read_bounded(path, option))
     except FileNotFoundError:
         raise OptionError(f"{option} {path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:

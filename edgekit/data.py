@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import DataError
+from edgekit.errors import DataError, OptionError
 from edgekit.model import TensorInfo
 
 # What reading a damaged .npz (or .npy) can raise: bad headers, unsupported or corrupt
 # compression, CRC mismatches, early ends.
 _READ_ERRORS = (OSError, EOFError, ValueError, NotImplementedError, RuntimeError, zipfile.BadZipFile, zlib.error)
+_MAX_EXPANSION = 1100  # deflate's best ratio is about 1032:1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".webp", ".tif", ".tiff")
 
 
@@ -33,6 +34,25 @@ class Preprocess:
     scale: float | None = None
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        for option, values in (("--scale", (self.scale,) if self.scale is not None else None),
+                               ("--mean", self.mean), ("--std", self.std)):  # fmt: skip
+            if values is not None and not all(math.isfinite(v) for v in values):
+                raise OptionError(f"{option} {_text(values)}: give finite numbers")
+        if self.std is not None and 0.0 in self.std:
+            raise OptionError(f"--std {_text(self.std)}: a standard deviation of 0 divides by zero; give non-zero values")
+
+    def check(self, inputs: Sequence[TensorInfo]) -> None:
+        """Per-channel mean/std must match the last (channel) axis of every model input."""
+        for option, values in (("--mean", self.mean), ("--std", self.std)):
+            for t in inputs if values is not None and len(values) > 1 else ():
+                channels = t.shape[-1] if t.shape else 1
+                if len(values) != channels:
+                    raise OptionError(
+                        f"{option} {_text(values)}: {len(values)} values, but model input '{t.name}' {tuple(t.shape)} "
+                        f"has {channels} channel(s) on its last axis; give one value or {channels}"
+                    )
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         if self.scale is None and self.mean is None and self.std is None:
@@ -55,6 +75,10 @@ class Preprocess:
         return cls(d.get("scale"), tuple(d["mean"]) if "mean" in d else None, tuple(d["std"]) if "std" in d else None)
 
 
+def _text(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
 @dataclass
 class Batch:
     inputs: list[np.ndarray]  # one array per model input, leading dim = samples
@@ -68,10 +92,37 @@ class _ArrayStream:
         self.path, self.member = path, member
         with self._open() as f:
             self.shape, self.dtype, self.fortran = _read_header(f, self._label())
+            header = f.tell()
         if self.dtype.hasobject:
             raise DataError(f"{self._label()}: holds Python objects; store numeric arrays")
         if not self.shape:
             raise DataError(f"{self._label()}: is a scalar, not an array of samples")
+        # The header's shape is only a claim: check it against the bytes there really are
+        # before anything sized by it is allocated.
+        declared, stored = math.prod(self.shape) * self.dtype.itemsize, self._stored_bytes() - header
+        if declared > stored:
+            raise DataError(
+                f"{self._label()}: the header declares shape {self.shape} ({declared:,} bytes of {self.dtype}) "
+                f"but the file holds {max(stored, 0):,}; the file is truncated or corrupt"
+            )
+
+    def _stored_bytes(self) -> int:
+        """Bytes of the .npy file or of the uncompressed .npz member, bounded by what is on disk."""
+        if self.member is None:
+            return self.path.stat().st_size
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                info = z.getinfo(self.member)
+        except _READ_ERRORS as e:
+            raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
+        # A member's sizes are declared too: deflate expands at most ~1032x, stored not at all.
+        ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_EXPANSION
+        if info.file_size > info.compress_size * ratio:
+            raise DataError(
+                f"{self._label()}: declares {info.file_size:,} bytes from {info.compress_size:,} compressed; "
+                "the archive is corrupt"
+            )
+        return info.file_size
 
     def _label(self) -> str:
         return f"{self.path}[{self.member[:-4]}]" if self.member else str(self.path)
@@ -96,9 +147,9 @@ class _ArrayStream:
         if self.fortran:
             # Column-major data cannot be streamed row by row; this is the one case
             # that reads the array whole.
-            whole = self._load_whole()[:limit]
+            whole = self._load_whole()[:limit]  # memory-mapped for a .npy file
             for s in range(0, len(whole), rows):
-                yield whole[s : s + rows]
+                yield np.ascontiguousarray(whole[s : s + rows])
             return
         row_bytes = self.dtype.itemsize * math.prod(self.sample_shape)
         with self._open() as f:
@@ -116,11 +167,13 @@ class _ArrayStream:
                 done += n
 
     def _load_whole(self) -> np.ndarray:
-        with self._open() as f:
-            try:
+        try:
+            if self.member is None:
+                return np.load(self.path, mmap_mode="r", allow_pickle=False)
+            with self._open() as f:
                 return np.lib.format.read_array(f, allow_pickle=False)
-            except _READ_ERRORS as e:
-                raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
+        except _READ_ERRORS as e:
+            raise DataError(f"{self._label()}: cannot read ({type(e).__name__}: {e})") from e
 
 
 def _read_header(f, label: str):
@@ -254,6 +307,7 @@ class Dataset:
     def open(cls, path: str | Path, inputs: Sequence[TensorInfo], preprocess: Preprocess = Preprocess(), option: str = "--calib") -> Dataset:
         """Open ``.npz``, ``.npy`` or an image directory as samples for ``inputs``."""
         path = Path(path)
+        preprocess.check(inputs)
         if not path.exists():
             raise DataError(f"{option} {path}: no such file or directory")
         if path.is_dir():
@@ -343,11 +397,13 @@ def _check_stream(s: _ArrayStream, info: TensorInfo, option: str) -> None:
 
 def read_labels(path: str | Path) -> list[str]:
     """Class labels from a text file, one per line, in output order."""
+    from edgekit.files import read_bounded
+
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"--labels {path}: cannot read ({e})") from e
+        lines = read_bounded(path, "--labels", error=DataError).splitlines()
+    except FileNotFoundError:
+        raise DataError(f"--labels {path}: no such file") from None
     labels = [ln.strip() for ln in lines if ln.strip()]
     if not labels:
         raise DataError(f"--labels {path}: no labels in the file")

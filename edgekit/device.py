@@ -6,9 +6,9 @@ them) or a user's own (``--device-file board.toml``). Schema (all keys required 
     name = "my-board"            # letters, digits, - and _
     board = "what it is"         # free text
     core = "Cortex-M4"
-    clock_mhz = 120              # > 0
-    sram_kb = 640                # > 0, RAM available to the model and its runtime
-    flash_kb = 2048              # > 0
+    clock_mhz = 120              # 1 to 10000
+    sram_kb = 640                # 1 to 16 GiB in KiB, RAM available to the model and its runtime
+    flash_kb = 2048              # 1 to 16 GiB in KiB
     features = ["dsp", "fpu"]    # any of dsp, fpu, simd, helium
     kernels = "cmsis-nn"         # reference, cmsis-nn or esp-nn: the kernel library assumed
 """
@@ -24,6 +24,8 @@ from edgekit.errors import OptionError
 DEVICES = Path(__file__).resolve().parent / "devices"
 FEATURES = ("dsp", "fpu", "simd", "helium")
 KERNELS = ("reference", "cmsis-nn", "esp-nn")
+# Sane ranges, so that estimates derived from them (cycles / clock, bytes / size) stay finite.
+RANGES = {"clock_mhz": (1, 10_000), "sram_kb": (1, 16 * 1024**2), "flash_kb": (1, 16 * 1024**2)}
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,10 @@ def load_device_file(path: str | Path) -> Device:
             raise OptionError(f"{path}: '{key}' must be a non-empty string")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", raw["name"]):
         raise OptionError(f"{path}: name {raw['name']!r} may only use letters, digits, '-' and '_'")
-    for key in ("clock_mhz", "sram_kb", "flash_kb"):
+    for key, (lo, hi) in RANGES.items():
         v = raw[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e7:
-            raise OptionError(f"{path}: '{key}' must be a positive number, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise OptionError(f"{path}: '{key}' must be a positive number from {lo:g} to {hi:g}, got {v!r}")
     if not isinstance(raw["features"], list) or any(f not in FEATURES for f in raw["features"]):
         raise OptionError(f"{path}: 'features' must be a list of {', '.join(FEATURES)}")
     if raw["kernels"] not in KERNELS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def fmt_bytes(n: int) -> str:
     """Human-readable size with binary units (KiB = 1024 bytes)."""
@@ -23,3 +25,20 @@ def short_layer(name: str, width: int = 34) -> str:
     """A TFLite tensor name cut to the layer it names: the first of fused names, last two path parts."""
     name = "/".join(name.split(";")[0].split("/")[-2:])
     return name if len(name) <= width else "…" + name[-width + 1 :]
+
+
+# C0/C1 controls (ESC starts ANSI sequences; CR and BEL rewrite or ring the terminal) and the
+# bidirectional overrides that reorder what a reader sees.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), safe for a terminal."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", str(text))
+
+
+def safe(text) -> str:
+    """Text that came from a file, ready for a rich console: controls escaped, markup (``[/]``) literal."""
+    from rich.markup import escape
+
+    return escape(printable(text))

@@ -12,7 +12,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from edgekit.fmt import fmt_bytes
+from edgekit.fmt import fmt_bytes, safe
 from edgekit.tflite_graph import TFLiteGraph
 
 LARGEST = 5
@@ -153,13 +153,13 @@ def render(report: dict, console) -> None:
     macs = f", {report['macs']:,} MACs" if report.get("macs") is not None else ""
     fq = f", {report['fake_quantize']} FakeQuantize" if "fake_quantize" in report else ""
     head = (
-        f"[bold]{report['model']}[/]  {report['format']}, {fmt_bytes(report['bytes'])}, "
-        f"scheme {report['scheme']}, {report['op_count']} ops{fq}, {report['params']['count']:,} params "
+        f"[bold]{safe(report['model'])}[/]  {report['format']}, {fmt_bytes(report['bytes'])}, "
+        f"scheme {safe(report['scheme'])}, {report['op_count']} ops{fq}, {report['params']['count']:,} params "
         f"({fmt_bytes(report['params']['bytes'])}){macs}"
     )
     console.print(head)
     if report.get("note"):
-        console.print(f"[dim]{report['note']}[/]")
+        console.print(f"[dim]{safe(report['note'])}[/]")
 
     io = Table(title="Inputs and outputs", title_justify="left")
     for col in ("", "name", "shape", "dtype", "quantization"):
@@ -167,21 +167,21 @@ def render(report: dict, console) -> None:
     for kind in ("inputs", "outputs"):
         for t in report[kind]:
             q = f"scale {t['scale']:.6g}, zero point {t['zero_point']}" if "scale" in t else ""
-            io.add_row(kind[:-1], t["name"], "x".join(map(str, t["shape"])), t["dtype"], q)
+            io.add_row(kind[:-1], safe(t["name"]), "x".join(map(str, t["shape"])), safe(t["dtype"]), q)
     console.print(io)
 
     ops = Table(title="Ops", title_justify="left")
     ops.add_column("op")
     ops.add_column("count", justify="right")
     for name, count in report["ops"].items():
-        ops.add_row(name, str(count))
+        ops.add_row(safe(name), str(count))
     console.print(ops)
 
     params = Table(title="Parameters by dtype", title_justify="left")
     for col in ("dtype", "params", "bytes"):
         params.add_column(col, justify="right" if col != "dtype" else "left")
     for dtype, d in report["params"]["by_dtype"].items():
-        params.add_row(dtype, f"{d['params']:,}", fmt_bytes(d["bytes"]))
+        params.add_row(safe(dtype), f"{d['params']:,}", fmt_bytes(d["bytes"]))
     console.print(params)
     if report.get("weights"):
         from edgekit.inspect_coreml import render_weights
@@ -194,7 +194,7 @@ def render(report: dict, console) -> None:
     for col in ("name", "shape", "dtype", "bytes"):
         acts.add_column(col, justify="right" if col == "bytes" else "left")
     for t in report["largest_activations"]:
-        acts.add_row(t["name"], "x".join(map(str, t["shape"])), t["dtype"], fmt_bytes(t["bytes"]))
+        acts.add_row(safe(t["name"]), "x".join(map(str, t["shape"])), safe(t["dtype"]), fmt_bytes(t["bytes"]))
     console.print(acts)
 
     if "per_op" in report:
@@ -204,8 +204,8 @@ def render(report: dict, console) -> None:
         for op in report["per_op"]:
             out = op["output"]
             per.add_row(
-                str(op["index"]), op["op"], f"{op['macs']:,}",
-                f"{'x'.join(map(str, out['shape']))} {out['dtype']}" if out else "",
+                str(op["index"]), safe(op["op"]), f"{op['macs']:,}",
+                f"{'x'.join(map(str, out['shape']))} {safe(out['dtype'])}" if out else "",
             )
         console.print(per)
 

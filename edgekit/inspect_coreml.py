@@ -117,11 +117,12 @@ def package_report(path: Path, with_ops: bool = False) -> dict:
 def render_weights(report: dict, console) -> None:
     from rich.table import Table
 
-    from edgekit.fmt import fmt_bytes
+    from edgekit.fmt import fmt_bytes, safe
 
     table = Table(title="Weights per layer", title_justify="left")
     for col in ("layer", "op", "shape", "storage", "bytes"):
         table.add_column(col, justify="right" if col == "bytes" else "left")
     for w in report["weights"]:
-        table.add_row(w["name"], w["op"], "x".join(map(str, w["weight_shape"])), w["storage"], fmt_bytes(w["bytes"]))
+        table.add_row(safe(w["name"]), safe(w["op"]), "x".join(map(str, w["weight_shape"])), safe(w["storage"]),
+                      fmt_bytes(w["bytes"]))  # fmt: skip
     console.print(table)

@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import edgekit
+from edgekit import jsontext
 
 MANIFEST = "manifest.json"
 # Distributions whose versions decide the bytes of an artifact.
@@ -40,17 +41,18 @@ def write_manifest(stage: Path, final: Path, *, source: dict, options: dict, art
         "warnings": list(warnings),
         "tools": tool_versions(),
     }
-    (stage / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (stage / MANIFEST).write_text(jsontext.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
 def read_manifest(build_dir: Path) -> dict:
     """The manifest of a build directory (for validate/simulate/report)."""
     from edgekit.errors import ModelFileError
+    from edgekit.files import read_bounded
 
     path = Path(build_dir) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_bounded(path, "build manifest", error=ModelFileError))
     except FileNotFoundError:
         raise ModelFileError(f"{build_dir}: no {MANIFEST}; is it an edgekit build directory?") from None
     except (OSError, ValueError) as e:

@@ -103,6 +103,7 @@ Progress = Callable[[str], contextlib.AbstractContextManager]
 def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     """(target, spec) pairs for the request, each checked against its target."""
     check_target_names(opts.target, "--target")
+    _refuse_options_of_absent_targets(opts)
     plan = parse_quant_plan(opts.quant, list(opts.target))
     if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
@@ -147,6 +148,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             model = load_model(
                 opts.model, batch=opts.batch, input_shapes=shapes, signature=opts.signature, unsafe=opts.unsafe
             )
+        opts.preprocess.check(model.inputs)
         for target, spec in pairs:
             target.check(model, spec)
         calib = None
@@ -266,6 +268,28 @@ def plan_pruning(opts: ExportOptions) -> list:
     if opts.epochs is not None and opts.epochs < 1:
         raise OptionError(f"--epochs must be at least 1, got {opts.epochs}")
     return specs
+
+
+# ExportOptions field -> (flag, the targets it applies to)
+_TARGET_FLAGS = {
+    "c_name": ("--c-name", ("tflm",)), "lang": ("--lang", ("tflm",)), "section": ("--section", ("tflm",)),
+    "arena_margin": ("--arena-margin", ("tflm",)), "ov_preset": ("--ov-preset", ("openvino",)),
+    "labels": ("--labels", ("tflm", "coreml")),
+}  # fmt: skip
+_COREML_FLAGS = {"deployment_target": "--coreml-target", "precision": "--coreml-precision", "input": "--coreml-input"}
+
+
+def _refuse_options_of_absent_targets(opts: ExportOptions) -> None:
+    """An option for a target that is not requested would be ignored yet recorded: refuse it."""
+    defaults = ExportOptions.__dataclass_fields__
+    given = [(flag, wanted) for name, (flag, wanted) in _TARGET_FLAGS.items()
+             if getattr(opts, name) != defaults[name].default]  # fmt: skip
+    given += [(_COREML_FLAGS.get(k, f"coreml option '{k}'"), ("coreml",)) for k in opts.coreml]
+    for flag, wanted in given:
+        if not set(wanted) & set(opts.target):
+            names = " and ".join(f"the {t} target" for t in wanted)
+            raise OptionError(f"{flag} applies to {names}, which {'is' if len(wanted) == 1 else 'are'} not requested "
+                              f"(-t {','.join(opts.target)}); add it to --target or drop {flag}")  # fmt: skip
 
 
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:

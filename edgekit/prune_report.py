@@ -100,10 +100,10 @@ def render_pruning(record: dict, console) -> None:
     """Before/after table, then what was pruned, removed and fine-tuned."""
     from rich.table import Table
 
-    from edgekit.fmt import fmt_bytes
+    from edgekit.fmt import fmt_bytes, safe
 
     b, a = record["before"], record["after"]
-    table = Table(title="pruning: " + "; ".join(s["spec"] for s in record["specs"]), title_justify="left")
+    table = Table(title="pruning: " + safe("; ".join(s["spec"] for s in record["specs"])), title_justify="left")
     for col in ("", "before", "after", "change"):
         table.add_column(col, justify="left" if not col else "right", no_wrap=True)
 
@@ -139,7 +139,7 @@ def render_pruning(record: dict, console) -> None:
     elif b.get("top1") is not None:
         lines.append("no fine-tuning (--finetune DATA): the top-1 change above is post-training pruning alone")
     for line in filter(None, lines):
-        console.print(f"[dim]{line}[/]", soft_wrap=True)
+        console.print(f"[dim]{safe(line)}[/]", soft_wrap=True)
 
 
 def check_model_out(out, kind: str, force: bool) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgekit.fmt import fmt_bytes, fmt_ms, short_layer
+from edgekit.fmt import fmt_bytes, fmt_ms, safe, short_layer
 
 
 def _pct(v: float | None) -> str:
@@ -21,7 +21,7 @@ def render_export(result, console) -> None:
         render_pruning(result.pruning, console)
     ev = result.evaluation or {}
     float32 = {a.target: a.deployed_bytes for a in result.artifacts if a.scheme == "float32"}
-    table = Table(title=f"edgekit export → {result.out}", title_justify="left")
+    table = Table(title=f"edgekit export → {safe(result.out)}", title_justify="left")
     table.add_column("artifact", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("vs float32", justify="right")
@@ -36,7 +36,7 @@ def render_export(result, console) -> None:
         ref = float32.get(a.target)
         if ref is None and "tflite_sha256" in a.metadata:  # C sources of a TFLite flatbuffer
             ref = float32.get("tflite")
-        row = [artifact_key(a), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
+        row = [safe(artifact_key(a)), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
         if timed:
             t = result.latency.get(artifact_key(a))
             row.append(f"{fmt_ms(t['p50_ms'])} {t['variant']}" if t else "")
@@ -51,19 +51,19 @@ def render_export(result, console) -> None:
             line += f": top-1 {_pct(ev['float']['top1'])}"
         console.print(line)
     for a in result.artifacts:
-        console.print(f"[dim]{a.primary.relative_to(result.out)}: {'; '.join(a.notes)}[/]", soft_wrap=True)
+        console.print(f"[dim]{safe(a.primary.relative_to(result.out))}: {safe('; '.join(a.notes))}[/]", soft_wrap=True)
     if timed:
         console.print("[dim]host p50: batch 1 on this machine, short run; `edgekit simulate` measures p50/p90/p99 "
                       "per runtime variant[/]", soft_wrap=True)  # fmt: skip
     _not_validated(ev, console)
     for w in result.warnings:
-        console.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+        console.print(f"[bold yellow]warning:[/] {safe(w)}", soft_wrap=True)
 
 
 def _not_validated(result: dict, console) -> None:
     """Artifacts a reference runtime could not execute (e.g. an op without a kernel)."""
     for key, reason in result.get("not_validated", {}).items():
-        console.print(f"[bold yellow]not validated:[/] {key}: {reason}", soft_wrap=True)
+        console.print(f"[bold yellow]not validated:[/] {safe(key)}: {safe(reason)}", soft_wrap=True)
 
 
 def _num(v, fmt: str) -> str:
@@ -93,7 +93,7 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
             float_row[i] = _pct(res["float"][key])
     table.add_row(*float_row, style="dim")
     for key, m in res["artifacts"].items():
-        row = [key]
+        row = [safe(key)]
         for name, k in cols[1:]:
             if name.startswith("Δ"):
                 v = m.get(head)
@@ -109,30 +109,30 @@ def render_validation(report, console, title: str = "edgekit validate") -> None:
         table.add_row(*row)
     console.print(table)
     for key, diag in res.get("layers", {}).items():
-        layers = Table(title=f"{key}: layers adding the most quantization error", title_justify="left")
+        layers = Table(title=f"{safe(key)}: layers adding the most quantization error", title_justify="left")
         for col in ("layer", "channel error", "tensor error"):
             layers.add_column(col, justify="left" if col == "layer" else "right", overflow="fold")
         for row in diag["worst"][:5]:
-            layers.add_row(row["layer"], f"{row['channel_error']:.3f}", f"{row['tensor_error']:.3g}")
+            layers.add_row(safe(row["layer"]), f"{row['channel_error']:.3f}", f"{row['tensor_error']:.3g}")
         console.print(layers)
         if diag["suggestion"]:
             console.print(
-                f"to keep the worst layer's tensors out of int8, export with --float-layers {','.join(diag['suggestion'])} "
+                f"to keep the worst layer's tensors out of int8, export with --float-layers {safe(','.join(diag['suggestion']))} "
                 "(or give the whole model 16-bit activations: --quant int16x8)",
                 soft_wrap=True,
             )
     _not_validated(res, console)
     ref = res.get("reference") or {}
     if ref.get("given") and ref.get("matches_manifest") is False:
-        console.print(f"[bold yellow]note:[/] float reference {ref['path']} (--model) is not the model this build "
+        console.print(f"[bold yellow]note:[/] float reference {safe(ref['path'])} (--model) is not the model this build "
                       "was exported from (its sha256 differs from the manifest's)", soft_wrap=True)  # fmt: skip
     for g in report.gates:
         if g.note:
-            console.print(f"[bold yellow]note:[/] {g.message}", soft_wrap=True)
+            console.print(f"[bold yellow]note:[/] {safe(g.message)}", soft_wrap=True)
     checks = [g for g in report.gates if not g.note]
     failed = [g for g in checks if not g.passed]
     for g in failed:
-        console.print(f"[bold red]FAIL[/] {g.message}", soft_wrap=True)
+        console.print(f"[bold red]FAIL[/] {safe(g.message)}", soft_wrap=True)
     if checks:
         passed = len(checks) - len(failed)
         verdict = "[green]all gates passed[/]" if not failed else f"[bold red]{len(failed)} gate check(s) failed[/]"
@@ -145,7 +145,7 @@ def render_device(result: dict, device, console, show_ops: bool = False) -> None
 
     memory = {m["artifact"]: m for m in result.get("memory", [])}
     latency = {e["artifact"]: e for e in result.get("device_latency", [])}
-    title = f"on {device.name}: {device.core} @ {device.clock_mhz:g} MHz, {device.kernels} kernels"
+    title = f"on {device.name}: {safe(device.core)} @ {device.clock_mhz:g} MHz, {device.kernels} kernels"
     table = Table(title=title, title_justify="left")
     for col in ("artifact", "latency (est.)", "typ. error", "RAM", "flash", "fits"):
         table.add_column(col, justify="left" if col in ("artifact", "fits") else "right", no_wrap=True)
@@ -158,20 +158,20 @@ def render_device(result: dict, device, console, show_ops: bool = False) -> None
             fits = "[green]yes[/]" if m["fits"] else "[bold red]no[/]"
         else:
             ram = flash = fits = "-"
-        table.add_row(key, est, err, ram, flash, fits)
+        table.add_row(safe(key), est, err, ram, flash, fits)
     console.print(table)
     for m in memory.values():
         if m.get("applies") and not m["fits"]:
-            console.print(f"[bold red]{m['verdict']}[/]", soft_wrap=True)
+            console.print(f"[bold red]{safe(m['verdict'])}[/]", soft_wrap=True)
     bases = sorted({e["basis"] for e in latency.values() if e.get("applies")})
     for b in bases:
         console.print(f"[dim]latency estimate: cost model fitted on {b}; typ. error = leave-one-model-out median[/]",
                       soft_wrap=True)  # fmt: skip
     for key, e in latency.items():
         if not e.get("applies"):
-            console.print(f"[dim]{key}: no latency estimate: {e['why']}[/]", soft_wrap=True)
+            console.print(f"[dim]{safe(key)}: no latency estimate: {safe(e['why'])}[/]", soft_wrap=True)
         for note in e.get("notes", []):
-            console.print(f"[dim]{key}: {note}[/]", soft_wrap=True)
+            console.print(f"[dim]{safe(key)}: {safe(note)}[/]", soft_wrap=True)
     if memory:
         console.print(f"[dim]{next(iter(memory.values())).get('not_counted', '')}[/]", soft_wrap=True)
     if show_ops:
@@ -184,12 +184,12 @@ def _render_ops(key: str, estimate: dict, console) -> None:
     from rich.table import Table
 
     shown = len(estimate["hottest_ops"])
-    table = Table(title=f"{key}: costliest {shown} of {estimate['ops_total']} ops", title_justify="left")
+    table = Table(title=f"{safe(key)}: costliest {shown} of {estimate['ops_total']} ops", title_justify="left")
     for col in ("#", "op", "layer", "est.", "share", "MACs"):
         table.add_column(col, justify="left" if col in ("op", "layer") else "right", no_wrap=True)
     for op in estimate["hottest_ops"]:
         w = op["work"]
         macs = w["mac_conv"] + w["mac_dw"] + w["mac_fc"]
-        table.add_row(str(op["index"]), op["op"], short_layer(op["name"], 56), fmt_ms(op["ms"]), f"{op['share'] * 100:.1f}%",
+        table.add_row(str(op["index"]), safe(op["op"]), safe(short_layer(op["name"], 56)), fmt_ms(op["ms"]), f"{op['share'] * 100:.1f}%",
                       f"{macs:,}" if macs else "")  # fmt: skip
     console.print(table)

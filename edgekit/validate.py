@@ -6,11 +6,11 @@ exit code is 0 when every gate passes, 1 when one fails, 2 on an error.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgekit import jsontext
 from edgekit.data import Dataset, Preprocess
 from edgekit.errors import CannotSimulate, ModelFileError, OptionError, OutputError
 from edgekit.manifest import float_reference, read_manifest
@@ -91,9 +91,9 @@ def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
 
 def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit: Path | None) -> None:
     """validation.json into the build dir, the baseline and JUnit files where asked."""
-    atomic_write(Path(build_dir) / VALIDATION, json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    atomic_write(Path(build_dir) / VALIDATION, jsontext.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
     if gates.update_baseline:
-        atomic_write(gates.baseline, json.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
+        atomic_write(gates.baseline, jsontext.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
     if junit is not None:
         atomic_write(junit, junit_xml(report.gates))
 

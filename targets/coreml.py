@@ -25,6 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from edgekit import jsontext
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel, TensorInfo
 from quantize.spec import QuantSpec
@@ -332,7 +333,7 @@ def _save_deterministic(mlmodel, path: Path) -> None:
         if data.get("rootModelIdentifier") == old:
             data["rootModelIdentifier"] = new
     data["itemInfoEntries"] = dict(sorted(renamed.items()))
-    manifest.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
+    manifest.write_text(jsontext.dumps(data, indent=4, sort_keys=True) + "\n")
 
 
 def image_infos(description) -> tuple[TensorInfo, ...]:

@@ -25,6 +25,20 @@ from targets.tflm_ops import check_graph, resolver_ops
 from targets.tflm_sources import ArenaFigures, check_section, parse_c_array, render_sources
 
 
+MAX_MARGIN = 64 * 1024 * 1024  # bytes: more headroom than any MCU (even with PSRAM) has RAM
+
+
+def check_margin(arena_margin: int | None) -> None:
+    """``--arena-margin`` is extra bytes on top of the measured arena: 0 up to MAX_MARGIN."""
+    if arena_margin is not None and not (
+        isinstance(arena_margin, int) and not isinstance(arena_margin, bool) and 0 <= arena_margin <= MAX_MARGIN
+    ):
+        raise OptionError(
+            f"--arena-margin {arena_margin}: give 0 to {MAX_MARGIN:,} bytes of headroom added to the measured "
+            "arena (default: 5%, at least 1 KiB)"
+        )
+
+
 def default_margin(required: int) -> int:
     """Arena headroom: 5% (at least 1 KiB), rounded to 16. The measurement is exact for TFLM's
     reference kernels; optimized kernels (CMSIS-NN, ...) may ask for scratch buffers those do not."""
@@ -39,8 +53,7 @@ class TFLMTarget:
                  labels: list[str] | None = None, arena_margin: int | None = None):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
-        if arena_margin is not None and arena_margin < 0:
-            raise OptionError("--arena-margin must be 0 or more bytes")
+        check_margin(arena_margin)
         check_section(section)
         self.c_name = c_name
         self.lang = lang
@@ -105,6 +118,7 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
     """Check, measure, render and prove the TFLM sources of one TFLite model."""
     from edgekit.simulate.tflm import TFLMRunner, measure_arena
 
+    check_margin(arena_margin)
     graph = TFLiteGraph(data, model_name)
     check_graph(graph)
     n_classes = graph.outputs[0].shape[-1] if graph.outputs and graph.outputs[0].shape else 0

@@ -198,3 +198,9 @@ def test_gate_mistakes_are_one_line_errors_before_any_work(tmp_path):
         assert not out.exists(), args
     assert list(tmp_path.iterdir()) == []
     assert "in percent (e.g. 95 for 95%" in " ".join(run_cli("validate", "--help").stdout.split())
+
+
+def test_error_lines_show_control_characters_escaped(tmp_path):
+    res = run_cli("inspect", tmp_path / "x\x1b[2J\r\x07y.tflite")
+    _one_line_error(res, "x\\x1b[2J\\x0d\\x07y.tflite: no such file")
+    assert "\x1b" not in res.stderr and "\r" not in res.stderr and "\x07" not in res.stderr

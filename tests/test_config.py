@@ -46,6 +46,8 @@ def test_top_level_keys_work_without_section(tmp_path):
         ("[export]\n[export.preprocess]\nshift = 1\n", "unknown preprocess key"),
         ("[export]\n[other]\n", "unknown top-level key"),
         ("this is = = not toml", "not valid TOML"),
+        ("[export]\nquant = { tflite = 5 }\n", "'quant' must be a string, a list of strings or a table"),
+        ("[export]\nquant = { tflite = [\"int8\", 2.5] }\n", "'quant' must be a string, a list of strings or a table"),
     ],
 )
 def test_errors(tmp_path, text, message):
@@ -58,3 +60,11 @@ def test_errors(tmp_path, text, message):
 def test_missing(tmp_path):
     with pytest.raises(OptionError, match="no such file"):
         load_config(tmp_path / "none.toml")
+
+
+def test_config_larger_than_any_config_refused(tmp_path):
+    cfg = tmp_path / "huge.toml"
+    with open(cfg, "wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse
+    with pytest.raises(OptionError, match="--config .*huge.toml: 67,108,864 bytes, more than"):
+        load_config(cfg)

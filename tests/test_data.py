@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edgekit.data import Dataset, Preprocess
-from edgekit.errors import DataError
+from edgekit.errors import DataError, OptionError
 from edgekit.model import TensorInfo
 
 IMG = (TensorInfo("img", (1, 8, 8, 1), "float32"),)
@@ -112,9 +112,8 @@ def test_truncated_npy(tmp_path):
     np.save(tmp_path / "d.npy", np.ones((100, 8, 8, 1), np.float32))
     data = (tmp_path / "d.npy").read_bytes()
     (tmp_path / "d.npy").write_bytes(data[: len(data) // 2])
-    ds = Dataset.open(tmp_path / "d.npy", IMG)
-    with pytest.raises(DataError, match="truncated"):
-        list(ds.batches(10))
+    with pytest.raises(DataError, match="truncated"):  # seen at open: the header promises more bytes
+        Dataset.open(tmp_path / "d.npy", IMG)
 
 
 def test_random_dataset_is_seeded():
@@ -130,3 +129,57 @@ def test_missing_and_unknown(tmp_path):
     (tmp_path / "d.csv").write_text("1,2")
     with pytest.raises(DataError, match="unknown data format"):
         Dataset.open(tmp_path / "d.csv", IMG)
+
+
+def test_per_channel_mean_must_match_the_model_channels(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.ones((2, 8, 8, 1), np.float32))
+    with pytest.raises(OptionError, match=r"--mean 0.5,0.5,0.5: 3 values, but model input 'img' \(1, 8, 8, 1\) has 1"):
+        Dataset.open(tmp_path / "d.npz", IMG, Preprocess(mean=(0.5, 0.5, 0.5)))
+    assert len(Dataset.open(tmp_path / "d.npz", IMG, Preprocess(mean=(0.5,), std=(2.0,)))) == 2
+
+
+@pytest.mark.parametrize("pre", [{"std": (0.0,)}, {"std": (1.0, 0.0, 1.0)}, {"mean": (float("nan"),)}])
+def test_std_zero_and_non_finite_preprocessing_refused(pre):
+    with pytest.raises(OptionError, match="--std .*divides by zero|--mean nan: give finite numbers"):
+        Preprocess(**pre)
+
+
+def _npy_claiming(path, shape, fortran=False):
+    """A valid small .npy whose header claims ``shape`` (the data stays 4 floats)."""
+    import struct
+
+    header = repr({"descr": "<f4", "fortran_order": fortran, "shape": shape}).encode()
+    header += b" " * (118 - len(header)) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + np.zeros(4, "<f4").tobytes())
+    return path
+
+
+@pytest.mark.parametrize("fortran", [False, True])
+def test_npy_header_bigger_than_the_file_refused_before_allocating(tmp_path, fortran):
+    path = _npy_claiming(tmp_path / "huge.npy", (2**40, 8, 8, 1), fortran)  # 256 TiB of float32
+    with pytest.raises(DataError, match=r"declares shape \(1099511627776, 8, 8, 1\) .* holds 16"):
+        Dataset.open(path, IMG)
+
+
+def test_npz_member_declaring_an_impossible_size_refused(tmp_path):
+    import zipfile
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 8, 8, 1), np.float32))
+    data = bytearray((tmp_path / "d.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "d.npz") as z:
+        info = z.getinfo("x.npy")
+    # Rewrite the central directory's uncompressed size (stored member: must equal compressed).
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24 : cd + 28] = (info.file_size * 10).to_bytes(4, "little")
+    (tmp_path / "d.npz").write_bytes(bytes(data))
+    with pytest.raises(DataError, match="declares .* bytes from .* compressed"):
+        Dataset.open(tmp_path / "d.npz", IMG)
+
+
+def test_labels_read_is_bounded(tmp_path):
+    from edgekit.data import read_labels
+
+    with open(tmp_path / "labels.txt", "wb") as f:
+        f.truncate(64 << 20)  # sparse 64 MiB: never read
+    with pytest.raises(DataError, match="--labels .*labels.txt: 67,108,864 bytes, more than"):
+        read_labels(tmp_path / "labels.txt")

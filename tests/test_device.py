@@ -43,6 +43,9 @@ def test_own_profile(tmp_path):
         (("clock_mhz = 100", "clock_mhz = 100\nvoltage = 3"), "unknown key(s) voltage"),
         (("clock_mhz = 100", ""), "missing key(s) clock_mhz"),
         (("core = \"Cortex-M4\"", "core = = 1"), "not valid TOML"),
+        (("clock_mhz = 100", "clock_mhz = 5e-324"), "'clock_mhz' must be a positive number from 1 to 10000"),
+        (("clock_mhz = 100", "clock_mhz = nan"), "'clock_mhz' must be a positive number from 1 to 10000"),
+        (("flash_kb = 1024", "flash_kb = 1e-300"), "'flash_kb' must be a positive number from 1 to"),
     ],
 )
 def test_bad_profiles(tmp_path, change, message):
@@ -50,6 +53,11 @@ def test_bad_profiles(tmp_path, change, message):
     p.write_text(GOOD.replace(*change))
     with pytest.raises(OptionError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_device_file(p)
+
+
+def test_device_file_must_be_a_small_regular_file():
+    with pytest.raises(OptionError, match="--device-file /dev/zero: not a regular file"):
+        load_device_file("/dev/zero")
 
 
 def test_unknown_device_and_cli():

@@ -35,3 +35,17 @@ def test_keras_source_is_inspected_through_tflite(tiny_keras):
 def test_savedmodel_source(saved_model):
     report = inspect_path(saved_model)
     assert report["format"] == "saved_model" and report["macs"] == 15
+
+
+@needs_shared()
+def test_names_and_paths_from_the_file_print_literally(tmp_path):
+    data = (SHARED / "tflm" / "hello_world_int8.tflite").read_bytes()
+    data = data.replace(b"dense_input", b"x[/]\x1b[2J\x07\r]")  # same length: offsets stay valid
+    (tmp_path / "x[").mkdir()
+    path = tmp_path / "x[" / "]y.tflite"
+    path.write_bytes(data)
+    out = io.StringIO()
+    render(inspect_path(path, with_ops=True), Console(file=out, width=300, highlight=False))
+    text = out.getvalue()
+    assert "\x1b[2J" not in text and "\x07" not in text and "\r" not in text
+    assert "serving_default_x[/]\\x1b[2J\\x07\\x0d]:0" in text and "x[/]y.tflite" in text

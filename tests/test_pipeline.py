@@ -90,6 +90,12 @@ def test_per_target_quant_and_batch(tiny_keras, tiny_data, tmp_path):
         ({"target": ("tlfm",)}, OptionError, "unknown target 'tlfm'; did you mean 'tflm'"),
         ({"min_accuracy": 0.95, "eval": "eval.npz"}, OptionError, "--min-accuracy 0.95 is in percent"),
         ({"min_cosine": 0.99}, OptionError, "need --eval DATA"),
+        ({"coreml": {"deployment_target": "iOS99"}}, OptionError,
+         r"--coreml-target applies to the coreml target, which is not requested \(-t tflite\)"),
+        ({"c_name": "bad name;"}, OptionError, "--c-name applies to the tflm target, which is not requested"),
+        ({"arena_margin": -5, "target": ("tflite", "openvino")}, OptionError,
+         r"--arena-margin applies to the tflm target, which is not requested \(-t tflite,openvino\)"),
+        ({"ov_preset": "mixed"}, OptionError, "--ov-preset applies to the openvino target"),
     ],
 )
 def test_request_errors_before_any_work(tiny_keras, tmp_path, kwargs, error, message):

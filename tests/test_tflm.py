@@ -89,6 +89,48 @@ def test_options_are_checked():
         TFLMTarget().check(None, QuantSpec("dynamic"))
 
 
+@needs_shared()
+@pytest.mark.parametrize("margin", [-16, 2**40])
+def test_arena_margin_out_of_range_is_an_option_error(margin):
+    from targets.tflm import build_tflm_sources
+
+    data = (SHARED / "tflm" / "hello_world_int8.tflite").read_bytes()
+    with pytest.raises(OptionError, match=f"--arena-margin {margin}: give 0 to 67,108,864 bytes"):
+        build_tflm_sources(data, name="hw", model_name="hello_world_int8.tflite", arena_margin=margin)
+
+
+def _tiny_logit_softmax(path):
+    """Logits ~1e-9: int8 gives SOFTMAX an input scale TFLM's kernel aborts on."""
+    import keras
+    import numpy as np
+
+    x = keras.Input((4,), name="x")
+    dense = keras.layers.Dense(3, name="logits")
+    model = keras.Model(x, keras.layers.Softmax(name="p")(dense(x)))
+    dense.set_weights([np.full((4, 3), 1e-9, np.float32) * np.arange(1, 4), np.zeros(3, np.float32)])
+    model.save(path)
+    return path
+
+
+def test_tflm_crash_names_the_op_not_a_corrupt_file(tmp_path):
+    model = _tiny_logit_softmax(tmp_path / "tiny_logits.keras")
+    with pytest.raises(UnsupportedError, match=r"TFLM cannot run op SOFTMAX \(node 1 of 2, .*input scale 7.\d+e-09.*"
+                                               r"crashes \(SIGABRT\) on that op alone: the file is not corrupt"):
+        export(ExportOptions(model=model, out=tmp_path / "o", target=("tflm",), quant="int8", calib="random"))
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_stock_mobilenet_v3_small_int8_crash_is_narrowed(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path / "mnv3.keras"
+    keras.applications.MobileNetV3Small(input_shape=(64, 64, 3), weights=None, classes=10).save(path)
+    with pytest.raises(UnsupportedError, match=r"TFLM cannot run op SOFTMAX \(node 110 of 111"):
+        export(ExportOptions(model=path, out=tmp_path / "o", target=("tflm",), quant="int8", calib="random", calib_size=4))
+
+
 def test_model_name_becomes_a_c_name(tiny_keras, tmp_path):
     weird = tmp_path / "int.keras"
     weird.write_bytes(tiny_keras.read_bytes())

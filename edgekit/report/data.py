@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from edgekit.errors import ModelFileError
+from edgekit.files import read_bounded
 from edgekit.fmt import short_layer
 from edgekit.manifest import MANIFEST, read_manifest
 
@@ -24,7 +25,7 @@ def _read_optional(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bounded(path, "results file", error=ModelFileError))
     except (OSError, ValueError) as e:
         raise ModelFileError(f"{path}: unreadable ({e}); rerun the command that writes it") from e
     if not isinstance(data, dict):

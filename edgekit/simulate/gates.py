@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from edgekit.errors import OptionError
+from edgekit.files import read_bounded
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def baseline_of(result: dict) -> dict:
 def read_baseline(path: Path) -> dict:
     """A baseline file, every metric checked: a bad file is one OptionError naming it and the key."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(read_bounded(path, "--baseline"))
     except FileNotFoundError:
         raise OptionError(f"--baseline {path}: no such file; create it with --update-baseline") from None
     except (OSError, ValueError) as e:

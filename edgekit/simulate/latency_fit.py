@@ -19,13 +19,13 @@ both).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from edgekit import jsontext
 from edgekit.simulate.op_features import FEATURES, op_work, totals
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "calibration"
@@ -157,7 +157,7 @@ def calibration_markdown(coeffs: dict) -> str:
 
 
 def dumps(coeffs: dict) -> str:
-    return json.dumps(coeffs, indent=1, sort_keys=True) + "\n"
+    return jsontext.dumps(coeffs, indent=1, sort_keys=True) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import CannotSimulate
-from edgekit.simulate.mil_ops import OPS
+from edgekit.simulate.mil_ops import MAX_ELEMENTS, OPS, result_elements
 from edgekit.simulate.mil_program import MILProgram
 
 _FLOAT = {"FLOAT16": np.float16, "FLOAT32": np.float32, "FLOAT64": np.float64}
@@ -30,7 +30,12 @@ class MILInterpreter:
                 continue  # listed in self.unsupported; run() refuses
             elif op.type.startswith("constexpr_"):
                 try:
-                    self._store(op, OPS[op.type](self._args(op, self.consts)), self.consts)
+                    args = self._args(op, self.consts)
+                    too_big = self._too_big(op, args)
+                    if too_big:
+                        self.unsupported.append(f"{op.type} ({too_big})")
+                        continue
+                    self._store(op, OPS[op.type](args), self.consts)
                 except (KeyError, ValueError, IndexError, NotImplementedError) as e:  # a form we do not know
                     self.unsupported.append(f"{op.type} ({type(e).__name__}: {e})")
             else:
@@ -42,6 +47,14 @@ class MILInterpreter:
                 f"{self.program.package.name}: cannot simulate op {', '.join(self.unsupported)} "
                 "(no NumPy kernel in edgekit's MIL interpreter); this artifact is not validated here"
             )
+
+    @staticmethod
+    def _too_big(op, args: dict) -> str | None:
+        """Why an op's result is refused before it is made (a tile or broadcast a file asks for), or None."""
+        elements = result_elements(op.type, args)
+        if elements > MAX_ELEMENTS:
+            return f"{op.outputs[0].name} would have {elements:,} elements, more than the {MAX_ELEMENTS:,} allowed"
+        return None
 
     def _args(self, op, env: dict) -> dict:
         args = {key: self._arg(key, arg, env) for key, arg in op.inputs.items()}
@@ -89,6 +102,10 @@ class MILInterpreter:
                 args = self._args(op, env)
                 if rebatch and op.type == "reshape":
                     args = self._rebatched(op, args)
+                too_big = self._too_big(op, args)
+                if too_big:
+                    raise CannotSimulate(f"{self.program.package.name}: cannot simulate op {op.type}: {too_big} "
+                                         "for one result in edgekit's MIL interpreter")  # fmt: skip
                 result = OPS[op.type](args)
             except (NotImplementedError, KeyError) as e:
                 raise CannotSimulate(f"{self.program.package.name}: cannot simulate op {op.type} "

@@ -414,6 +414,56 @@ def classify(a: dict):
     return np.asarray([classes[int(np.argmax(probs.reshape(-1)))]], dtype=object), probs
 
 
+# ---- result sizes, known before anything is allocated -------------------------------------
+
+MAX_ELEMENTS = 2**28  # of one op result: 1 GiB of float32 (float64 accumulators: 2 GiB)
+
+
+def _size(v) -> int:
+    return int(np.asarray(v).size) if v is not None else 0
+
+
+def _padded(a: dict, x) -> int:
+    """Elements of ``x`` with a spatial padding (``pad``/``pad_type``) added, an upper bound."""
+    shape = np.shape(x)
+    p = [abs(v) for v in _ints(a["pad"])] if a.get("pad") is not None else []
+    extra = [0] * (len(shape) - len(p) // 2) + [p[2 * i] + p[2 * i + 1] for i in range(len(p) // 2)]
+    return math.prod(d + e for d, e in zip(shape, extra))
+
+
+def _matmul_elements(a: dict) -> int:
+    x, y = np.shape(a["x"]), np.shape(a["y"])
+    if len(x) < 2 or len(y) < 2:
+        return max(math.prod(x), math.prod(y))
+    n = x[-1] if a.get("transpose_x") else x[-2]
+    m = y[-2] if a.get("transpose_y") else y[-1]
+    return math.prod(np.broadcast_shapes(x[:-2], y[:-2])) * n * m
+
+
+_RESULT_ELEMENTS = {
+    "tile": lambda a: _size(a["x"]) * math.prod(abs(r) for r in _ints(a["reps"])),
+    "pad": lambda a: _padded(a, a["x"]),
+    "conv": lambda a: max(_padded(a, a["x"]), _padded(a, a["x"]) // max(np.shape(a["x"])[1], 1) * np.shape(a["weight"])[0]),
+    "max_pool": lambda a: _padded(a, a["x"]), "avg_pool": lambda a: _padded(a, a["x"]), "l2_pool": lambda a: _padded(a, a["x"]),
+    "matmul": _matmul_elements,
+    "linear": lambda a: _size(a["x"]) // max(np.shape(a["x"])[-1], 1) * np.shape(a["weight"])[0],
+    "constexpr_lut_to_dense": lambda a: math.prod(_ints(a["shape"])) if a.get("shape") is not None
+                                        else _size(a["indices"]) * np.shape(a["lut"])[-1],
+    "constexpr_sparse_to_dense": lambda a: math.prod(_ints(a["shape"])) if a.get("shape") is not None else _size(a["mask"]),
+    "constexpr_blockwise_shift_scale": lambda a: _size(a["data"]),
+}  # fmt: skip
+for _name in ("add", "sub", "mul", "real_div", "maximum", "minimum", "pow", "floor_div"):
+    _RESULT_ELEMENTS[_name] = lambda a: math.prod(np.broadcast_shapes(np.shape(a["x"]), np.shape(a["y"])))
+
+
+def result_elements(op_type: str, a: dict) -> int:
+    """An upper bound of the elements op ``op_type`` makes from inputs ``a``, from shapes only.
+
+    Only ops that can make more than they are given are listed; the others return 0."""
+    size = _RESULT_ELEMENTS.get(op_type)
+    return int(size(a)) if size is not None else 0
+
+
 OPS = {
     "conv": conv, "max_pool": max_pool, "avg_pool": avg_pool, "l2_pool": l2_pool,
     "linear": linear, "matmul": matmul, "batch_norm": batch_norm, "layer_norm": layer_norm,

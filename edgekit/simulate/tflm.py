@@ -19,6 +19,7 @@ from edgekit.tflite_graph import TFLiteGraph
 
 WORKER = "edgekit.simulate.tflm_worker"
 PROBE_TIMEOUT = 60.0  # seconds for one allocation in the child before it counts as a hang
+NARROW_TIMEOUT = 1800.0  # seconds to try every op of a model alone after a crash
 ALIGN = 16  # TFLM aligns arena allocations to 16 bytes; arena sizes are searched in steps of 16
 _LINE = re.compile(r"'(?P<type>[^']+)' used (?P<used>\d+) bytes .*?\(requested (?P<req>\d+) bytes for (?P<n>\d+)")
 
@@ -68,6 +69,30 @@ def _probe(child: Child, model: str, arena: int) -> tuple[bool, str]:
     return bool(reply["ok"]), reply.get("log", "")
 
 
+def explain_crash(model: str, source: str, how: str, arena: int, doing: str):
+    """The error for a TFLM crash on ``model``: the op TFLM cannot run, found by trying each op
+    alone in the worker (UnsupportedError), or a damaged file when every op runs alone."""
+    try:
+        with Child(WORKER) as child:
+            found = child.request({"cmd": "narrow", "model": model, "arena": arena}, timeout=NARROW_TIMEOUT)["op"]
+    except ChildCrashed:
+        found = None
+    if found is None:
+        return ModelFileError(f"TFLM crashed ({how}) while {doing} {source}, though each of its ops runs on its own: "
+                              "the file is corrupt or its graph is one TFLM cannot run")  # fmt: skip
+    graph = TFLiteGraph(Path(model).read_bytes(), source)
+    op = graph.main.ops[found["index"]]
+    tensors = graph.main.tensors
+    io = [("input", t) for t in op.inputs if t >= 0 and not tensors[t].is_constant][:1] + [("output", op.outputs[0])]
+    quant = "".join(f", {kind} scale {tensors[t].quant.scale[0]:.3g}" for kind, t in io
+                    if tensors[t].quant is not None and len(tensors[t].quant.scale) == 1)  # fmt: skip
+    return UnsupportedError(
+        f"{source}: TFLM cannot run op {op.opcode} (node {op.index} of {len(graph.main.ops)}, output "
+        f"'{tensors[op.outputs[0]].name}'{quant}): TFLM crashes ({found['how']}) on that op alone: the file is "
+        "not corrupt, TFLM's kernel rejects these parameters (quantization, shapes) by aborting"
+    )
+
+
 def _reason(log: str) -> str:
     lines = [ln.strip() for ln in log.splitlines() if ln.strip() and "allocate" not in ln.lower()]
     return lines[0][:200] if lines else "allocation failed"
@@ -91,7 +116,7 @@ def measure_arena(data: bytes, source: str = "model") -> ArenaMeasurement:
             if "crashed" in log:
                 # Too small an arena can crash TFLM; one far larger must not.
                 if crashed:
-                    raise ModelFileError(f"TFLM {log} while loading {source}: the file is corrupt or uses an op TFLM cannot run")
+                    raise explain_crash(model, source, log.removeprefix("crashed (").rstrip(")"), hi, "loading")
                 crashed = True
                 lo, hi = hi, max(hi * 64, 1 << 24)
                 continue
@@ -195,8 +220,7 @@ class TFLMRunner:
             try:
                 reply = self._children[w].receive()
             except ChildCrashed as e:
-                raise ModelFileError(f"TFLM crashed ({e.reason}) while running {self._source}: the file is corrupt "
-                                     "or uses an op TFLM cannot run") from e
+                raise explain_crash(self._model, self._source, e.reason, self._arena, "running") from e
             if not reply["ok"]:
                 raise UnsupportedError(f"TFLM failed to run the model: {reply['error']}")
             with np.load(tmp / f"out{w}.npz") as z:

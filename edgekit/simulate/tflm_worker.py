@@ -7,6 +7,8 @@ the edgekit process, which turns a dead child into an error message.
 Protocol (one JSON object per line on stdin, one reply line on stdout):
   {"cmd": "probe", "model": PATH, "arena": N}          -> {"ok": bool, "error": str}
   {"cmd": "allocations", "model": PATH, "arena": N}     -> {"ok": true, "text": print_allocations output}
+  {"cmd": "narrow", "model": PATH, "arena": N}          -> {"ok": true, "op": {"index", "how"} | null}
+       (the first op TFLM crashes on alone, see tflm_narrow)
   {"cmd": "run", "model": PATH, "arena": N, "n_outputs": K, "inputs": NPZ, "outputs": NPZ}
   {"cmd": "time", "model": PATH, "arena": N, "inputs": NPZ, "seconds": S}  -> {"times": [...]}
        inputs: arrays i0, i1, ... (samples first, stored dtype); writes o0, o1, ...
@@ -93,6 +95,11 @@ def handle(req: dict) -> dict:
         if req["cmd"] == "allocations":
             _, text = _with_log(_interpreter(req["model"], req["arena"]).print_allocations)
             return {"ok": True, "text": text}
+        if req["cmd"] == "narrow":
+            from edgekit.simulate.tflm_narrow import first_crashing_op
+
+            with open(req["model"], "rb") as f:
+                return {"ok": True, "op": first_crashing_op(f.read(), req["arena"])}
         if req["cmd"] == "run":
             return _run(req)
         if req["cmd"] == "time":

@@ -44,6 +44,13 @@ def test_bad_baseline_and_missing_labels(tmp_path):
         check(unlabeled, Gates(max_drop=1))
 
 
+def test_baseline_read_is_bounded(tmp_path):
+    with open(tmp_path / "b.json", "wb") as f:
+        f.truncate(64 << 20)  # sparse 64 MiB: never read
+    with pytest.raises(OptionError, match="--baseline .*b.json: 67,108,864 bytes, more than"):
+        read_baseline(tmp_path / "b.json")
+
+
 def test_junit():
     xml = junit_xml(check(_result(), Gates(max_drop=1.0, min_cosine=0.99)))
     assert 'tests="2" failures="1"' in xml and "exceeds --max-drop" in xml

@@ -67,3 +67,55 @@ def test_a_constexpr_form_it_cannot_decode_is_reported(tmp_path, monkeypatch):
     assert interp.unsupported == ["constexpr_lut_to_dense (ValueError: unexpected layout)"]
     with pytest.raises(CannotSimulate, match="cannot simulate op constexpr_lut_to_dense"):
         interp.run({"x": np.ones(4, np.float32)})
+
+
+class _AddressSpace:
+    """At most ``extra`` more bytes of address space while inside: an allocation the test
+    must never make fails fast (MemoryError) instead of exhausting the machine."""
+
+    def __init__(self, extra: int):
+        self.extra = extra
+
+    def __enter__(self):
+        import resource
+
+        self.old = resource.getrlimit(resource.RLIMIT_AS)
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (used + self.extra, self.old[1]))
+
+    def __exit__(self, *exc):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, self.old)
+
+
+def test_a_16_gib_tile_is_refused_before_allocating(tmp_path):
+    def f(x):
+        return mb.tile(x=x, reps=[65536, 65536], name="huge")  # 4 Gi float32 = 16 GiB
+
+    interp = MILInterpreter(MILProgram(save_program(f, [(1, 1)], tmp_path)))
+    with _AddressSpace(512 << 20), pytest.raises(CannotSimulate, match=r"op tile: huge would have 4,294,967,296 elements"):
+        interp.run({"x": np.ones((1, 1), np.float32)})
+
+
+def test_a_huge_constexpr_is_reported_at_load(tmp_path):
+    import struct
+
+    from edgekit.simulate.mil_program import MODEL_FILE
+
+    def f(x):
+        return mb.mul(x=x, y=mb.constexpr_lut_to_dense(lut=np.float32([0, 1]), indices=np.uint8([5]), shape=np.uint32([8])))
+
+    path = save_program(f, [(8,)], tmp_path)
+    program = MILProgram(path)
+    # A crafted file: the constexpr's shape says 65536 x 65536 (16 GiB of float32).
+    shape = next(op for op in program.ops if op.type == "constexpr_lut_to_dense").attributes["shape"]
+    shape.type.tensorType.dimensions[0].constant.size = 2
+    shape.immediateValue.tensor.bytes.values = struct.pack("<II", 65536, 65536)
+    (path / MODEL_FILE).write_bytes(program.spec.SerializeToString())
+    with _AddressSpace(512 << 20):
+        interp = MILInterpreter(MILProgram(path))
+    assert interp.unsupported and "4,294,967,296 elements" in interp.unsupported[0]
+    with pytest.raises(CannotSimulate, match="cannot simulate op constexpr_lut_to_dense"):
+        interp.run({"x": np.ones(8, np.float32)})

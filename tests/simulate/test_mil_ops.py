@@ -408,3 +408,13 @@ def test_ios18_sparse_to_dense(out):
         return mb.add(x=x, y=mb.constexpr_sparse_to_dense(nonzero_data=dense[dense != 0], mask=mask))
 
     close(run_program(f, np.zeros((5, 4), np.float32), out_dir=out, opset="iOS18")[0], dense)
+
+
+def test_result_sizes_come_from_shapes_alone():
+    from edgekit.simulate.mil_ops import result_elements
+
+    col, row = np.zeros((50_000, 1), np.float32), np.zeros((1, 60_000), np.float32)
+    assert result_elements("add", {"x": col, "y": row}) == 3_000_000_000  # never computed
+    assert result_elements("matmul", {"x": np.zeros((4, 8, 3)), "y": np.zeros((1, 3, 5))}) == 4 * 8 * 5
+    assert result_elements("pad", {"x": np.zeros((1, 2, 4, 4)), "pad": [1, 1, 2, 2]}) == 2 * 6 * 8
+    assert result_elements("relu", {"x": col}) == 0  # no larger than its input

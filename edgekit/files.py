@@ -1,0 +1,48 @@
+"""Reading the small text files users point edgekit at (configs, profiles, labels, baselines).
+
+They are read whole, so each read is bounded: a FIFO, a device such as /dev/zero or a file
+far larger than any such input is refused before its content is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from edgekit.errors import EdgekitError, OptionError
+
+TEXT_LIMIT = 8 * 1024 * 1024  # bytes; a label file for 100k classes is ~2 MB
+_CHUNK = 64 * 1024
+
+
+def read_bounded(path: str | Path, what: str, limit: int = TEXT_LIMIT, error: type[EdgekitError] = OptionError) -> str:
+    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), else ``error`` naming ``what``.
+
+    A missing file raises FileNotFoundError, so that callers can say how to create it.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise error(f"{what} {path}: cannot read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{what} {path}: not a regular file; give a file")
+        if info.st_size > limit:
+            raise error(f"{what} {path}: {info.st_size:,} bytes, more than the {limit:,} such a file may have")
+        try:
+            data = f.read(info.st_size + 1)  # sized by the file, not the limit: no big empty buffer
+            while len(data) <= limit and (more := f.read(_CHUNK)):  # it grew after fstat
+                data += more
+        except OSError as e:
+            raise error(f"{what} {path}: cannot read ({e.strerror})") from None
+    if len(data) > limit:
+        raise error(f"{what} {path}: more than the {limit:,} bytes such a file may have")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise error(f"{what} {path}: not UTF-8 text (byte {e.start})") from None
