@@ -97,7 +97,7 @@ def test_not_validated_and_not_timed_instead_of_failing(digits, tmp_path, monkey
     from edgekit.simulate.gates import Gates
 
     gated = run_validation(digits, [art], evalset, gates=Gates(min_cosine=0.99))
-    assert not gated.passed and "not validated" in gated.gates[0].message  # a gate never passes unrun
+    assert not gated.passed and any("not validated" in g.message for g in gated.gates)  # a gate never passes unrun
     timed = host_latency(art.primary, seconds=0.05)
     assert timed["artifacts"] == {} and "softmax" in timed["not_timed"]["coreml/as given"]
 
