@@ -33,16 +33,20 @@ demo: $(STAMP)
 		--calib examples/digits/calib.npz --eval examples/digits/eval.npz \
 		--out build/demo --force
 
+# Test modules run in parallel, whole modules per worker (module fixtures are shared exports);
+# each worker loads TensorFlow, so more workers than cores only costs memory.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) toolchain
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 # Long fuzzing campaign (hypothesis): malformed models, data, configs and device profiles
 # through inspect/header/export/validate/simulate; prints counts by outcome.
 fuzz: $(STAMP)
-	$(PY) -m tests.fuzz_campaign --examples $(or $(EXAMPLES),2000)
+	$(PY) -m tests.fuzz_campaign --examples $(or $(EXAMPLES),3000)
 
 # Refit the device latency cost model to edgekit/calibration/published_latency.toml.
 calibrate: $(STAMP)
