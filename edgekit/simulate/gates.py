@@ -176,7 +176,9 @@ def baseline_of(result: dict) -> dict:
         "edgekit_baseline": 1,
         "task": result["task"],
         "samples": result["samples"],
-        "artifacts": {k: {m: e[m] for m in keep if isinstance(e.get(m), float)} for k, e in result["artifacts"].items()},
+        # A NaN metric (AUC of a one-class set) would be written as null and refused on reading.
+        "artifacts": {k: {m: e[m] for m in keep if isinstance(e.get(m), float) and math.isfinite(e[m])}
+                      for k, e in result["artifacts"].items()},
     }
 
 

@@ -32,6 +32,17 @@ def test_baseline_round_trip(tmp_path):
     assert check(_result(top1=0.5), Gates(baseline=path, update_baseline=True)) == []
 
 
+def test_a_baseline_written_from_a_nan_metric_reads_back(tmp_path):
+    """A one-class eval set has no AUC (NaN): the baseline edgekit writes must still read back."""
+    from edgekit import jsontext
+
+    res = _result()
+    res["artifacts"]["tflite/int8"]["auc"] = float("nan")
+    path = tmp_path / "baseline.json"
+    path.write_text(jsontext.dumps(baseline_of(res)))
+    assert "auc" not in read_baseline(path)["artifacts"]["tflite/int8"]
+
+
 def test_bad_baseline_and_missing_labels(tmp_path):
     (tmp_path / "b.json").write_text("{}")
     with pytest.raises(OptionError, match="not an edgekit baseline"):
