@@ -53,7 +53,12 @@ def test_sigkill_at_five_points_leaves_old_or_complete(tmp_path):
 def test_sigint_exits_cleanly_without_writing(tmp_path):
     out = tmp_path / "fresh"
     proc = _export(out)
-    time.sleep(2.0)
+    # Interrupt the export itself, not the interpreter's start-up (imports can take seconds on a
+    # loaded machine): the run takes its destination lock before it reads the model.
+    lock, deadline = tmp_path / ".fresh.lock", time.monotonic() + 120
+    while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:  # finished before the signal arrived on a fast machine
