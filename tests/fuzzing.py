@@ -641,7 +641,7 @@ class Fuzzer:
                     (out / f".{name}.tmp-{pid}").symlink_to(user / "notes.txt")
             args = ["header", model, "-o", out, "--name", "m", *(["--force"] if rng.random() < 0.5 else [])]
         elif kind == "long-name":
-            long = user / ("m" * rng.choice([200, 240, 245, 250]) + ".tflite")
+            long = user / ("m" * rng.choice([200, 231, 232, 240, 245, 248]) + ".tflite")  # 255 bytes at most
             shutil.copy(self.source, long)
             args = [*export[:1], long, *export[2:], "-o", d / "build"]
         elif kind == "stale-link":  # a planted "stale stage" of a dead pid that is a symlink to the user's dir
