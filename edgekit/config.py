@@ -76,10 +76,12 @@ def _ok(kind: str, value) -> bool:
 
 
 def _number_or_list(path: Path, key: str, value):
+    if key == "scale" and isinstance(value, list):  # one factor for every channel, like --scale
+        raise OptionError(f"{path}: [preprocess] scale must be one number (per-channel values go in mean/std)")
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise OptionError(f"{path}: [preprocess] {key} must be a number or a list of numbers")
-    return float(values[0]) if key == "scale" and not isinstance(value, list) else tuple(float(v) for v in values)
+    return float(values[0]) if key == "scale" else tuple(float(v) for v in values)
 
 
 def read_toml(path: Path, option: str) -> dict:

@@ -43,6 +43,7 @@ def test_top_level_keys_work_without_section(tmp_path):
         ("[export]\nunsafe = true\n", "cannot be set in a config file"),
         ("[export]\ntarget = [1, 2]\n", "'target' must be a string or a list of strings"),
         ("[export]\n[export.preprocess]\nscale = 'x'\n", "scale must be a number"),
+        ("[export]\n[export.preprocess]\nscale = [1, 2]\n", "scale must be one number"),  # was a TypeError (fuzzing)
         ("[export]\n[export.preprocess]\nshift = 1\n", "unknown preprocess key"),
         ("[export]\n[other]\n", "unknown top-level key"),
         ("this is = = not toml", "not valid TOML"),
