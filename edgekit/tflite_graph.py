@@ -192,6 +192,9 @@ class TFLiteGraph:
             raise ModelFileError(f"{self.source}: the model has no subgraph")
         if not subgraphs[0].outputs:
             raise ModelFileError(f"{self.source}: the main subgraph has no outputs")
+        for t in subgraphs[0].inputs:  # an empty input cannot take a sample (runners divide by it)
+            if 0 in subgraphs[0].tensors[t].shape:
+                raise ModelFileError(f"{self.source}: input tensor {t} has a zero dimension {subgraphs[0].tensors[t].shape}")
         self.subgraphs = tuple(subgraphs)
 
         self.signatures = {}

@@ -90,3 +90,18 @@ def test_truncated_file_is_refused():
     for cut in (len(data) // 2, len(data) // 10, 100):
         with pytest.raises(ModelFileError, match="junk.tflite"):
             TFLiteGraph(data[:cut], "junk.tflite")
+
+
+@needs_shared()
+def test_an_input_with_a_zero_dimension_is_refused():
+    """An empty input takes no sample (found by the fuzz campaign: ZeroDivisionError in the TFLM runner)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs((SHARED / "tflm" / "hello_world_int8.tflite").read_bytes(), 0))
+    sg = model.subgraphs[0]
+    sg.tensors[sg.inputs[0]].shape = [0, 1]
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    with pytest.raises(ModelFileError, match=r"m.tflite: input tensor \d+ has a zero dimension \(0, 1\)"):
+        TFLiteGraph(bytes(b.Output()), "m.tflite")

@@ -66,6 +66,8 @@ def evaluate(model, runners: dict, dataset, batch_size: int = 64, task: str | No
         key: {"cls": metrics.Classification(top_k), "cmp": [metrics.Comparison() for _ in model.outputs], "scores": _Scores()}
         for key in runners
     }
+    for key, runner in runners.items():
+        _check_inputs(key, runner, model)
     labels: list[np.ndarray] = []
     n = 0
     for batch in dataset.batches(batch_size):
@@ -120,3 +122,20 @@ def _finite(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return "inf" if obj > 0 else ("-inf" if obj < 0 else "nan")
     return obj
+
+
+def _check_inputs(key: str, runner, model) -> None:
+    """An artifact whose inputs cannot take the source model's samples is not from this model
+    (or is corrupt): say so before the runtime refuses the first batch."""
+    ins = getattr(runner, "inputs", None)
+    if ins is None:
+        return
+    per_sample = [s[1:] for s in (tuple(t.shape) for t in ins)]
+    if any(not all(isinstance(d, int) and d >= 0 for d in s) for s in per_sample):
+        return  # dynamic dimensions: the runtime reshapes
+    want = [tuple(t.shape)[1:] for t in model.inputs]
+    if len(per_sample) != len(want) or any(int(np.prod(a)) != int(np.prod(b)) for a, b in zip(per_sample, want)):
+        raise ModelFileError(
+            f"{key}: the artifact's inputs {[tuple(t.shape) for t in ins]} do not fit the source model's "
+            f"{[tuple(t.shape) for t in model.inputs]}; it was not exported from this model, or it is corrupt (re-export)"
+        )

@@ -33,3 +33,19 @@ def test_scores_float_and_artifacts(tiny_keras, tiny_data):
 
 def test_is_classifier():
     assert is_classifier((1, 10)) and not is_classifier((1, 1)) and not is_classifier((1, 640, 2))
+
+
+def test_an_artifact_whose_inputs_do_not_fit_is_a_clear_error(tiny_keras, tiny_data):
+    """A runtime fed the source's samples would fail with its own message (LiteRT: 'Cannot set
+    tensor: Dimension mismatch'); a corrupt or foreign artifact is named first."""
+    import pytest
+
+    from edgekit.errors import ModelFileError
+    from edgekit.simulate.litert import LiteRTRunner
+    from tests.conftest import SHARED
+
+    m = load_model(tiny_keras)
+    foreign = LiteRTRunner()
+    foreign.load((SHARED / "tflm" / "hello_world_float.tflite").read_bytes(), "hello_world_float.tflite")
+    with pytest.raises(ModelFileError, match=r"tflite/x: the artifact's inputs \[\(1, 1\)\] do not fit the source model's \[\(1, 6, 6, 1\)\]"):
+        evaluate(m, {"tflite/x": foreign}, Dataset.open(tiny_data, m.inputs), batch_size=7)
