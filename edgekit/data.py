@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import DataError, OptionError
-from edgekit.model import TensorInfo
+from edgekit.tensors import TensorInfo
 
 # What reading a damaged .npz (or .npy) can raise: bad headers, unsupported or corrupt
 # compression, CRC mismatches, early ends.

@@ -69,7 +69,7 @@ def ir_report(path: Path) -> dict:
     import openvino as ov
 
     from edgekit.errors import ModelFileError
-    from targets.openvino import tensor_infos
+    from edgekit.simulate.openvino import tensor_infos
 
     try:
         model = ov.Core().read_model(str(path))

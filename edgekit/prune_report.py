@@ -31,7 +31,7 @@ def model_stats(model: SourceModel) -> dict:
     from edgekit.tflite_graph import TFLiteGraph
     from quantize.prune_magnitude import sparsity_of
     from quantize.spec import QuantSpec
-    from targets.tflite import convert_cached
+    from targets.tflite_convert import convert_cached
 
     keras_model = model.backend.model
     data = convert_cached(model, QuantSpec("float32"))

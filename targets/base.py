@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from edgekit.model import SourceModel, TensorInfo
+from edgekit.model import SourceModel
+from edgekit.tensors import TensorInfo
 from quantize.spec import QuantSpec
 
 

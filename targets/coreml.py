@@ -21,13 +21,13 @@ the date dropped, and model.mlmodel re-serialized with sorted maps.
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
 from edgekit import jsontext
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
-from edgekit.model import SourceModel, TensorInfo
+from edgekit.model import SourceModel
+from edgekit.simulate.coreml import runtime_available
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme
 
@@ -55,11 +55,6 @@ WEIGHT_THRESHOLD = 256
 # A fixed id for Manifest.json (coremltools writes random uuid4s).
 _ITEM_IDS = {"model.mlmodel": "00000000-0000-4000-8000-000000000001",
              "weights": "00000000-0000-4000-8000-000000000002"}  # fmt: skip
-
-
-def runtime_available() -> bool:
-    """Whether the Core ML runtime (and so coremltools' predict) exists on this host."""
-    return sys.platform == "darwin"
 
 
 class CoreMLTarget:
@@ -334,13 +329,3 @@ def _save_deterministic(mlmodel, path: Path) -> None:
             data["rootModelIdentifier"] = new
     data["itemInfoEntries"] = dict(sorted(renamed.items()))
     manifest.write_text(jsontext.dumps(data, indent=4, sort_keys=True) + "\n")
-
-
-def image_infos(description) -> tuple[TensorInfo, ...]:
-    """TensorInfo (NHWC, float32) of a Core ML description's image features."""
-    infos = []
-    for f in description:
-        im = f.type.imageType
-        channels = 1 if im.colorSpace == im.GRAYSCALE else 3
-        infos.append(TensorInfo(f.name, (1, int(im.height), int(im.width), channels), "float32"))
-    return tuple(infos)

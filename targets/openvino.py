@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
-from edgekit.model import SourceModel, TensorInfo
+from edgekit.model import SourceModel
 from quantize.calibration import calibration_record, calibration_samples
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme
@@ -198,13 +198,3 @@ def _compress_weights(ov_model, scheme: str):
         return nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT8_ASYM)
     # group_size -1: one scale per output channel (small edge models rarely have 128-wide groups).
     return nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT4_SYM, ratio=1.0, group_size=-1, all_layers=True)
-
-
-def tensor_infos(ports) -> tuple[TensorInfo, ...]:
-    """TensorInfo of an ov.Model's or CompiledModel's inputs/outputs."""
-    infos = []
-    for i, p in enumerate(ports):
-        names = sorted(p.get_names())
-        shape = tuple(int(d) for d in p.get_partial_shape().to_shape()) if p.get_partial_shape().is_static else ()
-        infos.append(TensorInfo(names[0] if names else f"port_{i}", shape, np.dtype(p.get_element_type().to_dtype()).name))
-    return tuple(infos)

@@ -7,14 +7,17 @@ own, not inherited. edgekit scores each layer by its median per-channel relative
 destroys the other channels' resolution, which a whole-tensor error hides.
 
 The fix is selective quantization: ``--float-layers`` keeps the named layers in float
-(TensorFlow's denylisted nodes), everything else int8.
+(TensorFlow's denylisted nodes), everything else int8; that conversion lives in
+``targets.tflite_convert`` with the others.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgekit.errors import OptionError, UnsupportedError
+from edgekit.errors import UnsupportedError
+# short_name and resolve_float_layers name layers the way --float-layers reads them: re-exported.
+from targets.tflite_convert import debugger, layer_names, resolve_float_layers, short_name  # noqa: F401
 
 REPORTED = 10
 
@@ -36,40 +39,19 @@ def _tensor_error(floats, quants, scale, zero_point) -> float:
     return float(np.linalg.norm(q - f) / norm) if norm else 0.0
 
 
-def short_name(tensor_name: str) -> str:
-    """The first of the ';'-joined names TFLite gives a fused op's output."""
-    return tensor_name.split(";")[0]
-
-
-def _debugger(model, spec, samples, debug_samples, denylist=None, metrics=True):
-    import tensorflow as tf
-
-    from quantize.calibration import representative_dataset
-    from targets.tflite import configured_converter
-
-    conv = configured_converter(model, spec, samples, allow_float=bool(denylist))
-    options = tf.lite.experimental.QuantizationDebugOptions(
-        layer_direct_compare_metrics={"channel_error": _channel_error, "tensor_error": _tensor_error} if metrics else None,
-        denylisted_nodes=list(denylist or []) or None,
-        fully_quantize=spec.io != "float32",
-    )
-    return tf.lite.experimental.QuantizationDebugger(
-        converter=conv, debug_dataset=representative_dataset(debug_samples), debug_options=options
-    )
-
-
 def layer_report(model, spec, calib, debug_data, samples: int = 64) -> list[dict]:
     """Per-layer quantization error of the int8 conversion of ``model``, worst first."""
     from quantize.calibration import calibration_samples
 
     if spec.scheme != "int8":
         raise UnsupportedError("the per-layer report covers int8 TFLite artifacts")
-    debugger = _debugger(model, spec, calibration_samples(calib, spec.calib_size, model.batch),
-                         calibration_samples(debug_data, samples, model.batch))  # fmt: skip
-    debugger.run()
-    known = set(_layer_names(model))
+    dbg = debugger(model, spec, calibration_samples(calib, spec.calib_size, model.batch),
+                   calibration_samples(debug_data, samples, model.batch),
+                   metrics={"channel_error": _channel_error, "tensor_error": _tensor_error})  # fmt: skip
+    dbg.run()
+    known = set(layer_names(model))
     rows = []
-    for key, stats in debugger.layer_statistics.items():
+    for key, stats in dbg.layer_statistics.items():
         name = key[len("NumericVerify/"):].rsplit(":", 1)[0]
         # The debug model appends "1" to its copies of some tensor names: use the model's.
         if name not in known and name.endswith("1") and name[:-1] in known:
@@ -80,16 +62,6 @@ def layer_report(model, spec, calib, debug_data, samples: int = 64) -> list[dict
         })  # fmt: skip
     rows.sort(key=lambda r: (-r["channel_error"], r["layer"]))
     return rows[:REPORTED]
-
-
-def _layer_names(model) -> list[str]:
-    """Output tensor names of the model's ops, as the float32 TFLite conversion names them."""
-    from edgekit.tflite_graph import TFLiteGraph
-    from quantize.spec import QuantSpec
-    from targets.tflite import convert_cached
-
-    graph = TFLiteGraph(convert_cached(model, QuantSpec("float32")))
-    return [graph.main.tensors[o].name for op in graph.main.ops for o in op.outputs]
 
 
 def suggest_float_layers(int8_model: bytes, worst: list[str]) -> list[str]:
@@ -126,24 +98,3 @@ def suggest_float_layers(int8_model: bytes, worst: list[str]) -> list[str]:
     return chosen
 
 
-def resolve_float_layers(names: tuple[str, ...], candidates: list[str]) -> list[str]:
-    """Full output-tensor names for the layers the user named (full or short names)."""
-    resolved = []
-    for name in names:
-        exact = [c for c in candidates if c == name or short_name(c) == name]
-        if len(exact) != 1:
-            near = sorted({short_name(c) for c in candidates if name in c})[:5]
-            why = "matches several layers" if exact else "matches no layer"
-            hint = f"; did you mean {', '.join(near)}?" if near else "; the per-layer report lists the names"
-            raise OptionError(f"--float-layers {name!r} {why}{hint}")
-        resolved.append(exact[0])
-    return resolved
-
-
-def selective_int8(model, spec, samples) -> bytes:
-    """int8 model with ``spec.float_layers`` kept in float (TensorFlow's denylisted nodes)."""
-    if spec.io == "uint8":
-        raise OptionError("--float-layers works with --io-dtype int8 or float32")
-    denylist = resolve_float_layers(spec.float_layers, _layer_names(model))
-    debugger = _debugger(model, spec, samples, samples[:1], denylist=denylist, metrics=False)
-    return bytes(debugger.get_nondebug_quantized_model())

@@ -81,7 +81,7 @@ class TFLMTarget:
         if model.kind == "tflite":
             data = model.tflite_bytes()
         else:
-            from targets.tflite import convert_cached
+            from targets.tflite_convert import convert_cached
 
             data = convert_cached(model, spec, calib)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgekit.errors import ModelFileError, UnsafeModelError
 from edgekit.loaders.safety import check_keras_config
-from edgekit.model import TensorInfo, resolve_shape
+from edgekit.tensors import TensorInfo, resolve_shape
 
 
 def _h5_header(path: Path) -> tuple[str | None, str | bytes | None]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekit.errors import ModelFileError, OptionError
 from edgekit.loaders.saved_model_scan import check_saved_model
-from edgekit.model import TensorInfo, resolve_shape
+from edgekit.tensors import TensorInfo, resolve_shape
 
 
 class SavedModelBackend:

@@ -3,13 +3,15 @@ edgekit's NumPy interpreter of the saved ML Program everywhere else. Float in, f
 
 from __future__ import annotations
 
+import sys
+
 from pathlib import Path
 
 import numpy as np
 
-from edgekit.model import TensorInfo
 from edgekit.simulate.mil_interpreter import MILInterpreter
 from edgekit.simulate.mil_program import MILProgram
+from edgekit.tensors import TensorInfo
 
 
 # Samples per interpreter call in batched mode: keeps the float64 conv accumulators small.
@@ -24,7 +26,6 @@ class CoreMLRunner:
 
     def __init__(self, use_runtime: bool | None = None):
         from edgekit.simulate.mil_program import _proto
-        from targets.coreml import runtime_available
 
         self.use_runtime = runtime_available() if use_runtime is None else use_runtime
         _proto()  # coremltools' protobuf bindings import coremltools (seconds): not part of "load"
@@ -36,7 +37,6 @@ class CoreMLRunner:
             self.interpreter.check()
 
     def load_path(self, path: Path, metadata: dict | None = None) -> None:
-        from targets.coreml import image_infos
 
         self.path = Path(path)
         self.program = MILProgram(path)
@@ -148,3 +148,18 @@ class CoreMLRunner:
                 value = np.asarray([value[c] for c in self._classes], np.float32)
             outs.append(np.asarray(value, np.float32).reshape(t.shape))
         return outs
+
+
+def runtime_available() -> bool:
+    """Whether the Core ML runtime (and so coremltools' predict) exists on this host."""
+    return sys.platform == "darwin"
+
+
+def image_infos(description) -> tuple[TensorInfo, ...]:
+    """TensorInfo (NHWC, float32) of a Core ML description's image features."""
+    infos = []
+    for f in description:
+        im = f.type.imageType
+        channels = 1 if im.colorSpace == im.GRAYSCALE else 3
+        infos.append(TensorInfo(f.name, (1, int(im.height), int(im.width), channels), "float32"))
+    return tuple(infos)

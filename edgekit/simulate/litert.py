@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFileError
-from edgekit.model import TensorInfo
+from edgekit.tensors import TensorInfo
 from edgekit.simulate.runner import from_runtime, to_runtime
 
 

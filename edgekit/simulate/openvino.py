@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFileError
+from edgekit.tensors import TensorInfo
 
 
 class OpenVINORunner:
@@ -28,7 +29,6 @@ class OpenVINORunner:
         import openvino as ov
 
         from edgekit.simulate.probe import probe_openvino
-        from targets.openvino import tensor_infos
 
         probe_openvino(xml)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()
@@ -98,3 +98,13 @@ def pin_dynamic_batch(model) -> None:
         shapes[p.get_any_name()] = [1, *(d.get_length() for d in dims[1:])]
     if shapes:
         model.reshape(shapes)
+
+
+def tensor_infos(ports) -> tuple[TensorInfo, ...]:
+    """TensorInfo of an ov.Model's or CompiledModel's inputs/outputs."""
+    infos = []
+    for i, p in enumerate(ports):
+        names = sorted(p.get_names())
+        shape = tuple(int(d) for d in p.get_partial_shape().to_shape()) if p.get_partial_shape().is_static else ()
+        infos.append(TensorInfo(names[0] if names else f"port_{i}", shape, np.dtype(p.get_element_type().to_dtype()).name))
+    return tuple(infos)

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from edgekit.model import TensorInfo
+from edgekit.tensors import TensorInfo
 
 
 class Runner(Protocol):

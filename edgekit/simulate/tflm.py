@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFileError, UnsupportedError
-from edgekit.model import TensorInfo
+from edgekit.tensors import TensorInfo
 from edgekit.simulate.isolated import Child, ChildCrashed
 from edgekit.simulate.runner import from_runtime, to_runtime
 from edgekit.tflite_graph import TFLiteGraph
