@@ -41,7 +41,8 @@ def import_graph() -> dict[str, set[str]]:
                 if node.level:
                     up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                     base = ".".join(up + ([node.module] if node.module else []))
-                deps.update(filter(None, (known(f"{base}.{a.name}") or known(base) for a in node.names)))
+                # ``from pkg import mod`` runs pkg/__init__ first: an edge to both.
+                deps.update(filter(None, [known(base), *(known(f"{base}.{a.name}") for a in node.names)]))
         deps.discard(mod)
         graph[mod] = deps
     return graph

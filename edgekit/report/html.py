@@ -4,7 +4,7 @@ a Content-Security-Policy forbids any), light and dark themes from the reader's 
 from __future__ import annotations
 
 from edgekit.fmt import fmt_ms
-from edgekit.report import charts as ch
+import edgekit.report.charts as ch
 from edgekit.report.table import artifact_table
 
 
