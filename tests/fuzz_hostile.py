@@ -16,6 +16,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
+from tests.conftest import EXAMPLE
+from tests.fuzz_judge import Outcome, judge, run_cli, stray, validated
+
 # TensorFlow functions a TFOpLambda may name that touch files, load libraries, call Python,
 # or print; mixed with harmless ones so the property also sees models that should load.
 _TF_HARMFUL = ["io.write_file", "io.read_file", "load_op_library", "load_library", "print", "py_function",
@@ -265,3 +270,157 @@ def hostile_saved_model(rng: random.Random, models: dict[str, Path], dest: Path,
         pb.write_bytes(sm.SerializeToString())
         return f"saved_model {name} node->{op}"
     return f"saved_model {name}"
+
+
+class HostileCases:
+    """The Fuzzer's hostile commands (mixed into ``tests.fuzzing.Fuzzer``, which owns the
+    fixtures: ``work``, ``build``, ``eval``, ``source``, ``canary``, ``timeout``)."""
+
+    def _hostile_base(self, kind: str):
+        if kind not in self._hostile:
+            self._hostile[kind] = {"h5": base_h5, "keras": base_keras}[kind](self.work) if kind != "sm" \
+                else hostile_saved_models(self.work, self.canary)  # fmt: skip
+        return self._hostile[kind]
+
+    def _hostile_run(self, d: Path, rng: random.Random, model: Path, case: str) -> Outcome:
+        """inspect, export (with calibration and evaluation) or validate of a hostile model."""
+        how = rng.choice(["inspect", "export", "validate"])
+        out = d / "build"
+        if how == "inspect":
+            args = ["inspect", model]
+        elif how == "export":
+            x = d / "x.npz"
+            np.savez(x, x=np.ones((4, 4), np.float32))
+            args = ["export", model, "-q", "float32", "--calib", x, "--eval", x, "-o", out, "--no-latency"]
+        else:  # a copied build whose manifest names the hostile file as its source
+            shutil.copytree(self.build, out)
+            args = ["validate", out, "--eval", self.eval, "--model", model]
+        code, text, exc = run_cli(args, self.timeout)
+        return judge(f"{how} {case}", code, text, exc, stray(d))
+
+    def _hostile_h5(self, d, rng):
+        model = d / "model.h5"
+        return self._hostile_run(d, rng, model, hostile_h5(rng, self._hostile_base("h5"), model, self.canary))
+
+    def _hostile_keras(self, d, rng):
+        model = d / "model.keras"
+        return self._hostile_run(d, rng, model, hostile_keras(rng, self._hostile_base("keras"), model, self.canary))
+
+    def _hostile_saved_model(self, d, rng):
+        model = d / "saved"
+        return self._hostile_run(d, rng, model, hostile_saved_model(rng, self._hostile_base("sm"), model, self.canary))
+
+    def _paths(self, d, rng):
+        """Output paths that try to make a run delete or overwrite files the user owns."""
+        user = d / "user"  # the user's own files: none may be deleted or changed
+        (user / "data").mkdir(parents=True)
+        model = user / "model.tflite"
+        shutil.copy(self.source, model)
+        shutil.copy(self.eval, user / "data" / "eval.npz")
+        (user / "notes.txt").write_text("mine")
+        kind = rng.choice(["force-user-dir", "symlink-out", "dangling", "dot", "planted", "long-name", "stale-link",
+                           "model-inside", "parent"])  # fmt: skip
+        cwd, args = None, None
+        export = ["export", model, "-t", rng.choice(["tflite", "tflm", "tflite,tflm"]), "-q", "int8", "--calib",
+                  self.eval, "--no-latency"]  # fmt: skip
+        if kind == "force-user-dir":
+            args = [*export, "-o", user, "--force"]
+        elif kind == "parent":
+            args = [*export, "-o", user / "data" / "..", "--force"]
+        elif kind == "symlink-out":
+            (d / "link").symlink_to(user, target_is_directory=True)
+            args = [*export, "-o", d / "link", *(["--force"] if rng.random() < 0.8 else [])]
+        elif kind == "dangling":
+            (d / "link").symlink_to(d / "nowhere")
+            args = [*export, "-o", d / "link", "--force"]
+        elif kind == "dot":
+            cwd, args = user, [*export, "-o", ".", "--force"]
+        elif kind == "planted":  # symlinks at every temp name an older edgekit would have used
+            out = d / "src"
+            out.mkdir()
+            for name in ("m_model_data.h", "m_model_data.c", "m_model_settings.h", "m_op_resolver.h", "manifest.json"):
+                for pid in {os.getpid(), os.getpid() + 1}:
+                    (out / f".{name}.tmp-{pid}").symlink_to(user / "notes.txt")
+            args = ["header", model, "-o", out, "--name", "m", *(["--force"] if rng.random() < 0.5 else [])]
+        elif kind == "long-name":
+            long = user / ("m" * rng.choice([200, 231, 232, 240, 245, 248]) + ".tflite")  # 255 bytes at most
+            shutil.copy(self.source, long)
+            args = [*export[:1], long, *export[2:], "-o", d / "build"]
+        elif kind == "stale-link":  # a planted "stale stage" of a dead pid that is a symlink to the user's dir
+            (d / ".build.tmp-999999_x").symlink_to(user, target_is_directory=True)
+            (d / ".build.old-999999").symlink_to(user, target_is_directory=True)
+            args = [*export, "-o", d / "build", "--force"]
+        else:  # the build directory holds the model and data the run reads
+            args = [*export, "-o", user, "--force"]
+            shutil.copytree(self.build, d / "b")
+            shutil.copy(d / "b" / "manifest.json", user / "manifest.json")
+        before = snapshot(user)
+        old = os.getcwd()
+        try:
+            if cwd:
+                os.chdir(cwd)
+            code, text, exc = run_cli(args, self.timeout)
+        finally:
+            os.chdir(old)
+        after = snapshot(user) if user.is_dir() else {}
+        lost = [k for k, v in before.items() if after.get(k) != v]
+        if lost:
+            return Outcome("harm", f"paths {kind}", f"exit {code}: the user's {lost[:4]} deleted or changed")
+        planted = {str(p) for p in d.rglob(".*") if p.is_symlink()}
+        return judge(f"paths {kind}", code, text, exc, [p for p in stray(d) if p not in planted])
+
+    def _digits_build(self) -> tuple[Path, float]:
+        if self._digits is None:
+            build = self.work / "digits_build"
+            code, text, exc = run_cli(["export", EXAMPLE / "digits.keras", "-t", "tflite", "-q", "int8", "--calib",
+                                       EXAMPLE / "calib.npz", "--eval", EXAMPLE / "eval.npz", "-o", build, "--force",
+                                       "--no-latency"], timeout=600)  # fmt: skip
+            if code != 0:
+                raise RuntimeError(f"could not build the gates fixture: {text} {exc!r}")
+            import json
+
+            top1 = json.loads((build / "validation.json").read_text())["artifacts"]["tflite/int8"]["top1"]
+            self._digits = build, 100 * top1
+        return self._digits
+
+    def _gates(self, d, rng):
+        """Gate options, each known to be satisfiable, unsatisfiable or invalid: exit 0 only
+        for a run whose every gate must pass."""
+        import json
+
+        base, top1 = self._digits_build()
+        build = d / "build"
+        shutil.copytree(base, build)
+        (build / "validation.json").unlink()
+        # The copy's relative source path no longer reaches the model: name it.
+        args, must_fail, why = ["validate", build, "--eval", EXAMPLE / "eval.npz", "--model", EXAMPLE / "digits.keras"], False, []
+        if rng.random() < 0.6:
+            v = rng.choice([0.5, 0.95, 1, 1.0, 0, 50, 90, round(top1 - 0.5, 2), round(top1 + 0.1, 2), 100, 101, -5])
+            args += ["--min-accuracy", str(v)]
+            if 0 < v <= 1 or v < 0 or v > 100 or v > top1:
+                must_fail, why = True, [*why, f"--min-accuracy {v} (top-1 {top1:.2f}%)"]
+        if rng.random() < 0.4:
+            t = rng.choice(["tflite", "tflite,tlfm", "tlfite", "", ",", "tflm", "openvino", "tflite,tflite"])
+            args += ["--targets", t]
+            if t not in ("tflite", "tflite,tflite"):
+                must_fail, why = True, [*why, f"--targets {t!r}"]
+        if rng.random() < 0.4:
+            key = rng.choice(["tflite/int8", "tflite/int8", "tflite/float32", "tflm/int8"])
+            value = rng.choice([top1 / 100, 1.0, "high", None, top1 / 100 - 0.01])
+            path = d / "baseline.json"
+            path.write_text(json.dumps({"edgekit_baseline": 1, "task": "classification", "samples": 540,
+                                        "artifacts": {key: {"top1": value}}}))  # fmt: skip
+            args += ["--baseline", path]
+            if key != "tflite/int8" or not isinstance(value, float) or value > top1 / 100 + 0.001:
+                must_fail, why = True, [*why, f"baseline {key}={value}"]
+        if rng.random() < 0.2:
+            args += ["--min-cosine", str(rng.choice([0.9, 0.99, 1.5, -2]))]
+            must_fail |= args[-1] in ("1.5", "-2")
+        code, text, exc = run_cli(args, self.timeout)
+        case = "gates " + " ".join(str(a) for a in args[6:])
+        if code == 0 and must_fail:
+            return Outcome("gate", case, f"passed: {'; '.join(why) or 'cosine'} must fail")
+        if code in (1, 2) and not must_fail and not exc:
+            return Outcome("gate", case, f"exit {code} on gates that must pass: {text.strip()[-200:]}")
+        return judge(case, code, text, exc, validated(build, code))
+

@@ -1,4 +1,4 @@
-"""Malformed inputs for edgekit's commands, and the judge of what each command did with one.
+"""Malformed inputs for edgekit's commands, one Fuzzer method per command.
 
 Shared by the quick fixed-seed set in ``tests/test_fuzz.py`` (part of ``make test``) and the
 long property-based campaign of ``make fuzz`` (``tests/fuzz_campaign.py``).
@@ -6,35 +6,24 @@ long property-based campaign of ``make fuzz`` (``tests/fuzz_campaign.py``).
 A case is (command, mutated input). It runs in this process through the click command
 (``CliRunner``), with fd 1/2 sent to a file so the printed lines can be judged, under a
 per-case alarm. Native interpreters run in child processes (edgekit's crash isolation), so
-a segfault there must come back as an error line. Outcomes:
-
-  ok         exit 0, or 1 (a quality gate failed): a correct result
-  error      exit 2 with one ``error: ...`` line
-  traceback  exit 3 (internal error), a Python traceback printed, or an exception escaped
-  hang       the case did not finish within its time limit
-  unclean    something half-written was left behind (staging dirs, temp files, partial sources)
-  crash      the process died (only the campaign's supervisor can see this one)
-  code       code from a model file ran (its payload touched the canary file)
-  harm       a file the user owns was deleted or changed, or one was written outside the build
-  gate       a gate passed that must fail (or failed on an input that must pass)
+a segfault there must come back as an error line. How a case is run and judged, and the
+outcomes: ``tests/fuzz_judge.py``; the hostile classes: ``tests/fuzz_hostile.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
 import shutil
-import signal
 import struct
-import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tests.conftest import EXAMPLE, SHARED
+from tests.fuzz_hostile import HostileCases
+# Re-exported: the quick set and the campaign run and judge cases through these.
+from tests.fuzz_judge import OUTCOMES, Outcome, judge, run_cli, stray, validated  # noqa: F401
 
 TFLM_MODELS = SHARED / "tflm"
 # Small real models: mutations hit their structure rather than weight bytes.
@@ -48,12 +37,6 @@ TFLITE_BASES = [
     TFLM_MODELS / "keyword_scrambled_8bit.tflite",
     SHARED / "mlperf_tiny" / "keyword_spotting" / "kws_ref_model.tflite",
 ]
-OUTCOMES = ("ok", "error", "traceback", "hang", "unclean", "crash", "code", "harm", "gate")
-
-
-class CaseTimeout(BaseException):
-    """Raised by the alarm; a BaseException so no ``except Exception`` in edgekit swallows it."""
-
 
 # -- byte mutations ----------------------------------------------------------------------------
 def _tflite_fields(data: bytes) -> dict[str, list[int]]:
@@ -283,99 +266,6 @@ def bad_device(rng: random.Random) -> tuple[str, str]:
     return text, f"device:{kind}"
 
 
-# -- running and judging a case --------------------------------------------------------------------
-@dataclass
-class Outcome:
-    kind: str  # one of OUTCOMES
-    case: str
-    detail: str = ""
-
-
-@contextlib.contextmanager
-def _alarm(seconds: int):
-    def fire(signum, frame):
-        raise CaseTimeout()
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
-@contextlib.contextmanager
-def _fds_to(path: Path):
-    """fd 1 and 2 (where the CLI prints, through duplicates) into ``path`` for one case."""
-    import sys
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for f in (*saved, fd):
-            os.close(f)
-
-
-def run_cli(args: list[str], timeout: int = 120) -> tuple[int | None, str, BaseException | None]:
-    """(exit code or None on a hang, printed text, escaped exception) of one in-process CLI run."""
-    from click.testing import CliRunner
-
-    from edgekit.cli import cli
-
-    with tempfile.TemporaryDirectory(prefix="edgekit-fuzz-") as tmp:
-        log = Path(tmp) / "out.txt"
-        code, exc = None, None
-        with _fds_to(log):
-            try:
-                with _alarm(timeout):
-                    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
-                code = result.exit_code
-                if result.exception is not None and not isinstance(result.exception, SystemExit):
-                    exc = result.exception
-            except CaseTimeout:
-                code = None
-        return code, log.read_text(errors="replace"), exc
-
-
-def judge(case: str, code: int | None, text: str, exc: BaseException | None, leftovers: list[str]) -> Outcome:
-    if code is None:
-        return Outcome("hang", case)
-    if exc is not None or code == 3 or "Traceback (most recent call last)" in text:
-        return Outcome("traceback", case, f"{type(exc).__name__ if exc else ''} {text.strip()[-300:]}")
-    if leftovers:
-        return Outcome("unclean", case, ", ".join(leftovers[:5]))
-    if code in (0, 1):
-        return Outcome("ok", case)
-    errors = [ln for ln in text.splitlines() if ln.startswith("error:")]
-    if code == 2 and len(errors) == 1 and len(errors[0]) > 10:
-        return Outcome("error", case, errors[0][:200])
-    return Outcome("traceback", case, f"exit {code} without one clear error line: {text.strip()[-300:]}")
-
-
-def _stray(root: Path) -> list[str]:
-    """Staging directories, temp files and lock files a run should never leave."""
-    return [str(p) for p in root.rglob("*") if ".tmp-" in p.name or ".old-" in p.name
-            or (p.name.startswith(".") and p.name.endswith(".lock"))]
-
-
-def _validated(build: Path, code: int | None) -> list[str]:
-    """What a validate run left that it should not have: strays, or results of a failed run."""
-    left = _stray(build.parent)
-    if code not in (0, 1, None) and (build / "validation.json").exists():
-        left.append("validation.json written by a failed validate")
-    return left
-
 
 def mutate_ir_xml(text: str, rng: random.Random) -> str:
     """An OpenVINO IR .xml with a lying dimension, constant offset/size, type, or a layer gone."""
@@ -398,7 +288,7 @@ def mutate_ir_xml(text: str, rng: random.Random) -> str:
     return text[: m.start(1)] + rng.choice(value) + text[m.end(1) :]
 
 
-class Fuzzer:
+class Fuzzer(HostileCases):
     """Builds the fixtures once (a small build to validate, eval data), then runs cases."""
 
     COMMANDS = ("inspect", "header", "export", "validate", "openvino", "data", "images", "config", "device",
@@ -467,13 +357,13 @@ class Fuzzer:
         else:
             path, case = self._model(d, rng)
         code, text, exc = run_cli(["inspect", path, "--json", "--ops"], self.timeout)
-        return judge(f"inspect {case}", code, text, exc, _stray(d))
+        return judge(f"inspect {case}", code, text, exc, stray(d))
 
     def _header(self, d, rng):
         path, case = self._model(d, rng)
         out = d / "src"
         code, text, exc = run_cli(["header", path, "-o", out, "--name", "m"], self.timeout)
-        left = _stray(d)
+        left = stray(d)
         files = sorted(p.name for p in out.glob("*")) if out.exists() else []
         if code == 0 and len(files) != 4 or code not in (0, None) and files:
             left.append(f"{out} holds {files}")
@@ -484,7 +374,7 @@ class Fuzzer:
         out = d / "build"
         code, text, exc = run_cli(["export", path, "-t", rng.choice(["tflite", "tflm", "tflite,tflm"]), "-q", "int8",
                                    "--calib", self.eval, "-o", out, "--no-latency"], self.timeout)  # fmt: skip
-        left = _stray(d)
+        left = stray(d)
         if code not in (0, 1, None) and out.exists():
             left.append(f"{out} exists after a failed export")
         if code in (0, 1) and not (out / "manifest.json").exists():
@@ -501,7 +391,7 @@ class Fuzzer:
         fields = _tflite_fields(data) if kind in TFLITE_KINDS[len(BYTE_KINDS):] else None
         victim.write_bytes(mutate_bytes(data, kind, rng, fields))
         code, text, exc = run_cli(["validate", build, "--eval", self.eval, "--model", self.source], self.timeout)
-        return judge(f"validate {victim.name}:{kind}", code, text, exc, _validated(build, code))
+        return judge(f"validate {victim.name}:{kind}", code, text, exc, validated(build, code))
 
     def _openvino(self, d, rng):
         """validate on the example's OpenVINO build with its .xml or .bin corrupted."""
@@ -524,7 +414,7 @@ class Fuzzer:
             victim.write_bytes(mutate_bytes(victim.read_bytes(), kind, rng))
             case = f"{victim.suffix}:{kind}"
         code, text, exc = run_cli(["validate", build, "--eval", EXAMPLE / "eval.npz"], self.timeout)
-        return judge(f"validate openvino {case}", code, text, exc, _validated(build, code))
+        return judge(f"validate openvino {case}", code, text, exc, validated(build, code))
 
     def _data(self, d, rng):
         if rng.random() < 0.5:
@@ -537,14 +427,14 @@ class Fuzzer:
         build = d / "build"
         shutil.copytree(self.build, build)
         code, text, exc = run_cli(["validate", build, "--eval", path, "--model", self.source], self.timeout)
-        return judge(f"validate --eval {case}", code, text, exc, _validated(build, code))
+        return judge(f"validate --eval {case}", code, text, exc, validated(build, code))
 
     def _images(self, d, rng):
         case = bad_images(rng, d / "images")
         out = d / "build"
         code, text, exc = run_cli(["export", self.person, "-t", "tflite", "-q", "int8", "--calib", d / "images",
                                    "--eval", d / "images", "-o", out, "--no-latency"], self.timeout)  # fmt: skip
-        left = _stray(d) + ([f"{out} exists after a failed export"] if code not in (0, 1, None) and out.exists() else [])
+        left = stray(d) + ([f"{out} exists after a failed export"] if code not in (0, 1, None) and out.exists() else [])
         return judge(f"export --eval {case}", code, text, exc, left)
 
     def _config(self, d, rng):
@@ -553,7 +443,7 @@ class Fuzzer:
         cfg = d / "edgekit.toml"
         cfg.write_text(text, encoding="latin-1")
         code, printed, exc = run_cli(["export", "--config", cfg, "-q", "int8", "--calib", self.eval], self.timeout)
-        left = _stray(d) + ([f"{out} exists after a failed export"] if code not in (0, 1, None) and out.exists() else [])
+        left = stray(d) + ([f"{out} exists after a failed export"] if code not in (0, 1, None) and out.exists() else [])
         return judge(f"export --{case}", code, printed, exc, left)
 
     def _device(self, d, rng):
@@ -561,163 +451,4 @@ class Fuzzer:
         dev = d / "board.toml"
         dev.write_text(text)
         code, printed, exc = run_cli(["simulate", self.source, "--device-file", dev, "--seconds", "0.01"], self.timeout)
-        return judge(f"simulate --{case}", code, printed, exc, _stray(d))
-
-    # hostile inputs: code in model files, output paths, gates ------------------------------------
-    def _hostile_base(self, kind: str):
-        from tests import fuzz_hostile as H
-
-        if kind not in self._hostile:
-            self._hostile[kind] = {"h5": H.base_h5, "keras": H.base_keras}[kind](self.work) if kind != "sm" \
-                else H.hostile_saved_models(self.work, self.canary)  # fmt: skip
-        return self._hostile[kind]
-
-    def _hostile_run(self, d: Path, rng: random.Random, model: Path, case: str) -> Outcome:
-        """inspect, export (with calibration and evaluation) or validate of a hostile model."""
-        how = rng.choice(["inspect", "export", "validate"])
-        out = d / "build"
-        if how == "inspect":
-            args = ["inspect", model]
-        elif how == "export":
-            x = d / "x.npz"
-            np.savez(x, x=np.ones((4, 4), np.float32))
-            args = ["export", model, "-q", "float32", "--calib", x, "--eval", x, "-o", out, "--no-latency"]
-        else:  # a copied build whose manifest names the hostile file as its source
-            shutil.copytree(self.build, out)
-            args = ["validate", out, "--eval", self.eval, "--model", model]
-        code, text, exc = run_cli(args, self.timeout)
-        return judge(f"{how} {case}", code, text, exc, _stray(d))
-
-    def _hostile_h5(self, d, rng):
-        from tests.fuzz_hostile import hostile_h5
-
-        model = d / "model.h5"
-        return self._hostile_run(d, rng, model, hostile_h5(rng, self._hostile_base("h5"), model, self.canary))
-
-    def _hostile_keras(self, d, rng):
-        from tests.fuzz_hostile import hostile_keras
-
-        model = d / "model.keras"
-        return self._hostile_run(d, rng, model, hostile_keras(rng, self._hostile_base("keras"), model, self.canary))
-
-    def _hostile_saved_model(self, d, rng):
-        from tests.fuzz_hostile import hostile_saved_model
-
-        model = d / "saved"
-        return self._hostile_run(d, rng, model, hostile_saved_model(rng, self._hostile_base("sm"), model, self.canary))
-
-    def _paths(self, d, rng):
-        """Output paths that try to make a run delete or overwrite files the user owns."""
-        from tests.fuzz_hostile import snapshot
-
-        user = d / "user"  # the user's own files: none may be deleted or changed
-        (user / "data").mkdir(parents=True)
-        model = user / "model.tflite"
-        shutil.copy(self.source, model)
-        shutil.copy(self.eval, user / "data" / "eval.npz")
-        (user / "notes.txt").write_text("mine")
-        kind = rng.choice(["force-user-dir", "symlink-out", "dangling", "dot", "planted", "long-name", "stale-link",
-                           "model-inside", "parent"])  # fmt: skip
-        cwd, args = None, None
-        export = ["export", model, "-t", rng.choice(["tflite", "tflm", "tflite,tflm"]), "-q", "int8", "--calib",
-                  self.eval, "--no-latency"]  # fmt: skip
-        if kind == "force-user-dir":
-            args = [*export, "-o", user, "--force"]
-        elif kind == "parent":
-            args = [*export, "-o", user / "data" / "..", "--force"]
-        elif kind == "symlink-out":
-            (d / "link").symlink_to(user, target_is_directory=True)
-            args = [*export, "-o", d / "link", *(["--force"] if rng.random() < 0.8 else [])]
-        elif kind == "dangling":
-            (d / "link").symlink_to(d / "nowhere")
-            args = [*export, "-o", d / "link", "--force"]
-        elif kind == "dot":
-            cwd, args = user, [*export, "-o", ".", "--force"]
-        elif kind == "planted":  # symlinks at every temp name an older edgekit would have used
-            out = d / "src"
-            out.mkdir()
-            for name in ("m_model_data.h", "m_model_data.c", "m_model_settings.h", "m_op_resolver.h", "manifest.json"):
-                for pid in {os.getpid(), os.getpid() + 1}:
-                    (out / f".{name}.tmp-{pid}").symlink_to(user / "notes.txt")
-            args = ["header", model, "-o", out, "--name", "m", *(["--force"] if rng.random() < 0.5 else [])]
-        elif kind == "long-name":
-            long = user / ("m" * rng.choice([200, 231, 232, 240, 245, 248]) + ".tflite")  # 255 bytes at most
-            shutil.copy(self.source, long)
-            args = [*export[:1], long, *export[2:], "-o", d / "build"]
-        elif kind == "stale-link":  # a planted "stale stage" of a dead pid that is a symlink to the user's dir
-            (d / ".build.tmp-999999_x").symlink_to(user, target_is_directory=True)
-            (d / ".build.old-999999").symlink_to(user, target_is_directory=True)
-            args = [*export, "-o", d / "build", "--force"]
-        else:  # the build directory holds the model and data the run reads
-            args = [*export, "-o", user, "--force"]
-            shutil.copytree(self.build, d / "b")
-            shutil.copy(d / "b" / "manifest.json", user / "manifest.json")
-        before = snapshot(user)
-        old = os.getcwd()
-        try:
-            if cwd:
-                os.chdir(cwd)
-            code, text, exc = run_cli(args, self.timeout)
-        finally:
-            os.chdir(old)
-        after = snapshot(user) if user.is_dir() else {}
-        lost = [k for k, v in before.items() if after.get(k) != v]
-        if lost:
-            return Outcome("harm", f"paths {kind}", f"exit {code}: the user's {lost[:4]} deleted or changed")
-        planted = {str(p) for p in d.rglob(".*") if p.is_symlink()}
-        return judge(f"paths {kind}", code, text, exc, [p for p in _stray(d) if p not in planted])
-
-    def _digits_build(self) -> tuple[Path, float]:
-        if self._digits is None:
-            build = self.work / "digits_build"
-            code, text, exc = run_cli(["export", EXAMPLE / "digits.keras", "-t", "tflite", "-q", "int8", "--calib",
-                                       EXAMPLE / "calib.npz", "--eval", EXAMPLE / "eval.npz", "-o", build, "--force",
-                                       "--no-latency"], timeout=600)  # fmt: skip
-            if code != 0:
-                raise RuntimeError(f"could not build the gates fixture: {text} {exc!r}")
-            import json
-
-            top1 = json.loads((build / "validation.json").read_text())["artifacts"]["tflite/int8"]["top1"]
-            self._digits = build, 100 * top1
-        return self._digits
-
-    def _gates(self, d, rng):
-        """Gate options, each known to be satisfiable, unsatisfiable or invalid: exit 0 only
-        for a run whose every gate must pass."""
-        import json
-
-        base, top1 = self._digits_build()
-        build = d / "build"
-        shutil.copytree(base, build)
-        (build / "validation.json").unlink()
-        # The copy's relative source path no longer reaches the model: name it.
-        args, must_fail, why = ["validate", build, "--eval", EXAMPLE / "eval.npz", "--model", EXAMPLE / "digits.keras"], False, []
-        if rng.random() < 0.6:
-            v = rng.choice([0.5, 0.95, 1, 1.0, 0, 50, 90, round(top1 - 0.5, 2), round(top1 + 0.1, 2), 100, 101, -5])
-            args += ["--min-accuracy", str(v)]
-            if 0 < v <= 1 or v < 0 or v > 100 or v > top1:
-                must_fail, why = True, [*why, f"--min-accuracy {v} (top-1 {top1:.2f}%)"]
-        if rng.random() < 0.4:
-            t = rng.choice(["tflite", "tflite,tlfm", "tlfite", "", ",", "tflm", "openvino", "tflite,tflite"])
-            args += ["--targets", t]
-            if t not in ("tflite", "tflite,tflite"):
-                must_fail, why = True, [*why, f"--targets {t!r}"]
-        if rng.random() < 0.4:
-            key = rng.choice(["tflite/int8", "tflite/int8", "tflite/float32", "tflm/int8"])
-            value = rng.choice([top1 / 100, 1.0, "high", None, top1 / 100 - 0.01])
-            path = d / "baseline.json"
-            path.write_text(json.dumps({"edgekit_baseline": 1, "task": "classification", "samples": 540,
-                                        "artifacts": {key: {"top1": value}}}))  # fmt: skip
-            args += ["--baseline", path]
-            if key != "tflite/int8" or not isinstance(value, float) or value > top1 / 100 + 0.001:
-                must_fail, why = True, [*why, f"baseline {key}={value}"]
-        if rng.random() < 0.2:
-            args += ["--min-cosine", str(rng.choice([0.9, 0.99, 1.5, -2]))]
-            must_fail |= args[-1] in ("1.5", "-2")
-        code, text, exc = run_cli(args, self.timeout)
-        case = "gates " + " ".join(str(a) for a in args[6:])
-        if code == 0 and must_fail:
-            return Outcome("gate", case, f"passed: {'; '.join(why) or 'cosine'} must fail")
-        if code in (1, 2) and not must_fail and not exc:
-            return Outcome("gate", case, f"exit {code} on gates that must pass: {text.strip()[-200:]}")
-        return judge(case, code, text, exc, _validated(build, code))
+        return judge(f"simulate --{case}", code, printed, exc, stray(d))
