@@ -92,6 +92,12 @@ def sanitize_name(text: str) -> str:
     return name or "model"
 
 
+def model_name(path: Path) -> str:
+    """The name artifacts of the model at ``path`` are called after (file stem or folder name)."""
+    path = Path(path)
+    return sanitize_name(path.name if path.is_dir() else path.stem)
+
+
 def load_model(
     path: str | Path,
     *,
@@ -112,11 +118,10 @@ def load_model(
     backend = loader(
         path, batch=batch, input_shapes=dict(input_shapes or {}), signature=signature, unsafe=unsafe
     )
-    stem = path.name if path.is_dir() else path.stem
     return SourceModel(
         path=path,
         kind=backend.kind,
-        name=sanitize_name(stem),
+        name=model_name(path),
         inputs=backend.inputs,
         outputs=backend.outputs,
         batch=batch,

@@ -244,10 +244,10 @@ _ARTIFACT_NAME_RESERVE = 24
 def _check_artifact_names(opts: ExportOptions) -> None:
     """Artifacts are named after the model file: refuse a name they cannot have, before any work."""
     from edgekit.errors import OutputError
-    from edgekit.model import sanitize_name
+    from edgekit.model import model_name
 
     model = Path(opts.model)
-    name = sanitize_name(model.name if model.is_dir() else model.stem)
+    name = model_name(model)
     limit = name_max(Path(opts.out).parent) - _ARTIFACT_NAME_RESERVE
     if len(name) > limit:
         raise OutputError(f"{model.name}: file name too long to name the artifacts after it "
