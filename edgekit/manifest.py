@@ -132,6 +132,12 @@ def float_reference(manifest: dict, build_dir: Path, given: Path | None = None) 
     present = [c for c in dict.fromkeys(candidates) if c.exists()]
     if not present:
         raise ModelFileError(f"{candidates[0]}: the {what} of {build_dir} is not there; pass --model PATH")
+    # The manifest may come from elsewhere: hash only what can be a model (a device such as
+    # /dev/zero never ends, a folder such as / is the whole disk).
+    present = [c for c in present if c.is_file() or _is_saved_model(c)]
+    if not present:
+        raise ModelFileError(f"{candidates[0]}: the manifest's {what} of {build_dir} is not a model file or "
+                             "SavedModel directory; pass --model PATH")  # fmt: skip
     digests = [sha256_of(path) for path in present]
     for path, digest in zip(present, digests):
         if expected is None or digest == expected:
@@ -140,3 +146,7 @@ def float_reference(manifest: dict, build_dir: Path, given: Path | None = None) 
         f"{present[0]}: not the {what} {build_dir} was exported from (sha256 {digests[0][:12]}, the manifest records "
         f"{str(expected)[:12]} for '{recorded}'); pass --model PATH to validate against another model on purpose"
     )
+
+
+def _is_saved_model(path: Path) -> bool:
+    return path.is_dir() and ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file())

@@ -224,3 +224,20 @@ def test_a_changed_source_is_an_error_unless_given_on_purpose(relative_build, tm
         assert json.loads((build / "validation.json").read_text())["reference"]["matches_manifest"] is False
     finally:
         source.write_bytes(original)
+
+
+@pytest.mark.parametrize("recorded", ["/dev/zero", "/"])
+def test_a_manifest_pointing_its_source_at_a_device_or_the_disk_is_refused_unread(tmp_path, recorded):
+    """A build from elsewhere names its own source: hashing /dev/zero never ends, / is the whole disk."""
+    import signal
+
+    from edgekit.manifest import float_reference
+
+    manifest = {"source": {"path": recorded, "path_base": "build_dir", "sha256": "0" * 64}}
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("float_reference read the file"))
+    signal.alarm(10)
+    try:
+        with pytest.raises(ModelFileError, match="is not a model file or SavedModel directory"):
+            float_reference(manifest, tmp_path)
+    finally:
+        signal.alarm(0)
