@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from edgekit.errors import OutputError
+from edgekit.files import read_bounded
 from edgekit.manifest import MANIFEST
 from edgekit.outlock import locked, locked_dir
 
@@ -61,8 +62,8 @@ def is_build(path: Path) -> bool:
     try:
         if not stat.S_ISREG(os.lstat(manifest).st_mode):
             return False
-        return "edgekit_manifest" in json.loads(manifest.read_text())
-    except (OSError, ValueError, TypeError):
+        return "edgekit_manifest" in json.loads(read_bounded(manifest, "manifest", error=OutputError))
+    except (OSError, ValueError, TypeError, OutputError):  # a huge "manifest.json" is not ours either
         return False
 
 
