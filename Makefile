@@ -48,7 +48,7 @@ test-fast: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) -m tests.fuzz_campaign --examples $(or $(EXAMPLES),3000)
 
-# Refit the device latency cost model to edgekit/calibration/published_latency.toml.
+# Refit the device latency cost model to edgekit/simulate/cost_model/published_latency.toml.
 calibrate: $(STAMP)
 	$(PY) -m edgekit.simulate.latency_fit --write
 	$(PY) tools/gen_docs.py

@@ -50,7 +50,7 @@ def main() -> int:
         _time([py, "-m", "edgekit.cli", "export", str(EXAMPLE / "digits.keras"), "-t", "openvino", "-q", "float32,int8",
                "--calib", str(EXAMPLE / "calib.npz"), "-o", f"{tmp}/b", "--force"])  # fmt: skip
 
-        from edgekit.simulate.openvino import OpenVINORunner
+        from targets.openvino.runner import OpenVINORunner
 
         x = np.load(EXAMPLE / "eval.npz")["x"][:1]
         lat = {}

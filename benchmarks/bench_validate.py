@@ -35,8 +35,8 @@ def _best(fn) -> float:
 
 def main() -> int:
     from edgekit.pipeline import ExportOptions, export
-    from edgekit.simulate.litert import LiteRTRunner
-    from edgekit.simulate.tflm import TFLMRunner
+    from edgekit.runtime.litert import LiteRTRunner
+    from targets.tflm.runner import TFLMRunner
 
     x = np.load(EXAMPLE / "eval.npz")["x"]
     x = np.concatenate([x] * 10)  # 5,400 samples

@@ -36,8 +36,8 @@ def _payload(a) -> bytes:
 
 
 def _tflm_bytes(a) -> bytes:
-    from edgekit.simulate.tflm import _model_data_source
-    from targets.tflm_sources import (
+    from targets.tflm.runner import _model_data_source
+    from targets.tflm.sources import (
         parse_c_array,  # the runner's parser of the generated C
     )
 

@@ -503,7 +503,7 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
     from edgekit.outdir import write_files
     from edgekit.tflite_graph import TFLiteGraph
     from targets.c_names import model_c_name
-    from targets.tflm import build_tflm_sources
+    from targets.tflm.exporter import build_tflm_sources
 
     if model.is_dir() or model.suffix.lower() != ".tflite":
         raise OptionError(f"{model}: `edgekit header` takes a .tflite file; use `edgekit export --target tflm` for other models")

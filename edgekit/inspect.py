@@ -69,7 +69,7 @@ def ir_report(path: Path) -> dict:
     import openvino as ov
 
     from edgekit.errors import ModelFileError
-    from edgekit.simulate.openvino import tensor_infos
+    from targets.openvino.runner import tensor_infos
 
     try:
         model = ov.Core().read_model(str(path))
@@ -106,7 +106,7 @@ def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False)
     """Inspect a .tflite, .xml (OpenVINO IR), .mlpackage, .keras/.h5 or SavedModel; the report as a dict."""
     path = Path(path)
     if path.suffix.lower() == ".mlpackage":
-        from edgekit.inspect_coreml import package_report
+        from targets.coreml.inspect import package_report
 
         return package_report(path, with_ops)
     if path.suffix.lower() == ".xml" and not path.is_dir():
@@ -118,7 +118,7 @@ def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False)
 
     from edgekit.model import load_model
     from quantize.spec import QuantSpec
-    from targets.tflite import TFLiteTarget
+    from targets.tflite.exporter import TFLiteTarget
 
     model = load_model(path, unsafe=unsafe)
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,7 +184,7 @@ def render(report: dict, console) -> None:
         params.add_row(safe(dtype), f"{d['params']:,}", fmt_bytes(d["bytes"]))
     console.print(params)
     if report.get("weights"):
-        from edgekit.inspect_coreml import render_weights
+        from targets.coreml.inspect import render_weights
 
         render_weights(report, console)
 

@@ -53,7 +53,7 @@ class ExportOptions:
     # OpenVINO
     ov_preset: str | None = None
     # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,
-    # sparsity, author, license, version, description (see targets.coreml)
+    # sparsity, author, license, version, description (see targets.coreml.exporter)
     coreml: dict = field(default_factory=dict)
     # Validation (with --eval)
     task: str | None = None
@@ -62,7 +62,7 @@ class ExportOptions:
     min_accuracy: float | None = None
     layers: bool = False  # with --eval: per-layer error report of int8 TFLite artifacts
     latency: bool = False  # host p50 of each artifact in the summary (the CLI turns it on)
-    # Pruning (quantize.prune_spec), applied to the SourceModel before the targets
+    # Pruning (quantize.prune.spec), applied to the SourceModel before the targets
     prune: tuple[str, ...] = ()
     finetune: str | None = None  # labelled training data for fine-tuning after pruning
     epochs: int | None = None  # fine-tuning epochs (default 5)
@@ -258,7 +258,7 @@ def _check_artifact_names(opts: ExportOptions) -> None:
 
 def plan_pruning(opts: ExportOptions) -> list:
     """The --prune specs in the order they apply, checked with --finetune/--epochs."""
-    from quantize.prune_spec import parse_prune_specs
+    from quantize.prune.spec import parse_prune_specs
 
     specs = parse_prune_specs(opts.prune)
     if opts.finetune and not specs:

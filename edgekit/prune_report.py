@@ -29,9 +29,9 @@ def _source(model: SourceModel, keras_model) -> SourceModel:
 def model_stats(model: SourceModel) -> dict:
     """Parameters, MACs, float32 .tflite bytes (raw and gzip) and kernel sparsity."""
     from edgekit.tflite_graph import TFLiteGraph
-    from quantize.prune_magnitude import sparsity_of
+    from quantize.prune.magnitude import sparsity_of
     from quantize.spec import QuantSpec
-    from targets.tflite_convert import convert_cached
+    from targets.tflite.convert import convert_cached
 
     keras_model = model.backend.model
     data = convert_cached(model, QuantSpec("float32"))
@@ -67,7 +67,7 @@ def top1(model: SourceModel, evalset) -> float | None:
 
 def prune_source(model: SourceModel, specs, *, calib=None, train=None, epochs: int = 5, evalset=None):
     """``(pruned SourceModel, record)``; the record holds before/after figures for the summary."""
-    from quantize.prune import prune_keras
+    from quantize.prune.apply import prune_keras
 
     if model.kind not in ("keras", "tf_keras"):
         raise UnsupportedError(

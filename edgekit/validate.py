@@ -74,7 +74,7 @@ def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
 
     ``specs`` maps artifact keys to the QuantSpec each was exported with.
     """
-    from targets.tflite_layers import layer_report, suggest_float_layers
+    from targets.tflite.layers import layer_report, suggest_float_layers
 
     out = {}
     for a in artifacts:

@@ -9,10 +9,10 @@ from edgekit.errors import OptionError
 
 # name -> "module:Class". Adding a target is adding a module and one line here.
 _REGISTRY = {
-    "tflite": "targets.tflite:TFLiteTarget",
-    "tflm": "targets.tflm:TFLMTarget",
-    "openvino": "targets.openvino:OpenVINOTarget",
-    "coreml": "targets.coreml:CoreMLTarget",
+    "tflite": "targets.tflite.exporter:TFLiteTarget",
+    "tflm": "targets.tflm.exporter:TFLMTarget",
+    "openvino": "targets.openvino.exporter:OpenVINOTarget",
+    "coreml": "targets.coreml.exporter:CoreMLTarget",
 }
 
 

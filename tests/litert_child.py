@@ -15,7 +15,7 @@ import numpy as np
 
 _CODE = """
 import sys, numpy as np
-from edgekit.simulate.litert import LiteRTRunner
+from edgekit.runtime.litert import LiteRTRunner
 r = LiteRTRunner(kernels=sys.argv[2]); r.load(sys.argv[1])
 with np.load(sys.argv[3]) as z:
     xs = [z[f"i{i}"] for i in range(len(z.files))]

@@ -9,12 +9,12 @@ import pytest
 from edgekit.errors import OptionError, UnsupportedError
 from edgekit.model import load_model
 from edgekit.pipeline import ExportOptions, export
-from edgekit.simulate.coreml import CoreMLRunner
+from targets.coreml.runner import CoreMLRunner
 from edgekit.simulate.metrics import Comparison
 from quantize.spec import QuantSpec
-from targets import coreml
+from targets.coreml import exporter as coreml
 from targets.base import sha256_of
-from targets.coreml import CoreMLTarget
+from targets.coreml.exporter import CoreMLTarget
 from tests import synthetic
 from tests.conftest import EXAMPLE, MLPERF, needs_shared, run_cli
 
@@ -82,7 +82,7 @@ def test_refusals(tiny_keras, tmp_path, monkeypatch):
         CoreMLTarget(labels=["a", "b"]).check(model, QuantSpec("float32"))
     with pytest.raises(OptionError, match="output_names: 2 name"):
         CoreMLTarget({"output_names": "a,b"}).check(model, QuantSpec("float32"))
-    from targets.tflite import TFLiteTarget
+    from targets.tflite.exporter import TFLiteTarget
 
     tfl = TFLiteTarget().export(model, QuantSpec("float32"), tmp_path)
     with pytest.raises(UnsupportedError, match="not .tflite"):
@@ -115,7 +115,7 @@ def test_cli_options_config_and_int8_refusal(tmp_path):
 
     art = json.loads(res.stdout)["artifacts"][0]
     assert art["metadata"]["deployment_target"] == "iOS17" and art["metadata"]["compute_precision"] == "float32"
-    from edgekit.simulate.mil_program import MILProgram
+    from targets.coreml.mil_program import MILProgram
 
     assert MILProgram(tmp_path / "b" / art["files"][0]["path"]).opset == "CoreML7"  # iOS17's opset
     res = run_cli("export", EXAMPLE / "digits.keras", "-t", "coreml", "-q", "int8", "--calib", EXAMPLE / "calib.npz",

@@ -4,9 +4,9 @@ import pytest
 from edgekit.data import Dataset
 from edgekit.errors import DataError, OptionError
 from edgekit.model import load_model
-from quantize.finetune import finetune
-from quantize.prune_magnitude import prune_magnitude
-from quantize.prune_spec import parse_prune_spec
+from quantize.prune.finetune import finetune
+from quantize.prune.magnitude import prune_magnitude
+from quantize.prune.spec import parse_prune_spec
 from tests.conftest import EXAMPLE
 
 

@@ -5,7 +5,7 @@ Needs gcc/g++ and arm-none-eabi-gcc (Debian: gcc-arm-none-eabi, libnewlib-arm-no
 
 The op resolver header needs TFLM's headers, which no package registry ships. It is compiled
 here against a declaration-only stand-in for ``micro_mutable_op_resolver.h`` written from
-edgekit's op table (whose method names were read from TFLM's header; see targets/tflm_ops.py):
+edgekit's op table (whose method names were read from TFLM's header; see targets/tflm/ops.py):
 this proves the generated C++ is well-formed and only calls methods that table knows. With a
 TFLM checkout, ``make -f firmware/check.mk resolver TFLM=/path/to/tflite-micro`` checks it
 against the real header.
@@ -20,8 +20,8 @@ import subprocess
 import pytest
 
 from edgekit.tflite_graph import TFLiteGraph
-from targets.tflm import build_tflm_sources
-from targets.tflm_ops import BUILTINS, CUSTOMS, problems
+from targets.tflm.exporter import build_tflm_sources
+from targets.tflm.ops import BUILTINS, CUSTOMS, problems
 from tests.conftest import EXAMPLE, ROOT, SHARED
 
 pytestmark = pytest.mark.slow

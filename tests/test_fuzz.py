@@ -63,7 +63,7 @@ def test_cli_end_to_end_one_line_no_traceback(tmp_path):
 
 
 def _fresh_probe(monkeypatch, worker):
-    import edgekit.simulate.probe as probe
+    import edgekit.runtime.probe as probe
 
     monkeypatch.setattr(probe, "WORKER", worker)
     monkeypatch.setattr(probe, "_child", None)
@@ -72,7 +72,7 @@ def _fresh_probe(monkeypatch, worker):
 
 
 def test_litert_crash_becomes_an_error_naming_the_file(monkeypatch):
-    from edgekit.simulate.litert import LiteRTRunner
+    from edgekit.runtime.litert import LiteRTRunner
 
     _fresh_probe(monkeypatch, "tests.crashing_worker")
     path = TFLM_MODELS / "hello_world_int8.tflite"
@@ -81,8 +81,8 @@ def test_litert_crash_becomes_an_error_naming_the_file(monkeypatch):
 
 
 def test_probe_runs_once_per_file_and_our_converter_output_is_trusted(monkeypatch):
-    import edgekit.simulate.probe as probe
-    from edgekit.simulate.litert import LiteRTRunner
+    import edgekit.runtime.probe as probe
+    from edgekit.runtime.litert import LiteRTRunner
 
     _fresh_probe(monkeypatch, probe.WORKER)
     path = TFLM_MODELS / "hello_world_int8.tflite"
@@ -97,7 +97,7 @@ def test_probe_runs_once_per_file_and_our_converter_output_is_trusted(monkeypatc
 
 
 def test_tflm_crash_on_every_arena_names_the_file(monkeypatch):
-    import edgekit.simulate.tflm as tflm
+    import targets.tflm.runner as tflm
 
     monkeypatch.setattr(tflm, "WORKER", "tests.crashing_worker")
     data = (TFLM_MODELS / "hello_world_int8.tflite").read_bytes()
@@ -165,7 +165,7 @@ def test_hostile_names_and_labels_give_valid_c_inside_the_output_dir(tmp_path):
 
 
 def test_c_comment_and_c_string_escape_everything():
-    from targets.tflm_sources import c_comment, c_string
+    from targets.tflm.sources import c_comment, c_string
 
     for text in HOSTILE:
         safe = c_comment(text)

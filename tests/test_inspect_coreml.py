@@ -10,7 +10,7 @@ from rich.console import Console
 from edgekit.inspect import inspect_path, render
 from edgekit.model import load_model
 from quantize.spec import QuantSpec
-from targets.coreml import CoreMLTarget
+from targets.coreml.exporter import CoreMLTarget
 from tests.conftest import EXAMPLE, run_cli
 
 

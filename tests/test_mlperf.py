@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgekit.pipeline import ExportOptions, export
-from edgekit.simulate.litert import LiteRTRunner
+from edgekit.runtime.litert import LiteRTRunner
 from edgekit.simulate.metrics import agreement
 from edgekit.tflite_graph import TFLiteGraph
 from tests import synthetic

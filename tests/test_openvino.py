@@ -9,9 +9,9 @@ from edgekit.data import Dataset
 from edgekit.errors import UnsupportedError
 from edgekit.model import load_model
 from edgekit.pipeline import ExportOptions, export
-from edgekit.simulate.openvino import OpenVINORunner
+from targets.openvino.runner import OpenVINORunner
 from quantize.spec import QuantSpec
-from targets.openvino import OpenVINOTarget
+from targets.openvino.exporter import OpenVINOTarget
 from tests.conftest import EXAMPLE, MLPERF, SHARED, make_outlier_digits, needs_shared
 
 SCHEMES = ["float32", "float16", "int8", "int8-weights", "int4-weights"]
@@ -55,7 +55,7 @@ def test_savedmodel_and_tflite_sources(saved_model, tiny_keras, tmp_path):
     r.load(art)
     x = np.random.default_rng(0).random((3, 5), np.float32)
     assert np.allclose(r.run([x])[0], sm.predict(x)[0], atol=1e-5)
-    from targets.tflite import TFLiteTarget
+    from targets.tflite.exporter import TFLiteTarget
 
     tfl = TFLiteTarget().export(load_model(tiny_keras), QuantSpec("float32"), tmp_path / "t")
     src = load_model(tfl.primary)

@@ -5,9 +5,9 @@ import pytest
 
 from edgekit.errors import OptionError
 from edgekit.model import load_model
-from quantize.prune_channels import apply_channel_plan, plan_channels
-from quantize.prune_graph import class_name, read_graph, rebuild
-from quantize.prune_spec import parse_prune_spec
+from quantize.prune.channels import apply_channel_plan, plan_channels
+from quantize.prune.graph import class_name, read_graph, rebuild
+from quantize.prune.spec import parse_prune_spec
 from tests.conftest import EXAMPLE, MLPERF, needs_shared
 
 
@@ -73,7 +73,7 @@ def _check_zero_channels_prune_exactly(model, spec_text, x):
 def test_groups_follow_add_bn_depthwise_concat(framework):
     import importlib
 
-    from quantize.prune_graph import ChannelGroups
+    from quantize.prune.graph import ChannelGroups
 
     model = _branchy(importlib.import_module(framework))
     cg = ChannelGroups(read_graph(model))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from quantize.prune_magnitude import prune_magnitude, sparsity_of
-from quantize.prune_spec import parse_prune_spec
+from quantize.prune.magnitude import prune_magnitude, sparsity_of
+from quantize.prune.spec import parse_prune_spec
 from tests.conftest import EXAMPLE
 
 

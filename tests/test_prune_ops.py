@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from quantize.prune_graph import class_name
-from quantize.prune_ops import prune_ops
+from quantize.prune.graph import class_name
+from quantize.prune.ops import prune_ops
 
 
 def _noisy(K):

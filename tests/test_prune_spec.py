@@ -1,7 +1,7 @@
 import pytest
 
 from edgekit.errors import OptionError
-from quantize.prune_spec import PruneSpec, parse_prune_spec, parse_prune_specs
+from quantize.prune.spec import PruneSpec, parse_prune_spec, parse_prune_specs
 
 
 def test_kinds_and_options():

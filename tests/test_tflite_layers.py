@@ -6,7 +6,7 @@ import pytest
 
 from edgekit.errors import OptionError
 from edgekit.pipeline import ExportOptions, export
-from targets.tflite_layers import resolve_float_layers, short_name
+from targets.tflite.layers import resolve_float_layers, short_name
 from tests.conftest import EXAMPLE, make_outlier_digits
 
 pytestmark = pytest.mark.slow

@@ -4,10 +4,10 @@ import pytest
 from edgekit.data import Dataset
 from edgekit.errors import UnsupportedError
 from edgekit.model import load_model
-from edgekit.simulate.litert import LiteRTRunner
+from edgekit.runtime.litert import LiteRTRunner
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.tflite import TFLiteTarget
+from targets.tflite.exporter import TFLiteTarget
 
 SCHEMES = ["float32", "float16", "dynamic", "int8", "int16x8"]
 

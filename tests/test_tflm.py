@@ -9,8 +9,8 @@ from edgekit.model import load_model
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.tflm import TFLMTarget, default_margin
-from targets.tflm_sources import parse_c_array
+from targets.tflm.exporter import TFLMTarget, default_margin
+from targets.tflm.sources import parse_c_array
 from tests.conftest import EXAMPLE, SHARED, needs_shared, run_cli
 
 
@@ -74,7 +74,7 @@ def test_hybrid_model_is_refused_with_a_hint(tmp_path):
     model = load_model(SHARED / "mlperf_tiny" / "keyword_spotting" / "kws_ref_model_float32.tflite")
     with pytest.raises(UnsupportedError, match="is a dynamic .tflite"):
         TFLMTarget().check(model, QuantSpec("int8"))
-    from targets.tflm import build_tflm_sources
+    from targets.tflm.exporter import build_tflm_sources
 
     with pytest.raises(UnsupportedError, match=r"CONV_2D with float activations and int8 weights.*--quant int8"):
         build_tflm_sources(model.tflite_bytes(), name="kws", model_name="kws_ref_model_float32.tflite")
@@ -92,7 +92,7 @@ def test_options_are_checked():
 @needs_shared()
 @pytest.mark.parametrize("margin", [-16, 2**40])
 def test_arena_margin_out_of_range_is_an_option_error(margin):
-    from targets.tflm import build_tflm_sources
+    from targets.tflm.exporter import build_tflm_sources
 
     data = (SHARED / "tflm" / "hello_world_int8.tflite").read_bytes()
     with pytest.raises(OptionError, match=f"--arena-margin {margin}: give 0 to 67,108,864 bytes"):
@@ -164,7 +164,7 @@ def test_header_refuses_non_tflite(tiny_keras, tmp_path):
 
 
 def test_digits_arena_is_exact(digits):
-    from edgekit.simulate.tflm import arena_fits
+    from targets.tflm.runner import arena_fits
 
     (tflm,) = [a for a in digits.artifacts if a.target == "tflm"]
     data = parse_c_array(tflm.primary.read_text(), "digits")

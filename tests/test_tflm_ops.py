@@ -1,5 +1,5 @@
 from edgekit.tflite_graph import TFLiteGraph
-from targets.tflm_ops import BUILTINS, CUSTOMS, method_for, problems, supported_ops_markdown
+from targets.tflm.ops import BUILTINS, CUSTOMS, method_for, problems, supported_ops_markdown
 from tests.conftest import SHARED, needs_shared
 from tools import gen_docs
 

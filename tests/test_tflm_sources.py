@@ -10,9 +10,9 @@ from edgekit.errors import OptionError
 from edgekit.model import load_model
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.tflite import TFLiteTarget
-from targets.tflm_ops import resolver_ops
-from targets.tflm_sources import ArenaFigures, c_array_body, c_float, c_string, parse_c_array, render_sources
+from targets.tflite.exporter import TFLiteTarget
+from targets.tflm.ops import resolver_ops
+from targets.tflm.sources import ArenaFigures, c_array_body, c_float, c_string, parse_c_array, render_sources
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "tflm"

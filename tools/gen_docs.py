@@ -28,7 +28,7 @@ def _begin(name: str) -> str:
 
 
 def tflm_ops_table() -> str:
-    from targets.tflm_ops import supported_ops_markdown
+    from targets.tflm.ops import supported_ops_markdown
 
     return supported_ops_markdown()
 
@@ -42,7 +42,8 @@ def calibration_table() -> str:
 
 def _target_schemes(name: str) -> tuple[frozenset, frozenset]:
     """(schemes on every host, schemes only where the Core ML runtime exists, i.e. macOS)."""
-    from targets import coreml, get_target
+    from targets import get_target
+    from targets.coreml import exporter as coreml
 
     with mock.patch.object(coreml, "runtime_available", lambda: False):
         anywhere = get_target(name).schemes

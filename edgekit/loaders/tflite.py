@@ -16,7 +16,7 @@ class TFLiteBackend:
     kind = "tflite"
 
     def __init__(self, path: Path):
-        from edgekit.simulate.litert import LiteRTRunner
+        from edgekit.runtime.litert import LiteRTRunner
 
         self.graph = TFLiteGraph.from_file(path)
         self.runner = LiteRTRunner()

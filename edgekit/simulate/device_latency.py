@@ -3,7 +3,7 @@
 cycles(op) = sum_f cycles_per_unit_f * count_f(op) (features: edgekit.simulate.op_features),
 with coefficients fitted to published MLPerf Tiny results (edgekit.simulate.latency_fit).
 A profile is costed with the coefficients of the calibrated board its kernel library maps
-to (``[[basis]]`` in edgekit/calibration/published_latency.toml); a different core is scaled
+to (``[[basis]]`` in edgekit/simulate/cost_model/published_latency.toml); a different core is scaled
 by its cycles relative to that board's core, measured from stacks published on both.
 Every estimate states that basis and the board's leave-one-model-out error, because that is
 how far off it typically is.
@@ -101,7 +101,7 @@ def estimate_graph(graph, device, hottest: int = HOTTEST) -> dict:
 
 def estimate_artifact(artifact, device, hottest: int = HOTTEST) -> dict:
     """Device latency estimate of one artifact (tflite or tflm), keyed like the other results."""
-    from edgekit.simulate.tflm import model_bytes
+    from targets.tflm.runner import model_bytes
     from edgekit.tflite_graph import TFLiteGraph
 
     key = f"{artifact.target}/{artifact.scheme}"

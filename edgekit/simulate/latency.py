@@ -55,7 +55,7 @@ def variants(target: str) -> list[tuple[str, dict]]:
     if target == "tflm":
         return [("reference", {})]
     if target == "coreml":
-        from edgekit.simulate.coreml import runtime_available
+        from targets.coreml.runner import runtime_available
 
         # Off macOS the runner is edgekit's NumPy interpreter: its time is not Core ML's.
         return [("core ml cpu" if runtime_available() else "numpy interpreter (not core ml)", {})]

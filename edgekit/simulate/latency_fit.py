@@ -8,7 +8,7 @@ kernels' loop structure and may move away from it under a log-normal penalty (LA
 models per board cannot pin seven coefficients on their own. Residuals are in log space, so
 a 20% miss on a 0.5 ms model counts as much as on a 700 ms one.
 
-Refit after editing edgekit/calibration/published_latency.toml:
+Refit after editing edgekit/simulate/cost_model/published_latency.toml:
 
     python -m edgekit.simulate.latency_fit --models ../shared/models --write
 
@@ -28,9 +28,9 @@ import numpy as np
 from edgekit import jsontext
 from edgekit.simulate.op_features import FEATURES, op_work, totals
 
-CALIBRATION = Path(__file__).resolve().parent.parent / "calibration"
-PUBLISHED = CALIBRATION / "published_latency.toml"
-COEFFICIENTS = CALIBRATION / "latency_coefficients.json"
+COST_MODEL = Path(__file__).resolve().parent / "cost_model"
+PUBLISHED = COST_MODEL / "published_latency.toml"
+COEFFICIENTS = COST_MODEL / "latency_coefficients.json"
 LAMBDA = 1.0
 # Cycles per unit of each feature relative to one convolution MAC (FEATURES order).
 # reference: plain C loops; a depthwise MAC pays a whole loop iteration and bounds check,

@@ -1,7 +1,7 @@
 """RAM and flash of a microcontroller artifact against a device profile.
 
 RAM = the TFLite Micro tensor arena for a 32-bit target, margin included (measured with the
-TFLM interpreter: see edgekit/simulate/tflm.py). Flash = the model data bytes (what the
+TFLM interpreter: see targets/tflm/runner.py). Flash = the model data bytes (what the
 generated C array puts in flash). Not counted, and said so in every result: the TFLM
 runtime and kernel code in flash (no TFLM sources are available here to size it), and the
 stack and application buffers in RAM. Both figures are therefore lower bounds: a model that
@@ -23,9 +23,9 @@ def _arena_32bit(artifact) -> tuple[int, str] | None:
         return int(arena["size_32bit"]), "tflm target measurement"
     if artifact.target != "tflite":
         return None
-    from edgekit.simulate.tflm import measure_arena
-    from targets.tflm import default_margin
-    from targets.tflm_ops import problems
+    from targets.tflm.runner import measure_arena
+    from targets.tflm.exporter import default_margin
+    from targets.tflm.ops import problems
 
     data = artifact.primary.read_bytes()
     if problems(TFLiteGraph(data, artifact.files[0])):

@@ -6,10 +6,10 @@ from edgekit.errors import UnsupportedError
 
 # target name -> "module:Class" of its Runner; each target issue adds its runtime here.
 _RUNNERS = {
-    "tflite": "edgekit.simulate.litert:LiteRTRunner",
-    "tflm": "edgekit.simulate.tflm:TFLMRunner",
-    "openvino": "edgekit.simulate.openvino:OpenVINORunner",
-    "coreml": "edgekit.simulate.coreml:CoreMLRunner",
+    "tflite": "edgekit.runtime.litert:LiteRTRunner",
+    "tflm": "targets.tflm.runner:TFLMRunner",
+    "openvino": "targets.openvino.runner:OpenVINORunner",
+    "coreml": "targets.coreml.runner:CoreMLRunner",
 }
 
 

@@ -37,8 +37,8 @@ def save_program(fn, shapes: list[tuple[int, ...]], out_dir: Path, precision: st
 def run_program(fn, *arrays: np.ndarray, out_dir: Path, precision: str = "float32", passes: bool = False,
                 opset: str = "iOS16") -> list[np.ndarray]:  # fmt: skip
     """Outputs of ``fn`` built as an ML Program and executed by edgekit's interpreter."""
-    from edgekit.simulate.mil_interpreter import MILInterpreter
-    from edgekit.simulate.mil_program import MILProgram
+    from targets.coreml.mil_interpreter import MILInterpreter
+    from targets.coreml.mil_program import MILProgram
 
     path = save_program(fn, [a.shape for a in arrays], out_dir, precision, passes, opset)
     program = MILProgram(path)

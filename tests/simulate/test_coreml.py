@@ -7,11 +7,11 @@ import pytest
 
 from edgekit.errors import CannotSimulate
 from edgekit.model import load_model
-from edgekit.simulate.coreml import CoreMLRunner
+from targets.coreml.runner import CoreMLRunner
 from edgekit.simulate.metrics import Comparison
 from edgekit.simulate.runners import runner_for
 from quantize.spec import QuantSpec
-from targets.coreml import CoreMLTarget
+from targets.coreml.exporter import CoreMLTarget
 from tests.conftest import EXAMPLE
 
 
@@ -74,7 +74,7 @@ def test_image_input_and_classifier(digits, eval_x, tmp_path):
 
 def test_unknown_op_makes_the_artifact_unsimulatable(digits, tmp_path, monkeypatch):
     art = CoreMLTarget().export(digits, QuantSpec("float32"), tmp_path)
-    from edgekit.simulate import mil_ops
+    from targets.coreml import mil_ops
 
     monkeypatch.delitem(mil_ops.OPS, "max_pool")
     with pytest.raises(CannotSimulate, match="cannot simulate op max_pool"):
@@ -84,7 +84,7 @@ def test_unknown_op_makes_the_artifact_unsimulatable(digits, tmp_path, monkeypat
 def test_not_validated_and_not_timed_instead_of_failing(digits, tmp_path, monkeypatch):
     """An artifact the interpreter cannot run is reported; validation and timing go on."""
     from edgekit.data import Dataset, Preprocess
-    from edgekit.simulate import mil_ops
+    from targets.coreml import mil_ops
     from edgekit.simulate.latency import host_latency
     from edgekit.validate import run_validation
 

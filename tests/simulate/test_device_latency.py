@@ -54,7 +54,7 @@ def test_devices_without_calibration_get_a_reason():
 def test_non_int8_models_are_not_estimated(tiny_keras):
     from edgekit.model import load_model
     from quantize.spec import QuantSpec
-    from targets.tflite_convert import convert_cached
+    from targets.tflite.convert import convert_cached
 
     data = convert_cached(load_model(tiny_keras), QuantSpec().with_scheme("float32"), None)
     e = estimate_graph(TFLiteGraph(data), _device())

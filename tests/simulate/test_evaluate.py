@@ -41,7 +41,7 @@ def test_an_artifact_whose_inputs_do_not_fit_is_a_clear_error(tiny_keras, tiny_d
     import pytest
 
     from edgekit.errors import ModelFileError
-    from edgekit.simulate.litert import LiteRTRunner
+    from edgekit.runtime.litert import LiteRTRunner
     from tests.conftest import SHARED
 
     m = load_model(tiny_keras)

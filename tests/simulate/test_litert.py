@@ -2,9 +2,9 @@ import numpy as np
 
 from edgekit.data import Dataset
 from edgekit.model import load_model
-from edgekit.simulate.litert import LiteRTRunner
+from edgekit.runtime.litert import LiteRTRunner
 from quantize.spec import QuantSpec
-from targets.tflite import TFLiteTarget
+from targets.tflite.exporter import TFLiteTarget
 from tests.conftest import MLPERF, needs_shared
 
 
@@ -67,7 +67,7 @@ def test_litert_paths_work_without_tensorflow():
         "import numpy as np\n"
         "from edgekit.cli import main\n"
         "from edgekit.model import load_model\n"
-        "from edgekit.simulate.litert import LiteRTRunner\n"
+        "from edgekit.runtime.litert import LiteRTRunner\n"
         f"m = load_model({str(MLPERF / 'keyword_spotting' / 'kws_ref_model.tflite')!r})\n"
         "print(m.predict(np.zeros((2, 49, 10, 1), np.float32))[0].shape)\n"
         "sys.argv = ['edgekit', 'inspect', '--json', m.path.as_posix()]\n"

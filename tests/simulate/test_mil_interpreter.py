@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from edgekit.errors import CannotSimulate
-from edgekit.simulate.mil_interpreter import MILInterpreter
-from edgekit.simulate.mil_program import MILProgram
+from targets.coreml.mil_interpreter import MILInterpreter
+from targets.coreml.mil_program import MILProgram
 from tests.simulate.mil_build import save_program
 
 mb = pytest.importorskip("coremltools.converters.mil").Builder
@@ -52,7 +52,7 @@ def test_unknown_op_is_reported_not_guessed(tmp_path):
 
 
 def test_a_constexpr_form_it_cannot_decode_is_reported(tmp_path, monkeypatch):
-    from edgekit.simulate import mil_ops
+    from targets.coreml import mil_ops
 
     def f(x):
         return mb.mul(x=x, y=mb.constexpr_lut_to_dense(lut=np.float32([0, 1]), indices=np.uint8([5]), shape=np.uint32([4])))
@@ -102,7 +102,7 @@ def test_a_16_gib_tile_is_refused_before_allocating(tmp_path):
 def test_a_huge_constexpr_is_reported_at_load(tmp_path):
     import struct
 
-    from edgekit.simulate.mil_program import MODEL_FILE
+    from targets.coreml.mil_program import MODEL_FILE
 
     def f(x):
         return mb.mul(x=x, y=mb.constexpr_lut_to_dense(lut=np.float32([0, 1]), indices=np.uint8([5]), shape=np.uint32([8])))

@@ -411,7 +411,7 @@ def test_ios18_sparse_to_dense(out):
 
 
 def test_result_sizes_come_from_shapes_alone():
-    from edgekit.simulate.mil_ops import result_elements
+    from targets.coreml.mil_ops import result_elements
 
     col, row = np.zeros((50_000, 1), np.float32), np.zeros((1, 60_000), np.float32)
     assert result_elements("add", {"x": col, "y": row}) == 3_000_000_000  # never computed

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import ModelFileError
-from edgekit.simulate.mil_program import MILProgram, WeightFile, unpack_bits
+from targets.coreml.mil_program import MILProgram, WeightFile, unpack_bits
 from tests.simulate.mil_build import save_program
 
 mb = pytest.importorskip("coremltools.converters.mil").Builder

@@ -25,7 +25,7 @@ def test_kws_counts_follow_the_kernel_loops():
 def test_elementwise_ops_count_elements(tiny_keras):
     from edgekit.model import load_model
     from quantize.spec import QuantSpec
-    from targets.tflite_convert import convert_cached
+    from targets.tflite.convert import convert_cached
 
     data = convert_cached(load_model(tiny_keras), QuantSpec().with_scheme("float32"), None)
     work = op_work(TFLiteGraph(data))

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.simulate.tflm import TFLMRunner, arena_fits, measure_arena
+from targets.tflm.runner import TFLMRunner, arena_fits, measure_arena
 from edgekit.tflite_graph import TFLiteGraph
-from targets.tflm_ops import problems
+from targets.tflm.ops import problems
 from tests.conftest import SHARED, needs_shared
 from tests.litert_child import litert_outputs
 

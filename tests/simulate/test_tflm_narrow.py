@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.simulate.tflm_narrow import first_crashing_op, single_op_model
+from targets.tflm.narrow import first_crashing_op, single_op_model
 from edgekit.tflite_graph import TFLiteGraph
 from tests.conftest import SHARED, needs_shared
 

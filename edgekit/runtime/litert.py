@@ -8,7 +8,7 @@ import numpy as np
 
 from edgekit.errors import ModelFileError
 from edgekit.tensors import TensorInfo
-from edgekit.simulate.runner import from_runtime, to_runtime
+from edgekit.runtime.io import from_runtime, to_runtime
 
 
 def tensor_infos(details: list[dict]) -> tuple[TensorInfo, ...]:
@@ -58,7 +58,7 @@ class LiteRTRunner:
                 content, source = path.read_bytes(), str(path)
             except OSError as e:
                 raise ModelFileError(f"{path}: cannot read ({e.strerror})") from e
-        from edgekit.simulate.probe import probe_litert
+        from edgekit.runtime.probe import probe_litert
 
         self._content = content
         self._source = source
@@ -122,7 +122,7 @@ class LiteRTRunner:
     def _resized(self, n: int):
         """An interpreter for batches of ``n``: the model itself if it scales with the batch,
         else a copy whose RESHAPEs infer the batch (see simulate.batching)."""
-        from edgekit.simulate.batching import unpin_batch
+        from edgekit.runtime.batching import unpin_batch
 
         graph = self._graph()
         delegated = self.kernels == "xnnpack"

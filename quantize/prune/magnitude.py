@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantize.prune_graph import class_name, read_graph, rebuild
-from quantize.prune_spec import PruneSpec
+from quantize.prune.graph import class_name, read_graph, rebuild
+from quantize.prune.spec import PruneSpec
 
 # Layer class -> indices of its get_weights() arrays that are prunable kernels.
 KERNELS = {

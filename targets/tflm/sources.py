@@ -17,7 +17,7 @@ from targets.c_names import camel
 
 def _templates() -> Path:
     """firmware/templates: in the source tree, or the edgekit_firmware data package of a wheel."""
-    here = Path(__file__).resolve().parents[1] / "firmware" / "templates"
+    here = Path(__file__).resolve().parents[2] / "firmware" / "templates"
     if here.is_dir():
         return here
     from importlib.resources import files

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from edgekit.simulate.mil_program import unpack_bits
+from targets.coreml.mil_program import unpack_bits
 
 
 def _ints(v) -> list[int]:

@@ -13,11 +13,11 @@ import numpy as np
 
 from edgekit.errors import ModelFileError, UnsupportedError
 from edgekit.tensors import TensorInfo
-from edgekit.simulate.isolated import Child, ChildCrashed
-from edgekit.simulate.runner import from_runtime, to_runtime
+from edgekit.runtime.isolated import Child, ChildCrashed
+from edgekit.runtime.io import from_runtime, to_runtime
 from edgekit.tflite_graph import TFLiteGraph
 
-WORKER = "edgekit.simulate.tflm_worker"
+WORKER = "targets.tflm.worker"
 PROBE_TIMEOUT = 60.0  # seconds for one allocation in the child before it counts as a hang
 NARROW_TIMEOUT = 1800.0  # seconds to try every op of a model alone after a crash
 ALIGN = 16  # TFLM aligns arena allocations to 16 bytes; arena sizes are searched in steps of 16
@@ -168,7 +168,7 @@ def model_bytes(artifact) -> bytes | None:
         return artifact.primary.read_bytes()
     if artifact.target != "tflm":
         return None
-    from targets.tflm_sources import parse_c_array
+    from targets.tflm.sources import parse_c_array
 
     path, cname = _model_data_source(artifact)
     try:

@@ -3,7 +3,7 @@
 The TFLite and TFLM targets (and pruning's size report) share one conversion per model,
 spec and calibration set through ``convert_cached``. Selective int8 (``--float-layers``:
 named layers kept float) converts through TensorFlow's QuantizationDebugger, which the
-per-layer report in ``targets.tflite_layers`` uses too.
+per-layer report in ``targets.tflite.layers`` uses too.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def convert_cached(model: SourceModel, spec: QuantSpec, calib=None) -> bytes:
             _CACHE.pop(next(iter(_CACHE)))
         used = sum(len(s[0]) for s in samples) if samples else 0
         _CACHE[key] = (_convert(model, spec, samples), used, model.backend, calib)
-        from edgekit.simulate.probe import trust
+        from edgekit.runtime.probe import trust
 
         trust(_CACHE[key][0])  # our converter's output goes to LiteRT without a crash probe
     return _CACHE[key][0]

@@ -21,8 +21,8 @@ from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
 from targets.c_names import model_c_name
-from targets.tflm_ops import check_graph, resolver_ops
-from targets.tflm_sources import ArenaFigures, check_section, parse_c_array, render_sources
+from targets.tflm.ops import check_graph, resolver_ops
+from targets.tflm.sources import ArenaFigures, check_section, parse_c_array, render_sources
 
 
 MAX_MARGIN = 64 * 1024 * 1024  # bytes: more headroom than any MCU (even with PSRAM) has RAM
@@ -81,7 +81,7 @@ class TFLMTarget:
         if model.kind == "tflite":
             data = model.tflite_bytes()
         else:
-            from targets.tflite_convert import convert_cached
+            from targets.tflite.convert import convert_cached
 
             data = convert_cached(model, spec, calib)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
@@ -116,7 +116,7 @@ class TFLMSources:
 def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,
                        labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False) -> TFLMSources:  # fmt: skip
     """Check, measure, render and prove the TFLM sources of one TFLite model."""
-    from edgekit.simulate.tflm import TFLMRunner, measure_arena
+    from targets.tflm.runner import TFLMRunner, measure_arena
 
     check_margin(arena_margin)
     graph = TFLiteGraph(data, model_name)

@@ -27,7 +27,7 @@ from pathlib import Path
 from edgekit import jsontext
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
-from edgekit.simulate.coreml import runtime_available
+from targets.coreml.runner import runtime_available
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme
 
@@ -147,7 +147,7 @@ class CoreMLTarget:
         path = out_dir / filename
         _save_deterministic(mlmodel, path)
 
-        from edgekit.simulate.coreml import CoreMLRunner
+        from targets.coreml.runner import CoreMLRunner
 
         runner = CoreMLRunner()
         runner.load_path(path, meta)

@@ -28,7 +28,7 @@ class OpenVINORunner:
     def load_path(self, xml: Path) -> None:
         import openvino as ov
 
-        from edgekit.simulate.probe import probe_openvino
+        from edgekit.runtime.probe import probe_openvino
 
         probe_openvino(xml)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()

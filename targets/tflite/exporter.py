@@ -16,7 +16,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
-from targets.tflite_convert import calibration_used, convert_cached
+from targets.tflite.convert import calibration_used, convert_cached
 
 _DESCRIBE = {
     "float32": "float32 weights and activations",
@@ -75,7 +75,7 @@ class TFLiteTarget:
         filename = f"{model.name}_{spec.scheme}{self.suffix}"
         (out_dir / filename).write_bytes(content)
 
-        from edgekit.simulate.litert import LiteRTRunner
+        from edgekit.runtime.litert import LiteRTRunner
 
         runner = LiteRTRunner()
         runner.load(content, filename)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import DataError, OptionError, UnsupportedError
-from quantize.prune_graph import keras_module
+from quantize.prune.graph import keras_module
 
 MAX_SAMPLES = 100_000
 
@@ -43,7 +43,7 @@ def finetune(model, dataset, epochs: int, masks: dict | None = None, *, learning
         raise OptionError(f"--epochs must be at least 1, got {epochs}")
     if len(model.outputs) != 1:
         raise UnsupportedError("--finetune trains single-output models only")
-    from quantize.prune_magnitude import apply_masks
+    from quantize.prune.magnitude import apply_masks
 
     K = keras_module(model)
 

@@ -67,8 +67,8 @@ def _storage(program, op, name: str) -> str:
 
 
 def package_report(path: Path, with_ops: bool = False) -> dict:
-    from edgekit.simulate.coreml import CoreMLRunner
-    from edgekit.simulate.mil_program import MILProgram
+    from targets.coreml.runner import CoreMLRunner
+    from targets.coreml.mil_program import MILProgram
 
     program = MILProgram(path)
     producers = {out.name: op for op in program.ops for out in op.outputs}

@@ -36,7 +36,7 @@ def _litert(req: dict) -> None:
 def _openvino(req: dict) -> None:
     import openvino as ov
 
-    from edgekit.simulate.openvino import pin_dynamic_batch
+    from targets.openvino.runner import pin_dynamic_batch
 
     core = ov.Core()
     model = core.read_model(req["model"])

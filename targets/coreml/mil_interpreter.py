@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import CannotSimulate
-from edgekit.simulate.mil_ops import MAX_ELEMENTS, OPS, result_elements
-from edgekit.simulate.mil_program import MILProgram
+from targets.coreml.mil_ops import MAX_ELEMENTS, OPS, result_elements
+from targets.coreml.mil_program import MILProgram
 
 _FLOAT = {"FLOAT16": np.float16, "FLOAT32": np.float32, "FLOAT64": np.float64}
 

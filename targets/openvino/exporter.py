@@ -85,11 +85,11 @@ class OpenVINOTarget:
         stem = f"{model.name}_{spec.scheme}"
         _stable_names(ov_model)
         ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
-        from edgekit.simulate.probe import trust_ir
+        from edgekit.runtime.probe import trust_ir
 
         trust_ir(out_dir / f"{stem}.xml")  # our converter's IR goes to OpenVINO without a crash probe
 
-        from edgekit.simulate.openvino import OpenVINORunner
+        from targets.openvino.runner import OpenVINORunner
 
         runner = OpenVINORunner()
         runner.load_path(out_dir / f"{stem}.xml")

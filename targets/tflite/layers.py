@@ -8,7 +8,7 @@ destroys the other channels' resolution, which a whole-tensor error hides.
 
 The fix is selective quantization: ``--float-layers`` keeps the named layers in float
 (TensorFlow's denylisted nodes), everything else int8; that conversion lives in
-``targets.tflite_convert`` with the others.
+``targets.tflite.convert`` with the others.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from edgekit.errors import UnsupportedError
 # short_name and resolve_float_layers name layers the way --float-layers reads them: re-exported.
-from targets.tflite_convert import debugger, layer_names, resolve_float_layers, short_name  # noqa: F401
+from targets.tflite.convert import debugger, layer_names, resolve_float_layers, short_name  # noqa: F401
 
 REPORTED = 10
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from edgekit.errors import ConversionError, EdgekitError
-from quantize.prune_spec import PruneSpec
+from quantize.prune.spec import PruneSpec
 
 
 def prune_keras(model, specs: list[PruneSpec], *, calib=None, train=None, epochs: int = 5,
@@ -15,11 +15,11 @@ def prune_keras(model, specs: list[PruneSpec], *, calib=None, train=None, epochs
     ``train`` is a labelled Dataset to fine-tune on for ``epochs``; ``on_pruned(model)`` is
     called with the pruned model before fine-tuning (to measure post-training accuracy).
     """
-    from quantize.finetune import finetune
-    from quantize.prune_channels import prune_channels
-    from quantize.prune_graph import read_graph, rebuild
-    from quantize.prune_magnitude import prune_magnitude
-    from quantize.prune_ops import prune_ops
+    from quantize.prune.finetune import finetune
+    from quantize.prune.channels import prune_channels
+    from quantize.prune.graph import read_graph, rebuild
+    from quantize.prune.magnitude import prune_magnitude
+    from quantize.prune.ops import prune_ops
 
     record: dict = {"specs": [s.to_json() for s in specs]}
     # Layers made by the rebuilds draw their seeds (Dropout in fine-tuning) from here.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.simulate.mil_interpreter import MILInterpreter
-from edgekit.simulate.mil_program import MILProgram
+from targets.coreml.mil_interpreter import MILInterpreter
+from targets.coreml.mil_program import MILProgram
 from edgekit.tensors import TensorInfo
 
 
@@ -25,7 +25,7 @@ class CoreMLRunner:
     name = "coreml"
 
     def __init__(self, use_runtime: bool | None = None):
-        from edgekit.simulate.mil_program import _proto
+        from targets.coreml.mil_program import _proto
 
         self.use_runtime = runtime_available() if use_runtime is None else use_runtime
         _proto()  # coremltools' protobuf bindings import coremltools (seconds): not part of "load"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantize.prune_graph import KerasGraph, Node, class_name, read_graph, rebuild
+from quantize.prune.graph import KerasGraph, Node, class_name, read_graph, rebuild
 
 TRAINING_ONLY = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",

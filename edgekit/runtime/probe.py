@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from edgekit.errors import ModelFileError
-from edgekit.simulate.isolated import Child, ChildCrashed
+from edgekit.runtime.isolated import Child, ChildCrashed
 
-WORKER = "edgekit.simulate.probe_worker"
+WORKER = "edgekit.runtime.probe_worker"
 TIMEOUT = 60.0  # seconds for one probe (load + allocate + one invoke) before it counts as a hang
 _RUNTIMES = {"litert": ("LiteRT", "the file is corrupt or uses an op LiteRT cannot run"),
              "openvino": ("OpenVINO", "the IR is corrupt or uses an op OpenVINO cannot run")}  # fmt: skip

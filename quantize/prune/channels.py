@@ -1,6 +1,6 @@
 """Structured channel pruning: remove whole filters/units and rebuild a smaller Keras model.
 
-Channels are chosen per coupled group (see ``quantize.prune_graph``): every layer producing a
+Channels are chosen per coupled group (see ``quantize.prune.graph``): every layer producing a
 group's channels (the convs of all branches joined by an Add) loses the same channels, and
 every layer reading them (BatchNormalization, DepthwiseConv2D, the next conv or dense, through
 Flatten and Concatenate) loses the matching weights. Importance of a channel is the L1 or L2
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.errors import OptionError
-from quantize.prune_graph import (
+from quantize.prune.graph import (
     ChannelGroups,
     KerasGraph,
     class_name,
     read_graph,
     rebuild,
 )
-from quantize.prune_spec import PruneSpec
+from quantize.prune.spec import PruneSpec
 
 ACTIVATION_SAMPLES = 64
 

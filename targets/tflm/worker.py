@@ -96,7 +96,7 @@ def handle(req: dict) -> dict:
             _, text = _with_log(_interpreter(req["model"], req["arena"]).print_allocations)
             return {"ok": True, "text": text}
         if req["cmd"] == "narrow":
-            from edgekit.simulate.tflm_narrow import first_crashing_op
+            from targets.tflm.narrow import first_crashing_op
 
             with open(req["model"], "rb") as f:
                 return {"ok": True, "op": first_crashing_op(f.read(), req["arena"])}
