@@ -7,7 +7,6 @@ tensor sizes are counted identically for every format.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -15,114 +14,28 @@ from pathlib import Path
 from edgekit.fmt import fmt_bytes, safe
 from edgekit.tflite_graph import TFLiteGraph
 
-LARGEST = 5
-
-
-def _tensor_json(t) -> dict:
-    d = {"name": t.name, "shape": list(t.shape), "dtype": t.dtype}
-    if t.quant is not None and len(t.quant.scale) == 1:
-        d["scale"], d["zero_point"] = t.quant.scale[0], t.quant.zero_point[0]
-    elif t.quant is not None:
-        d["per_channel_scales"] = len(t.quant.scale)
-    return d
-
-
-def graph_report(graph: TFLiteGraph, with_ops: bool = False) -> dict:
-    """The inspect report of a TFLite graph."""
-    sg = graph.main
-    by_dtype = graph.params_by_dtype()
-    report = {
-        "format": "tflite",
-        "bytes": len(graph.data),
-        "scheme": graph.quant_scheme(),
-        "description": graph.description,
-        "subgraphs": len(graph.subgraphs),
-        "inputs": [_tensor_json(t) for t in graph.inputs],
-        "outputs": [_tensor_json(t) for t in graph.outputs],
-        "op_count": len(graph.ops),
-        "ops": graph.op_histogram(),
-        "params": {
-            "count": graph.param_count,
-            "bytes": sum(d["bytes"] for d in by_dtype.values()),
-            "by_dtype": by_dtype,
-        },
-        "macs": graph.macs,
-        "largest_activations": [
-            {**_tensor_json(t), "bytes": t.nbytes} for t in graph.activations()[:LARGEST]
-        ],
-    }
-    if with_ops:
-        report["per_op"] = [
-            {
-                "index": op.index,
-                "op": op.opcode,
-                "macs": op.macs,
-                "output": _tensor_json(sg.tensors[op.outputs[0]]) if op.outputs and op.outputs[0] >= 0 else None,
-            }
-            for op in sg.ops
-        ]
-    return report
-
-
-def ir_report(path: Path) -> dict:
-    """The inspect report of an OpenVINO IR (.xml next to its .bin)."""
-    import openvino as ov
-
-    from edgekit.errors import ModelFileError
-    from targets.openvino.runner import tensor_infos
-
-    try:
-        model = ov.Core().read_model(str(path))
-    except RuntimeError as e:
-        raise ModelFileError(f"{path}: OpenVINO cannot read the IR ({str(e).strip().splitlines()[0][:200]})") from e
-    ops = Counter(op.get_type_name() for op in model.get_ordered_ops())
-    weights: dict[str, dict[str, int]] = {}
-    for op in model.get_ordered_ops():
-        if op.get_type_name() == "Constant":
-            et = op.get_output_element_type(0).get_type_name()
-            d = weights.setdefault(et, {"params": 0, "bytes": 0})
-            shape = op.get_output_shape(0)
-            d["params"] += math.prod(shape) if len(shape) else 1
-            d["bytes"] += int(op.get_byte_size())
-    bin_path = path.with_suffix(".bin")
-    compressed = sorted(set(weights) & {"i8", "u8", "i4", "u4", "f16"})
-    scheme = "int8" if ops.get("FakeQuantize") else (f"weights {'/'.join(compressed)}" if compressed else "float32")
-    return {
-        "model": str(path), "format": "openvino", "bytes": path.stat().st_size + (bin_path.stat().st_size if bin_path.exists() else 0),
-        "scheme": scheme,
-        "description": "", "subgraphs": 1,
-        "inputs": [t.to_json() for t in tensor_infos(model.inputs)],
-        "outputs": [t.to_json() for t in tensor_infos(model.outputs)],
-        "op_count": sum(ops.values()), "ops": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "fake_quantize": ops.get("FakeQuantize", 0),
-        "params": {"count": sum(d["params"] for d in weights.values()), "bytes": sum(d["bytes"] for d in weights.values()),
-                   "by_dtype": dict(sorted(weights.items()))},
-        "macs": None, "largest_activations": [],
-        "note": "OpenVINO IR: constants by element type; MACs are counted for TFLite graphs only",
-    }  # fmt: skip
-
 
 def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False) -> dict:
-    """Inspect a .tflite, .xml (OpenVINO IR), .mlpackage, .keras/.h5 or SavedModel; the report as a dict."""
+    """Inspect a model file of any format (.tflite, .xml, .mlpackage, ...) or a source model
+    (.keras/.h5, SavedModel); the report as a dict."""
+    from targets import format_for_file
+    from targets.base import resolve
+
     path = Path(path)
-    if path.suffix.lower() == ".mlpackage":
-        from targets.coreml.inspect import package_report
+    fmt = format_for_file(path)
+    if fmt is not None and fmt.inspect and (fmt.directory or not path.is_dir()):
+        return resolve(fmt.inspect)(path, with_ops)
 
-        return package_report(path, with_ops)
-    if path.suffix.lower() == ".xml" and not path.is_dir():
-        return ir_report(path)
-    if path.suffix.lower() == ".tflite" and not path.is_dir():
-        report = graph_report(TFLiteGraph.from_file(path), with_ops)
-        report["model"] = str(path)
-        return report
-
+    # A source model is read as its float32 TFLite conversion: TFLiteGraph is the one view
+    # of structure (MACs, tensor sizes) every report shares.
     from edgekit.model import load_model
     from quantize.spec import QuantSpec
-    from targets.tflite.exporter import TFLiteTarget
+    from targets import get_target
+    from targets.tflite.inspect import graph_report
 
     model = load_model(path, unsafe=unsafe)
     with tempfile.TemporaryDirectory() as tmp:
-        artifact = TFLiteTarget().export(model, QuantSpec("float32"), Path(tmp))
+        artifact = get_target("tflite").export(model, QuantSpec("float32"), Path(tmp))
         graph = TFLiteGraph.from_file(artifact.primary)
     report = graph_report(graph, with_ops)
     report.update(
@@ -184,9 +97,7 @@ def render(report: dict, console) -> None:
         params.add_row(safe(dtype), f"{d['params']:,}", fmt_bytes(d["bytes"]))
     console.print(params)
     if report.get("weights"):
-        from targets.coreml.inspect import render_weights
-
-        render_weights(report, console)
+        _render_weights(report, console)
 
     if not report["largest_activations"]:
         return
@@ -209,3 +120,15 @@ def render(report: dict, console) -> None:
             )
         console.print(per)
 
+
+def _render_weights(report: dict, console) -> None:
+    """Formats that store weights per layer in their own way (palettes, sparse, int8) list them."""
+    from rich.table import Table
+
+    table = Table(title="Weights per layer", title_justify="left")
+    for col in ("layer", "op", "shape", "storage", "bytes"):
+        table.add_column(col, justify="right" if col == "bytes" else "left")
+    for w in report["weights"]:
+        table.add_row(safe(w["name"]), safe(w["op"]), "x".join(map(str, w["weight_shape"])), safe(w["storage"]),
+                      fmt_bytes(w["bytes"]))  # fmt: skip
+    console.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgekit.fmt import fmt_bytes, fmt_ms, safe, short_layer
+from targets import size_reference
 
 
 def _pct(v: float | None) -> str:
@@ -33,9 +34,7 @@ def render_export(result, console) -> None:
         for col in ("top-1", "agree", "cosine"):
             table.add_column(col, justify="right", no_wrap=True)
     for a in result.artifacts:
-        ref = float32.get(a.target)
-        if ref is None and "tflite_sha256" in a.metadata:  # C sources of a TFLite flatbuffer
-            ref = float32.get("tflite")
+        ref = size_reference(a.target, float32)
         row = [safe(artifact_key(a)), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
         if timed:
             t = result.latency.get(artifact_key(a))

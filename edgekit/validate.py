@@ -43,7 +43,7 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
     from edgekit.labels import check_labels
     from edgekit.simulate.evaluate import default_task, evaluate
-    from edgekit.simulate.runners import runner_for
+    from targets import runner_for
 
     gates.check_data(task or default_task(model), dataset.has_labels)  # before any runtime starts
     check_labels(dataset, model, task)
@@ -70,22 +70,16 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
 
 
 def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
-    """Per-layer error report of every int8 TFLite artifact and the --float-layers fix.
-
-    ``specs`` maps artifact keys to the QuantSpec each was exported with.
-    """
-    from targets.tflite.layers import layer_report, suggest_float_layers
+    """Per-layer error report of every artifact whose format has one (int8 TFLite) and the
+    --float-layers fix. ``specs`` maps artifact keys to the QuantSpec each was exported with."""
+    from targets import format_of
 
     out = {}
     for a in artifacts:
         spec = specs.get(artifact_key(a))
-        if a.target != "tflite" or spec is None or spec.scheme != "int8" or spec.float_layers:
-            continue
-        rows = layer_report(model, spec, calib, evalset)
-        out[artifact_key(a)] = {
-            "worst": rows,
-            "suggestion": suggest_float_layers(a.primary.read_bytes(), [rows[0]["layer"]]) if rows else [],
-        }
+        record = format_of(a).call("layer_report", model, a, spec, calib, evalset) if spec is not None else None
+        if record is not None:
+            out[artifact_key(a)] = record
     return out
 
 

@@ -1,36 +1,27 @@
-"""Output formats. One module per target; the registry below is the only list of them."""
+"""Output formats: one package per format, listed in targets/registry.py; lookups by name here."""
 
 from __future__ import annotations
 
 import difflib
-from importlib import import_module
-
-from edgekit.errors import OptionError
-
-# name -> "module:Class". Adding a target is adding a module and one line here.
-_REGISTRY = {
-    "tflite": "targets.tflite.exporter:TFLiteTarget",
-    "tflm": "targets.tflm.exporter:TFLMTarget",
-    "openvino": "targets.openvino.exporter:OpenVINOTarget",
-    "coreml": "targets.coreml.exporter:CoreMLTarget",
-}
-
+from edgekit.errors import OptionError, UnsupportedError
+from targets.registry import formats
 
 def target_names() -> list[str]:
-    return list(_REGISTRY)
+    return list(formats())
 
 
 def check_target_names(names, option: str = "--target") -> tuple[str, ...]:
     """``names`` checked against the registry: none, an empty or an unknown name is an OptionError."""
     names = tuple(names)
-    known = ", ".join(_REGISTRY)
+    registry = formats()
+    known = ", ".join(registry)
     if not names:
         raise OptionError(f"{option}: no target given; choose from {known}")
     for name in names:
         if not name:
             raise OptionError(f"{option} '{','.join(names)}': an empty target name; choose from {known}")
-        if name not in _REGISTRY:
-            close = difflib.get_close_matches(name, _REGISTRY, 1)
+        if name not in registry:
+            close = difflib.get_close_matches(name, registry, 1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise OptionError(f"{option}: unknown target '{name}'; {hint}choose from {known}")
     return names
@@ -53,9 +44,44 @@ def select_targets(artifacts: list, names, build_dir, option: str = "--targets")
     return [a for a in artifacts if a.target in names]
 
 
+def get_format(name: str):
+    """The Format called ``name``."""
+    return formats()[check_target_names((name,))[0]]
+
+
 def get_target(name: str, **options):
     """An instance of the target called ``name``, with its target-specific options."""
-    if name not in _REGISTRY:
-        raise OptionError(f"--target: unknown target '{name}'; choose from {', '.join(_REGISTRY)}")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(import_module(module), cls)(**options)
+    return get_format(name).make_target(**options)
+
+
+def format_of(artifact):
+    """The Format that made ``artifact``; an error for a build naming a format this edgekit lacks."""
+    fmt = formats().get(artifact.target)
+    if fmt is None:
+        raise UnsupportedError(f"no runtime on this host runs {artifact.target} artifacts")
+    return fmt
+
+
+def runner_for(artifact, **options):
+    """A loaded Runner for ``artifact``. ``options`` go to the runners that take them:
+    ``workers`` (TFLM: processes running samples in parallel), ``kernels`` (LiteRT), ``num_threads``."""
+    runner = format_of(artifact).make_runner(**options)
+    runner.load(artifact)
+    return runner
+
+
+def format_for_file(path):
+    """The Format a lone model file (or package directory) belongs to, by its suffix, or None."""
+    suffix = path.suffix.lower()
+    return next((f for f in formats().values() if suffix and suffix in f.suffixes), None)
+
+
+def size_reference(target: str, float32: dict):
+    """The float32 size an artifact of ``target`` compares with: its own format's float32
+    artifact, else the one of the format it declares ``compares_with`` (``float32`` maps
+    target names to sizes)."""
+    fmt = formats().get(target)
+    ref = float32.get(target)
+    if ref is None and fmt is not None and fmt.compares_with:
+        ref = float32.get(fmt.compares_with)
+    return ref

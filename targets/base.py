@@ -1,8 +1,9 @@
-"""What a target is and what it produces.
+"""What a format is, what its target produces and what runs it.
 
-A target turns a SourceModel and a QuantSpec into an Artifact. It declares the schemes it
-can produce and checks a request before any work starts; the pipeline only ever talks to
-targets through this protocol and the registry.
+A format package (targets/<name>/) exposes one ``Format`` descriptor. Its target turns a
+SourceModel and a QuantSpec into an Artifact, declaring the schemes it can produce and
+checking a request before any work starts; its runner runs the artifact. Everything above
+``targets/`` reaches a format only through its descriptor in the registry.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from importlib import import_module
+from typing import Callable, Protocol
 
 from edgekit.model import SourceModel
+from edgekit.runtime.runner import Runner, RunnerBase  # noqa: F401  (declared for the formats)
 from edgekit.tensors import TensorInfo
 from quantize.spec import QuantSpec
 
@@ -126,3 +129,65 @@ def tflite_source_scheme(model: SourceModel | None) -> str | None:
     if model is None or model.kind != "tflite":
         return None
     return model.backend.graph.quant_scheme()
+
+
+def _default_variants() -> list[tuple[str, dict]]:
+    return [("default", {})]
+
+
+def resolve(ref: str):
+    """The object a "module:attribute" reference names (imported on first use, so listing
+    the formats never imports a framework)."""
+    module, _, attr = ref.partition(":")
+    return getattr(import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format: everything the layers above ``targets/`` may know about it.
+
+    References are "module:attribute" strings resolved on use: the heavy frameworks behind
+    a format load only when one of its artifacts is made, run or read.
+    """
+
+    name: str
+    title: str  # what the format is, for tables: "TFLite / LiteRT flatbuffer"
+    target: str  # the Target class; its constructor takes this format's options
+    runner: str  # the Runner class; its constructor takes the options of a latency variant
+    # Host-latency variants: () -> [(label, runner options)]; the first is the summary's.
+    variants: Callable[[], list[tuple[str, dict]]] = _default_variants
+    suffixes: tuple[str, ...] = ()  # a lone file of this format (simulate, inspect); "" = none
+    companions: tuple[str, ...] = ()  # suffixes of sibling files a lone file needs (.xml -> .bin)
+    directory: bool = False  # a lone artifact is a directory (a .mlpackage)
+    inspect: str | None = None  # (path, with_ops) -> inspect report dict, for a lone file
+    color: str = "#7a7a7a"  # the format's colour in the report's charts
+    # The format whose float32 artifact is this one's float reference for sizes, when it has
+    # none of its own (TFLM sources hold a TFLite flatbuffer).
+    compares_with: str | None = None
+    # (artifact) -> the TFLite flatbuffer the artifact deploys, or None: for the device cost
+    # model and the RAM/flash fit, which reason about TFLite graphs.
+    flatbuffer: str | None = None
+    # (artifact, flatbuffer) -> (RAM bytes on a 32-bit MCU, where the figure came from) | None
+    device_ram: str | None = None
+    # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
+    layer_report: str | None = None
+    options: tuple = ()  # edgekit.options.Option declarations of this format's own options
+
+    def make_target(self, **options):
+        """The Target of this format with its format-specific options."""
+        return resolve(self.target)(**options)
+
+    def make_runner(self, **options) -> Runner:
+        """A Runner, given only the options its constructor takes (a variant's threads,
+        kernels or worker processes mean nothing to runtimes without them)."""
+        import inspect
+
+        cls = resolve(self.runner)
+        accepted = inspect.signature(cls).parameters
+        return cls(**{k: v for k, v in options.items() if k in accepted and v is not None})
+
+    def call(self, hook: str, *args):
+        """Call one of the optional hooks (``flatbuffer``, ``device_ram``, ...); None if the
+        format does not have it."""
+        ref = getattr(self, hook)
+        return resolve(ref)(*args) if ref else None

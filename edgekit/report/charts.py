@@ -19,7 +19,6 @@ FG = "#010101"  # replaced by currentColor
 MEASURED = "#3a86d1"
 ESTIMATED = "#e69f00"
 OVER = "#d55e00"
-TARGET_COLORS = {"tflite": "#3a86d1", "tflm": "#e69f00", "openvino": "#009e73", "coreml": "#cc79a7"}
 WIDTH = 7.2  # inches; the page scales the SVG to its column
 ROW = 0.3
 
@@ -97,7 +96,7 @@ def accuracy_vs_size(view: dict) -> str | None:
     def draw(fig, axes):
         ax = axes[0]
         for x, y, a in points:
-            ax.scatter([x], [y], s=42, color=TARGET_COLORS.get(a["target"], MEASURED), zorder=3,
+            ax.scatter([x], [y], s=42, color=_color(a["target"]), zorder=3,
                        edgecolors=FG, linewidths=0.5)  # fmt: skip
         for group in clusters:
             x, y = group[0][0], group[0][1]
@@ -262,3 +261,11 @@ def all_charts(view: dict) -> dict:
     for key in sorted(view["layers"]):
         charts[f"layers:{key}"] = layer_error(view, key)
     return charts
+
+
+def _color(target: str) -> str:
+    """The colour a format declares for its artifacts (a build from another edgekit may name others)."""
+    from targets.registry import formats
+
+    fmt = formats().get(target)
+    return fmt.color if fmt is not None else MEASURED

@@ -15,6 +15,8 @@ from edgekit.errors import ModelFileError
 from edgekit.files import read_bounded
 from edgekit.fmt import short_layer
 from edgekit.manifest import MANIFEST, read_manifest
+from targets import size_reference
+from targets.registry import formats
 
 VALIDATION = "validation.json"  # edgekit.validate.VALIDATION (not imported: it pulls in numpy-heavy modules)
 SIMULATION = "simulation.json"
@@ -84,7 +86,7 @@ def collect(build_dir: Path) -> dict:
     artifacts = []
     for a in manifest["artifacts"]:
         key = f"{a['target']}/{a['scheme']}"
-        ref = float32.get(a["target"]) or (float32.get("tflite") if "tflite_sha256" in a.get("metadata", {}) else None)
+        ref = size_reference(a["target"], float32)
         m = evaluated.get(key, {})
         host = _host_row(sim.get("artifacts", {}).get(key, []))
         est, mem = estimates.get(key, {}), memory.get(key, {})
@@ -158,7 +160,7 @@ def per_op_macs(build_dir: Path, manifest: dict) -> dict | None:
 
     entries = sorted(
         (e for e in manifest["artifacts"] if e["files"][0]["path"].endswith(".tflite")),
-        key=lambda e: (e["scheme"] != "float32", e["target"] != "tflite"),
+        key=lambda e: e["scheme"] != "float32",
     )
     for e in entries:
         path = build_dir / e["files"][0]["path"]
@@ -274,7 +276,7 @@ def notes(manifest: dict, validation: dict | None, simulation: dict | None) -> l
     out_dir = manifest.get("options", {}).get("out") or manifest.get("build_dir", "build")
     if validation is None:
         out.append(f"not validated: accuracy, agreement and cosine come from `edgekit validate {out_dir} --eval DATA`")
-    elif not validation.get("layers") and any(a["scheme"] == "int8" and a["target"] == "tflite" for a in manifest["artifacts"]):
+    elif not validation.get("layers") and any(a["scheme"] == "int8" and _has_layer_report(a["target"]) for a in manifest["artifacts"]):
         out.append("per-layer quantization error: add --layers to `edgekit validate` (or `edgekit export --eval`)")
     if simulation is None:
         out.append(f"no latency measured: host latency, device estimates and RAM/flash fit come from "
@@ -288,3 +290,8 @@ def notes(manifest: dict, validation: dict | None, simulation: dict | None) -> l
     if mem:
         out.append(f"RAM and flash are lower bounds; {mem[0].get('not_counted', '')}")
     return out
+
+
+def _has_layer_report(target: str) -> bool:
+    fmt = formats().get(target)
+    return fmt is not None and fmt.layer_report is not None

@@ -1,22 +1,10 @@
-"""The Runner protocol and the float <-> integer conversions every runner shares."""
+"""The float <-> integer conversions every runner applies at its boundary."""
 
 from __future__ import annotations
-
-from typing import Protocol
 
 import numpy as np
 
 from edgekit.tensors import TensorInfo
-
-
-class Runner(Protocol):
-    """Runs one artifact in one runtime; inputs and outputs are float (dequantized)."""
-
-    name: str
-
-    def load(self, artifact) -> None: ...
-
-    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
 
 
 _INT_RANGES = {

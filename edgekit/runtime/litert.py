@@ -9,6 +9,7 @@ import numpy as np
 from edgekit.errors import ModelFileError
 from edgekit.tensors import TensorInfo
 from edgekit.runtime.io import from_runtime, to_runtime
+from edgekit.runtime.runner import RunnerBase
 
 
 def tensor_infos(details: list[dict]) -> tuple[TensorInfo, ...]:
@@ -28,7 +29,7 @@ def tensor_infos(details: list[dict]) -> tuple[TensorInfo, ...]:
     return tuple(infos)
 
 
-class LiteRTRunner:
+class LiteRTRunner(RunnerBase):
     """LiteRT interpreter with float in/out; batches by resizing where the graph allows."""
 
     name = "litert"

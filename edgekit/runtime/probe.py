@@ -1,4 +1,4 @@
-"""Crash isolation for the in-process runtimes (LiteRT, OpenVINO).
+"""Crash isolation for the runtimes that run in the edgekit process (LiteRT, OpenVINO).
 
 LiteRT and OpenVINO run in the edgekit process because validation batches through them
 fast. A corrupt or hostile model can make their native code segfault or abort, so a model
@@ -20,8 +20,6 @@ from edgekit.runtime.isolated import Child, ChildCrashed
 
 WORKER = "edgekit.runtime.probe_worker"
 TIMEOUT = 60.0  # seconds for one probe (load + allocate + one invoke) before it counts as a hang
-_RUNTIMES = {"litert": ("LiteRT", "the file is corrupt or uses an op LiteRT cannot run"),
-             "openvino": ("OpenVINO", "the IR is corrupt or uses an op OpenVINO cannot run")}  # fmt: skip
 _proven: set[tuple[str, str]] = set()  # (digest, runtime variant) that survived a probe
 _trusted: set[str] = set()  # digests of what edgekit's own converters wrote in this process
 _child: Child | None = None
@@ -39,28 +37,31 @@ def trust(content: bytes) -> None:
     _trusted.add(_digest(content))
 
 
-def _ir_digest(xml: Path) -> str:
+def files_digest(*paths: Path, source: Path) -> str:
+    """The digest of a model stored in several files (an IR's .xml and .bin)."""
     try:
-        return _digest(xml.read_bytes(), xml.with_suffix(".bin").read_bytes())
+        return _digest(*(p.read_bytes() for p in paths))
     except OSError as e:
-        raise ModelFileError(f"{xml}: cannot read the IR ({e.strerror}); re-export the build") from e
+        raise ModelFileError(f"{source}: cannot read the model ({e.strerror}); re-export the build") from e
 
 
-def trust_ir(xml: Path) -> None:
-    """Mark an IR edgekit's own OpenVINO converter just saved as safe for the in-process runtime."""
-    _trusted.add(_ir_digest(Path(xml)))
+def trust_digest(digest: str) -> None:
+    """Mark a model (by ``files_digest``) edgekit's own converter just saved as safe in process."""
+    _trusted.add(digest)
 
 
-def _ask(cmd: str, path: str, source: str, key: tuple[str, str], **extra) -> None:
+def probe_file(probe: str, path: str, source: str, key: tuple[str, str], runtime: str, why: str, **extra) -> None:
+    """Raise ModelFileError unless ``probe`` ("module:function" of the worker, see
+    probe_worker) meets the model at ``path`` without crashing; ``key`` (digest, variant)
+    is remembered so a file is probed once. ``runtime`` and ``why`` word the errors."""
     global _child
     if key in _proven or key[0] in _trusted:
         return
     if _child is None:
         _child = Child(WORKER)
         atexit.register(_child.close)
-    runtime, why = _RUNTIMES[cmd]
     try:
-        reply = _child.request({"cmd": cmd, "model": path, "timeout": TIMEOUT, **extra}, timeout=TIMEOUT + 60)
+        reply = _child.request({"probe": probe, "model": path, "timeout": TIMEOUT, **extra}, timeout=TIMEOUT + 60)
     except ChildCrashed as e:  # the worker itself died: as good as a crash of the probe
         reply = {"ok": False, "crashed": e.reason}
     crashed = reply.get("crashed")
@@ -81,10 +82,5 @@ def probe_litert(content: bytes, source: str, kernels: str = "xnnpack") -> None:
     with tempfile.TemporaryDirectory(prefix="edgekit-probe-") as tmp:
         path = Path(tmp) / "model.tflite"
         path.write_bytes(content)
-        _ask("litert", str(path), source, key, kernels=kernels)
-
-
-def probe_openvino(xml: Path) -> None:
-    """Raise ModelFileError unless OpenVINO reads, compiles and runs the IR once without crashing."""
-    xml = Path(xml)
-    _ask("openvino", str(xml), str(xml), (_ir_digest(xml), "openvino"))
+        probe_file("edgekit.runtime.probe_worker:litert_probe", str(path), source, key, "LiteRT",
+                   "the file is corrupt or uses an op LiteRT cannot run", kernels=kernels)

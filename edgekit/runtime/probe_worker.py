@@ -1,9 +1,10 @@
 """Child process that meets a model file in a native runtime first (see ``probe.py``).
 
 Protocol (one JSON object per line on stdin, one reply line on stdout):
-  {"cmd": "litert", "model": PATH, "kernels": "xnnpack"|"builtin"|"reference"} -> {"ok": bool, "error": str}
-  {"cmd": "openvino", "model": XML}                                           -> {"ok": bool, "error": str}
-Each loads the model, allocates it and runs one inference on zeros, in a process forked
+  {"probe": "module:function", "model": PATH, ...} -> {"ok": bool, "error": str}
+``probe`` names the function of a runtime that meets the file (``litert_probe`` below for
+LiteRT; each format with an in-process runtime has its own beside its runner); the parent
+only ever names edgekit's own functions. Each loads the model, allocates it and runs one inference on zeros, in a process forked
 for that one request: a corrupt model that damages the heap without crashing cannot poison
 the next probe, and a segfault, abort or hang (killed after "timeout" seconds) is answered
 as {"ok": false, "crashed": "SIGSEGV" | "no answer within N s"}. The runtimes are imported
@@ -12,6 +13,7 @@ once, before any fork, and never run in this process itself.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -19,7 +21,8 @@ import sys
 import numpy as np
 
 
-def _litert(req: dict) -> None:
+def litert_probe(req: dict) -> None:
+    """LiteRT: load, allocate and invoke once on zeros (``kernels`` as the runner will use)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = {"builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
@@ -33,23 +36,14 @@ def _litert(req: dict) -> None:
         interp.get_tensor(d["index"])
 
 
-def _openvino(req: dict) -> None:
-    import openvino as ov
-
-    from targets.openvino.runner import pin_dynamic_batch
-
-    core = ov.Core()
-    model = core.read_model(req["model"])
-    pin_dynamic_batch(model)  # the runner does the same before it compiles
-    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    arrays = [np.zeros(port.get_partial_shape().to_shape(), port.get_element_type().to_dtype())
-              for port in compiled.inputs]  # fmt: skip
-    compiled(arrays)
+def _resolve(ref: str):
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def handle(req: dict) -> dict:
     try:
-        {"litert": _litert, "openvino": _openvino}[req["cmd"]](req)
+        _resolve(req["probe"])(req)
     except Exception as e:  # anything short of a crash is an answer
         # OpenVINO leads with where it threw ("Exception from src/...", "Check '...' failed"):
         # the line that says what is wrong comes after those.
@@ -65,8 +59,7 @@ def _forked(req: dict) -> dict:
     import signal
     import time
 
-    if req.get("cmd") == "openvino":
-        import openvino  # noqa: F401  (here, once, rather than in every fork)
+    _resolve(req["probe"])  # imports the runtime here, once, rather than in every fork
 
     read, write = os.pipe()
     pid = os.fork()

@@ -100,12 +100,12 @@ def estimate_graph(graph, device, hottest: int = HOTTEST) -> dict:
 
 
 def estimate_artifact(artifact, device, hottest: int = HOTTEST) -> dict:
-    """Device latency estimate of one artifact (tflite or tflm), keyed like the other results."""
-    from targets.tflm.runner import model_bytes
+    """Device latency estimate of one artifact that deploys a TFLite flatbuffer, keyed like the other results."""
     from edgekit.tflite_graph import TFLiteGraph
+    from targets import format_of
 
     key = f"{artifact.target}/{artifact.scheme}"
-    data = model_bytes(artifact)
+    data = format_of(artifact).call("flatbuffer", artifact)
     if data is None:
         return {"artifact": key, "applies": False, "why": "not a TFLite model (the cost model is for TFLite Micro)"}
     return {"artifact": key, **estimate_graph(TFLiteGraph(data, str(artifact.primary)), device, hottest)}

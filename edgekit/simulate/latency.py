@@ -14,9 +14,7 @@ import time
 
 import numpy as np
 
-WARMUP = 10
 MIN_RUNS = 30
-MAX_RUNS = 2000
 
 
 def percentiles(times: list[float]) -> dict:
@@ -31,61 +29,29 @@ def percentiles(times: list[float]) -> dict:
     }
 
 
-def _timed_runs(runner, x: list[np.ndarray], seconds: float) -> list[float]:
-    for _ in range(WARMUP):
-        runner.run(x)
-    times: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while len(times) < MIN_RUNS or (time.perf_counter() < deadline and len(times) < MAX_RUNS):
-        start = time.perf_counter()
-        runner.run(x)
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def variants(target: str) -> list[tuple[str, dict]]:
     """(label, runner options) to measure for artifacts of ``target``."""
-    cores = os.cpu_count() or 1
-    if target == "tflite":
-        return [("xnnpack 1t", {"kernels": "xnnpack", "num_threads": 1}),
-                (f"xnnpack {cores}t", {"kernels": "xnnpack", "num_threads": cores}),
-                ("no xnnpack 1t", {"kernels": "builtin", "num_threads": 1})]  # fmt: skip
-    if target == "openvino":
-        return [("cpu 1t", {"num_threads": 1}), (f"cpu {cores}t", {"num_threads": cores})]
-    if target == "tflm":
-        return [("reference", {})]
-    if target == "coreml":
-        from targets.coreml.runner import runtime_available
+    from targets import get_format
 
-        # Off macOS the runner is edgekit's NumPy interpreter: its time is not Core ML's.
-        return [("core ml cpu" if runtime_available() else "numpy interpreter (not core ml)", {})]
-    return [("default", {})]
+    return get_format(target).variants()
 
 
 def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -> list[dict]:
     """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``)."""
-    import inspect
+    from targets import format_of
 
-    from edgekit.simulate.runners import _RUNNERS
-    from importlib import import_module
-
-    module, name = _RUNNERS[artifact.target].split(":")
-    cls = getattr(import_module(module), name)
+    fmt = format_of(artifact)
     rows = []
-    for label, options in variants(artifact.target)[: 1 if first_only else None]:
-        accepted = inspect.signature(cls).parameters
-        runner = cls(**{k: v for k, v in options.items() if k in accepted})
-        start = time.perf_counter()
-        runner.load(artifact)
-        load_ms = (time.perf_counter() - start) * 1e3
-        x = [np.zeros(t.shape, np.float32) for t in runner.inputs]
+    for label, options in fmt.variants()[: 1 if first_only else None]:
+        runner = fmt.make_runner(**options)
         try:
-            if hasattr(runner, "time_invokes"):
-                times = runner.time_invokes(x, seconds=seconds, min_runs=MIN_RUNS)
-            else:
-                times = _timed_runs(runner, x, seconds)
+            start = time.perf_counter()
+            runner.load(artifact)
+            load_ms = (time.perf_counter() - start) * 1e3
+            x = [np.zeros(t.shape, np.float32) for t in runner.inputs]
+            times = runner.time_invokes(x, seconds=seconds, min_runs=MIN_RUNS)
         finally:
-            getattr(runner, "close", lambda: None)()
+            runner.close()
         rows.append({"variant": label, "load_ms": load_ms, **percentiles(times)})
     return rows
 
@@ -118,18 +84,18 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
 
     from edgekit.errors import ModelFileError
     from edgekit.manifest import build_artifacts
-    from targets import select_targets
+    from targets import format_for_file, select_targets
     from targets.base import Artifact
+    from targets.registry import formats
 
     path = Path(path)
-    if path.suffix.lower() == ".mlpackage" and path.is_dir():
-        return [Artifact("coreml", "as given", path.parent, (path.name,), (), ())]
-    if path.is_file():
-        target = {".tflite": "tflite", ".xml": "openvino"}.get(path.suffix.lower())
-        if target is None:
-            raise ModelFileError(f"{path}: give a build directory, a .tflite, an OpenVINO .xml or a .mlpackage")
-        files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
-        return [Artifact(target, "as given", path.parent, files, (), ())]
+    fmt = format_for_file(path)
+    if path.is_file() or (fmt is not None and fmt.directory and path.is_dir()):
+        if fmt is None or fmt.directory != path.is_dir():
+            kinds = ", ".join(f"a {s}" for f in formats().values() for s in f.suffixes)
+            raise ModelFileError(f"{path}: give a build directory or one model file ({kinds})")
+        files = (path.name, *(path.with_suffix(s).name for s in fmt.companions))
+        return [Artifact(fmt.name, "as given", path.parent, files, (), ())]
     artifacts = build_artifacts(path)
     return select_targets(artifacts, targets, path) if targets else artifacts
 

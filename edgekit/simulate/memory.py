@@ -1,7 +1,7 @@
 """RAM and flash of a microcontroller artifact against a device profile.
 
 RAM = the TFLite Micro tensor arena for a 32-bit target, margin included (measured with the
-TFLM interpreter: see targets/tflm/runner.py). Flash = the model data bytes (what the
+TFLM interpreter: see targets/tflm/memory.py). Flash = the model data bytes (what the
 generated C array puts in flash). Not counted, and said so in every result: the TFLM
 runtime and kernel code in flash (no TFLM sources are available here to size it), and the
 stack and application buffers in RAM. Both figures are therefore lower bounds: a model that
@@ -11,33 +11,23 @@ does not fit here does not fit on the device.
 from __future__ import annotations
 
 from edgekit.fmt import fmt_bytes
-from edgekit.tflite_graph import TFLiteGraph
 
 NOT_COUNTED = "not counted: TFLM runtime/kernel code (flash), stack and application buffers (RAM)"
 
 
-def _arena_32bit(artifact) -> tuple[int, str] | None:
-    """(32-bit arena with margin, where it came from) for tflm and tflite artifacts."""
-    arena = artifact.metadata.get("arena")
-    if arena:
-        return int(arena["size_32bit"]), "tflm target measurement"
-    if artifact.target != "tflite":
-        return None
-    from targets.tflm.runner import measure_arena
-    from targets.tflm.exporter import default_margin
-    from targets.tflm.ops import problems
+def _ram(artifact) -> tuple[int, str] | None:
+    """(RAM on a 32-bit MCU, where it came from), from the artifact's format; None if it has no arena."""
+    from targets import format_of
 
-    data = artifact.primary.read_bytes()
-    if problems(TFLiteGraph(data, artifact.files[0])):
-        return None
-    m = measure_arena(data, artifact.files[0])
-    return m.nonpersistent + m.persistent32 + default_margin(m.required), "measured now with the TFLM interpreter"
+    fmt = format_of(artifact)
+    data = fmt.call("flatbuffer", artifact)
+    return fmt.call("device_ram", artifact, data) if data is not None else None
 
 
 def memory_fit(artifact, device) -> dict:
     """RAM/flash needs of one artifact on ``device`` and whether it fits."""
     key = f"{artifact.target}/{artifact.scheme}"
-    arena = _arena_32bit(artifact)
+    arena = _ram(artifact)
     if arena is None:
         return {"artifact": key, "applies": False, "why": "not a TFLite Micro model (no tensor arena to size)"}
     ram, source = arena

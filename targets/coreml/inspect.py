@@ -66,7 +66,8 @@ def _storage(program, op, name: str) -> str:
     return op.type
 
 
-def package_report(path: Path, with_ops: bool = False) -> dict:
+def file_report(path: Path, with_ops: bool = False) -> dict:
+    """The inspect report of a .mlpackage."""
     from targets.coreml.runner import CoreMLRunner
     from targets.coreml.mil_program import MILProgram
 
@@ -112,17 +113,3 @@ def package_report(path: Path, with_ops: bool = False) -> dict:
                                         "dtype": program.vars[op.outputs[0].name].dtype.lower()} if op.outputs else None}
                             for i, op in enumerate(program.ops) if op.type != "const"]  # fmt: skip
     return report
-
-
-def render_weights(report: dict, console) -> None:
-    from rich.table import Table
-
-    from edgekit.fmt import fmt_bytes, safe
-
-    table = Table(title="Weights per layer", title_justify="left")
-    for col in ("layer", "op", "shape", "storage", "bytes"):
-        table.add_column(col, justify="right" if col == "bytes" else "left")
-    for w in report["weights"]:
-        table.add_row(safe(w["name"]), safe(w["op"]), "x".join(map(str, w["weight_shape"])), safe(w["storage"]),
-                      fmt_bytes(w["bytes"]))  # fmt: skip
-    console.print(table)

@@ -12,13 +12,14 @@ import numpy as np
 from targets.coreml.mil_interpreter import MILInterpreter
 from targets.coreml.mil_program import MILProgram
 from edgekit.tensors import TensorInfo
+from edgekit.runtime.runner import RunnerBase
 
 
 # Samples per interpreter call in batched mode: keeps the float64 conv accumulators small.
 _BATCH_CAP = 32
 
 
-class CoreMLRunner:
+class CoreMLRunner(RunnerBase):
     """Inputs are NHWC floats as the source model takes them (after edgekit's preprocessing);
     an image-input package gets them turned back into pixels (``(x - bias) / scale``, NCHW)."""
 

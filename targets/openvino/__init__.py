@@ -1,0 +1,25 @@
+"""OpenVINO IR (.xml + .bin): converted with openvino.convert_model, compressed with NNCF, run on the CPU."""
+
+from __future__ import annotations
+
+import os
+
+from targets.base import Format
+
+
+def _variants() -> list[tuple[str, dict]]:
+    cores = os.cpu_count() or 1
+    return [("cpu 1t", {"num_threads": 1}), (f"cpu {cores}t", {"num_threads": cores})]
+
+
+FORMAT = Format(
+    name="openvino",
+    title="OpenVINO IR (.xml + .bin)",
+    target="targets.openvino.exporter:OpenVINOTarget",
+    runner="targets.openvino.runner:OpenVINORunner",
+    variants=_variants,
+    suffixes=(".xml",),
+    companions=(".bin",),
+    inspect="targets.openvino.inspect:file_report",
+    color="#009e73",
+)

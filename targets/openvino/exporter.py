@@ -85,9 +85,10 @@ class OpenVINOTarget:
         stem = f"{model.name}_{spec.scheme}"
         _stable_names(ov_model)
         ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
-        from edgekit.runtime.probe import trust_ir
+        from edgekit.runtime.probe import trust_digest
+        from targets.openvino.runner import ir_digest
 
-        trust_ir(out_dir / f"{stem}.xml")  # our converter's IR goes to OpenVINO without a crash probe
+        trust_digest(ir_digest(out_dir / f"{stem}.xml"))  # our converter's IR goes to OpenVINO without a crash probe
 
         from targets.openvino.runner import OpenVINORunner
 

@@ -9,9 +9,10 @@ import numpy as np
 
 from edgekit.errors import ModelFileError
 from edgekit.tensors import TensorInfo
+from edgekit.runtime.runner import RunnerBase
 
 
-class OpenVINORunner:
+class OpenVINORunner(RunnerBase):
     """Compiles the IR for the CPU (f32 inference precision, so a float32 IR is not run in
     bf16 on CPUs that have it) and runs batches by reshaping the model where it allows."""
 
@@ -28,9 +29,7 @@ class OpenVINORunner:
     def load_path(self, xml: Path) -> None:
         import openvino as ov
 
-        from edgekit.runtime.probe import probe_openvino
-
-        probe_openvino(xml)  # a crash on a corrupt IR kills a child, not us
+        probe(xml)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(xml))
@@ -80,6 +79,34 @@ class OpenVINORunner:
     def _infer(self, compiled, arrays: list[np.ndarray]) -> list[np.ndarray]:
         result = compiled(arrays)
         return [np.asarray(result[compiled.outputs[k]], np.float32) for k in range(len(self.outputs))]
+
+
+def ir_digest(xml: Path) -> str:
+    """Digest of an IR: its .xml and its .bin."""
+    from edgekit.runtime.probe import files_digest
+
+    xml = Path(xml)
+    return files_digest(xml, xml.with_suffix(".bin"), source=xml)
+
+
+def probe(xml: Path) -> None:
+    """Raise ModelFileError unless OpenVINO reads, compiles and runs the IR once in a child process."""
+    from edgekit.runtime.probe import probe_file
+
+    probe_file("targets.openvino.runner:probe_child", str(xml), str(xml), (ir_digest(xml), "openvino"), "OpenVINO",
+               "the IR is corrupt or uses an op OpenVINO cannot run")  # fmt: skip
+
+
+def probe_child(req: dict) -> None:
+    """In the probe worker's fork: read, compile and run the IR once on zeros."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(req["model"])
+    pin_dynamic_batch(model)  # the runner does the same before it compiles
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compiled([np.zeros(port.get_partial_shape().to_shape(), port.get_element_type().to_dtype())
+              for port in compiled.inputs])  # fmt: skip
 
 
 def pin_dynamic_batch(model) -> None:

@@ -98,3 +98,10 @@ def suggest_float_layers(int8_model: bytes, worst: list[str]) -> list[str]:
     return chosen
 
 
+def diagnose(model, artifact, spec, calib, evalset) -> dict | None:
+    """The per-layer error of an int8 artifact and the --float-layers fix; None for other
+    schemes (and for one that already keeps layers float)."""
+    if spec.scheme != "int8" or spec.float_layers:
+        return None
+    rows = layer_report(model, spec, calib, evalset)
+    return {"worst": rows, "suggestion": suggest_float_layers(artifact.primary.read_bytes(), [rows[0]["layer"]]) if rows else []}

@@ -1,0 +1,17 @@
+"""TensorFlow Lite for Microcontrollers: the model as C sources, run in the TFLM interpreter."""
+
+from __future__ import annotations
+
+from targets.base import Format
+
+FORMAT = Format(
+    name="tflm",
+    title="TFLite Micro C/C++ sources",
+    target="targets.tflm.exporter:TFLMTarget",
+    runner="targets.tflm.runner:TFLMRunner",
+    variants=lambda: [("reference", {})],
+    color="#e69f00",
+    compares_with="tflite",  # the sources hold a TFLite flatbuffer
+    flatbuffer="targets.tflm.runner:model_bytes",
+    device_ram="targets.tflm.memory:device_ram",
+)

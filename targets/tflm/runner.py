@@ -16,6 +16,7 @@ from edgekit.tensors import TensorInfo
 from edgekit.runtime.isolated import Child, ChildCrashed
 from edgekit.runtime.io import from_runtime, to_runtime
 from edgekit.tflite_graph import TFLiteGraph
+from edgekit.runtime.runner import RunnerBase
 
 WORKER = "targets.tflm.worker"
 PROBE_TIMEOUT = 60.0  # seconds for one allocation in the child before it counts as a hang
@@ -163,11 +164,9 @@ def _model_data_source(artifact) -> tuple[Path, str]:
 
 
 def model_bytes(artifact) -> bytes | None:
-    """The .tflite bytes of a tflite or tflm artifact (parsed back from its C array), else None."""
-    if artifact.target == "tflite":
-        return artifact.primary.read_bytes()
+    """The .tflite bytes of a tflm artifact (parsed back from its C array); a tflite artifact's file."""
     if artifact.target != "tflm":
-        return None
+        return artifact.primary.read_bytes()
     from targets.tflm.sources import parse_c_array
 
     path, cname = _model_data_source(artifact)
@@ -177,7 +176,7 @@ def model_bytes(artifact) -> bytes | None:
         raise ModelFileError(f"{path}: {e}") from e
 
 
-class TFLMRunner:
+class TFLMRunner(RunnerBase):
     """Runs the model bytes parsed back from the generated C array in the TFLM interpreter."""
 
     name = "tflm"

@@ -9,7 +9,7 @@ from edgekit.errors import CannotSimulate
 from edgekit.model import load_model
 from targets.coreml.runner import CoreMLRunner
 from edgekit.simulate.metrics import Comparison
-from edgekit.simulate.runners import runner_for
+from targets import runner_for
 from quantize.spec import QuantSpec
 from targets.coreml.exporter import CoreMLTarget
 from tests.conftest import EXAMPLE
