@@ -408,3 +408,11 @@ def read_labels(path: str | Path) -> list[str]:
     if not labels:
         raise DataError(f"--labels {path}: no labels in the file")
     return labels
+
+
+def label_ids(labels: np.ndarray) -> np.ndarray:
+    """Class ids of labels given as ids or one-hot rows."""
+    labels = np.asarray(labels)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        return labels.reshape(len(labels), -1).argmax(axis=1)
+    return labels.reshape(-1).astype(np.int64)

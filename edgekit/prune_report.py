@@ -48,7 +48,7 @@ def top1(model: SourceModel, evalset) -> float | None:
     """Top-1 of the model on a labelled classification set (None otherwise)."""
     import numpy as np
 
-    from edgekit.simulate.metrics import label_ids
+    from edgekit.data import label_ids
 
     if evalset is None or not evalset.has_labels or len(model.outputs) != 1 or model.outputs[0].shape[-1] < 2:
         return None

@@ -106,3 +106,46 @@ def test_the_checker_finds_a_cycle_and_names_it():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+# Layers, bottom up (../shared/DESIGN.md): a module may import its own layer and those below.
+LAYERS = (
+    ("core", ("edgekit", "edgekit.errors", "edgekit.tensors", "edgekit.model", "edgekit.loaders", "edgekit.data",
+              "edgekit.tflite_graph", "edgekit.outdir", "edgekit.outlock", "edgekit.files", "edgekit.fmt",
+              "edgekit.jsontext", "edgekit.quiet", "edgekit.runtime", "edgekit.options", "edgekit.session")),
+    ("quantize", ("quantize",)),
+    ("targets", ("targets",)),
+    ("tools", ("edgekit.simulate", "edgekit.validate", "edgekit.inspect", "edgekit.pipeline", "edgekit.report",
+               "edgekit.summary", "edgekit.prune_report", "edgekit.config", "edgekit.export_options",
+               # above targets/ because they read or write Artifacts, or score with simulate's metrics:
+               "edgekit.build", "edgekit.manifest", "edgekit.device", "edgekit.labels", "edgekit.testing")),
+    ("cli", ("edgekit.cli",)),
+)  # fmt: skip
+
+
+def layer_of(module: str) -> int:
+    """The layer of ``module``: the most specific prefix listed in LAYERS."""
+    best, level = "", None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and len(p) > len(best):
+                best, level = p, i
+    assert level is not None, f"{module} is in no layer: add it to LAYERS in tests/test_imports.py"
+    return level
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """'a -> b' for every import of a module from a higher layer."""
+    return sorted(f"{m} ({LAYERS[layer_of(m)][0]}) -> {d} ({LAYERS[layer_of(d)][0]})"
+                  for m, deps in graph.items() for d in deps if layer_of(d) > layer_of(m))  # fmt: skip
+
+
+def test_layers_import_downward_only():
+    found = upward_imports(import_graph())
+    assert not found, "upward imports:\n" + "\n".join(found)
+
+
+def test_the_layer_check_names_an_upward_import():
+    assert upward_imports({"targets.tflite": {"edgekit.simulate.latency"}, "edgekit.simulate.latency": set()}) == [
+        "targets.tflite (targets) -> edgekit.simulate.latency (tools)"
+    ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from edgekit.data import label_ids  # noqa: F401  (part of the metrics API)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -30,13 +31,6 @@ def _flat(a: np.ndarray) -> np.ndarray:
 def top1(scores: np.ndarray) -> np.ndarray:
     """Predicted class per sample."""
     return _flat(scores).argmax(axis=1)
-
-
-def label_ids(labels: np.ndarray) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim > 1 and labels.shape[-1] > 1:
-        return labels.reshape(len(labels), -1).argmax(axis=1)
-    return labels.reshape(-1).astype(np.int64)
 
 
 def top1_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -104,7 +104,7 @@ class OpenVINOTarget:
         import nncf
 
         from edgekit.data import Dataset, Preprocess
-        from edgekit.simulate.metrics import label_ids
+        from edgekit.data import label_ids
 
         evalset = Dataset.open(self.eval_data, model.inputs, self.preprocess or Preprocess(), "--eval")
         if not evalset.has_labels or len(model.outputs[0].shape) != 2:
