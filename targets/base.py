@@ -172,6 +172,8 @@ class Format:
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
     options: tuple = ()  # edgekit.options.Option declarations of this format's own options
+    # Schemes the target offers only on some hosts: scheme -> where ("macOS"), for the docs.
+    host_only: dict = field(default_factory=dict)
 
     def make_target(self, **options):
         """The Target of this format with its format-specific options."""

@@ -17,7 +17,6 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 END = "<!-- end generated -->"
@@ -40,16 +39,12 @@ def calibration_table() -> str:
     return calibration_markdown(coefficients())
 
 
-def _target_schemes(name: str) -> tuple[frozenset, frozenset]:
-    """(schemes on every host, schemes only where the Core ML runtime exists, i.e. macOS)."""
-    from targets import get_target
-    from targets.coreml import exporter as coreml
+def _target_schemes(name: str) -> tuple[frozenset, dict]:
+    """(schemes on every host, {scheme: the hosts that alone have it}), as the format declares."""
+    from targets import get_format, get_target
 
-    with mock.patch.object(coreml, "runtime_available", lambda: False):
-        anywhere = get_target(name).schemes
-    with mock.patch.object(coreml, "runtime_available", lambda: True):
-        on_macos = get_target(name).schemes
-    return anywhere, on_macos - anywhere
+    host_only = get_format(name).host_only
+    return get_target(name).schemes - set(host_only), host_only
 
 
 def schemes_table() -> str:
@@ -65,7 +60,7 @@ def schemes_table() -> str:
         cells = [f"`{s.name}`"]
         for n in names:
             anywhere, macos_only = declared[n]
-            cells.append("yes" if s.name in anywhere else "macOS" if s.name in macos_only else "-")
+            cells.append("yes" if s.name in anywhere else macos_only.get(s.name, "-"))
         cells.append("yes" if s.needs_calibration else "-")
         cells.append(", ".join(s.io_dtypes) if s.needs_calibration else "-")
         cells.append(s.summary)

@@ -22,4 +22,5 @@ FORMAT = Format(
     directory=True,
     inspect="targets.coreml.inspect:file_report",
     color="#cc79a7",
+    host_only={"int8": "macOS"},  # activation calibration needs the Core ML runtime
 )
