@@ -25,7 +25,7 @@ mean = [0.1, 0.2, 0.3]
     assert v["model"] == str(cfg.parent / "m.keras")
     assert v["calib"] == "random" and v["eval"] == "/abs/eval.npz"
     assert v["calib_size"] == 20 and v["quant"] == {"tflite": ["int8", "float16"]}
-    assert v["scale"] == 0.5 and v["mean"] == (0.1, 0.2, 0.3)
+    assert v["preprocess"] == {"scale": 0.5, "mean": (0.1, 0.2, 0.3)}
 
 
 def test_top_level_keys_work_without_section(tmp_path):
