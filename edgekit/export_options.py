@@ -126,3 +126,61 @@ def reproduce_args(options: dict) -> list[str]:
         else:
             args += [o.flag, str(value)]
     return args
+
+
+def _words(o: Option) -> str:
+    """What the docs table says an option's value is: kind, range or choices, default."""
+    if o.type is bool:
+        text = "flag"
+    elif o.choices:
+        text = ", ".join(f"`{c}`" for c in o.choices)
+    elif o.type in (int, float):
+        kind = "integer" if o.type is int else "number"
+        num = (lambda v: f"{v:,}") if o.type is int else (lambda v: f"{v:g}")
+        if o.min is not None and o.max is not None:
+            text = f"{kind} {num(o.min)} to {num(o.max)}"
+        elif o.min is not None:
+            text = f"{kind} {'≥' if o.min_inclusive else '>'} {num(o.min)}"
+        else:
+            text = "number" + ("s, comma-separated" if o.toml == "numbers" else "")
+        text += f" ({o.unit})" if o.unit and o.unit != "a cosine similarity" else ""
+    elif o.is_path or o.type is Path:
+        text = "path" + (" or " + ", ".join(f"`{v}`" for v in o.not_paths) if o.not_paths else "")
+    else:
+        text = "text" + (", comma-separated" if o.comma_list else "")
+    if o.multiple:
+        text += ", repeatable"
+    shown = ",".join(map(str, o.default)) if isinstance(o.default, tuple) else o.default
+    if shown not in (None, "", False, {}):
+        text += f"; default `{shown}`"
+    return text
+
+
+def _sentence(help_text: str) -> str:
+    """A --help line as a docs table cell: lower-case start (unless a name such as SavedModel), no full stop."""
+    first = help_text.split(" ", 1)[0]
+    text = help_text[0].lower() + help_text[1:] if first[1:] == first[1:].lower() else help_text
+    return text.rstrip(".")
+
+
+def options_markdown(options: tuple[Option, ...] | None = None) -> str:
+    """The options table of docs/export.md (``make docs``): every flag of ``edgekit export``."""
+    rows = ["| option | value | targets | config key | meaning |", "|---|---|---|---|---|"]
+    for o in options or export_schema():
+        if not o.flags:
+            continue
+        flags = " / ".join(f"`{f}`" for f in o.flags[0].split("/")) if "/" in o.flags[0] else f"`{', '.join(o.flags)}`"
+        key = "-" if not (o.config and o.stored) else f"`{o.table}.{o.name}`" if o.table else f"`{o.name}`"
+        rows.append(f"| {flags} | {_words(o)} | {', '.join(o.formats) or 'all'} | {key} | {o.doc or _sentence(o.help)} |")
+    rows.append("| `-h, --help` | flag | all | - | the options, briefly |")
+    return "\n".join(rows)
+
+
+def table_markdown(table: str) -> str:
+    """The keys of config table ``[export.<table>]`` with their flags (docs/coreml.md)."""
+    rows = ["| key (flag) | value | meaning |", "|---|---|---|"]
+    for o in table_keys(table):
+        flag = f" (`{o.flag}`)" if o.flags else ""
+        value = "text or list of texts" if o.toml == "strings" else "any value (kept as text)" if o.toml == "any" else _words(o)
+        rows.append(f"| `{o.name}`{flag} | {value} | {o.doc or _sentence(o.help)} |")
+    return "\n".join(rows)

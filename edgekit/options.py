@@ -26,7 +26,8 @@ class Option:
 
     name: str
     flags: tuple[str, ...] = ()  # CLI spellings; none: a config-file key only
-    help: str = ""
+    help: str = ""  # one line for --help
+    doc: str = ""  # the docs/ table's text (Markdown, links relative to docs/); default: help
     type: type = str  # str, int, float, bool or Path
     default: Any = None
     choices: tuple[str, ...] = ()
@@ -161,7 +162,8 @@ BASELINE_TOLERANCE = Option(
     "baseline_tolerance", ("--baseline-tolerance",), type=float, default=0.1, min=0, max=100, unit="percentage points",
     help="Percentage points of top-1 (or AUC) an artifact may lose against the baseline.",
 )  # fmt: skip
-TASK = Option("task", ("--task",), choices=TASKS, help="What --eval scores (default: from the output shape).")
+TASK = Option("task", ("--task",), choices=TASKS, help="What --eval scores (default: from the output shape).",
+              doc="what `--eval` scores (default: from the output shape); see [validate.md](validate.md#options)")
 
 UNSAFE_HELP = "Skip the model safety checks (code in Keras configs, file/library ops in SavedModels): trusted files only."
 PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see docs/pruning.md)."
@@ -174,43 +176,73 @@ COMMON: tuple[Option, ...] = (
     Option("model", type=Path, is_path=True, positional=True, reproduce=False,
            help="The trained model: .keras, .h5, a SavedModel directory or .tflite."),
     Option("target", ("-t", "--target"), default=("tflite",), comma_list=True,
-           help="Targets, comma-separated (default: tflite)."),
+           help="Targets, comma-separated (default: tflite).",
+           doc="targets, comma-separated: `tflite` (the default), `tflm`, `openvino`, `coreml`; unknown or empty names "
+               "are errors (with a did-you-mean)"),
     Option("quant", ("-q", "--quant"), default="float32", toml="quant", render=_quant_text,
-           help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'."),
+           help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'.",
+           doc="`int8`, `float32,int8` (every target), or `tflite=int8,coreml=palettize4` (per target; repeat a target "
+               "for several schemes). A scheme given for several targets that one of them cannot produce becomes that "
+               "target's closest ([targets.md](targets.md#one---quant-for-several-targets)); per target it is exact"),
     Option("calib", ("--calib",), is_path=True, not_paths=("random",),
-           help="Calibration data: .npz, .npy, image directory, or 'random'."),
-    Option("eval", ("--eval",), is_path=True, help="Evaluation data (.npz with x and y, .npy, image directory)."),
+           help="Calibration data: .npz, .npy, image directory, or 'random'.",
+           doc="calibration data for `int8`/`int16x8`: `.npz`, `.npy`, an image directory, or `random` (runs, but "
+               "accuracy is meaningless — a warning says so)"),
+    Option("eval", ("--eval",), is_path=True, help="Evaluation data (.npz with x and y, .npy, image directory).",
+           doc="evaluation data; adds accuracy, agreement and cosine per artifact"),
     Option("out", ("-o", "--out"), type=Path, default=Path("build"), is_path=True, reproduce=False,
-           help="Build directory (default: build)."),
+           help="Build directory (default: build).",
+           doc="build directory; must not exist unless `--force`; never a symlink; checked before the model is read"),
     Option("config", ("--config",), type=Path, config=False, stored=False, reproduce=False,
-           help="TOML file with any of these options."),
+           help="TOML file with any of these options.",
+           doc="read any of these options from a TOML file; flags on the command line win (see [config.md](config.md))"),
     Option("calib_size", ("--calib-size",), type=int, default=100, min=1, help="Calibration samples to use (default 100)."),
-    Option("io_dtype", ("--io-dtype",), choices=("int8", "uint8", "int16", "float32"), help="I/O type of integer schemes."),
+    Option("io_dtype", ("--io-dtype",), choices=("int8", "uint8", "int16", "float32"), help="I/O type of integer schemes.",
+           doc="I/O type of integer schemes: `int8` (default), `uint8`, `float32` for int8; `int16` (default) or "
+               "`float32` for int16x8"),
     Option("batch", ("--batch",), type=int, default=1, min=1, help="Fixed batch size of the exported model (default 1)."),
-    Option("input_shape", ("--input-shape",), help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=..."),
+    Option("input_shape", ("--input-shape",), help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=...",
+           doc="fix unknown input dimensions: `1x96x96x3` or `NAME=1x96x96x3;NAME2=1x10`"),
     Option("signature", ("--signature",), help="SavedModel signature to export (default serving_default)."),
     Option("preprocess", type=dict, toml="table", help="Preprocessing of calibration and evaluation data."),
     Option("scale", ("--scale",), type=float, table="preprocess", toml="number", parse=parse_scale, render=_numbers,
-           help="Preprocessing: multiply inputs by this (e.g. 1/255)."),
+           help="Preprocessing: multiply inputs by this (e.g. 1/255).",
+           doc="preprocessing applied to calibration/evaluation data: `x' = (x*scale - mean)/std`; one finite number "
+               "(`--scale 1/255`)"),
     Option("mean", ("--mean",), type=float, table="preprocess", toml="numbers", render=_numbers,
-           parse=lambda text: parse_floats(text, "--mean"), help="Preprocessing: subtract (per channel: 0.5,0.5,0.5)."),
+           parse=lambda text: parse_floats(text, "--mean"), help="Preprocessing: subtract (per channel: 0.5,0.5,0.5).",
+           doc="preprocessing: subtract; one value or one per channel (the input's last axis, checked before "
+               "conversion): `--mean 0.5,0.5,0.5`"),
     Option("std", ("--std",), type=float, table="preprocess", toml="numbers", render=_numbers,
-           parse=lambda text: parse_floats(text, "--std"), help="Preprocessing: divide by (per channel allowed)."),
+           parse=lambda text: parse_floats(text, "--std"), help="Preprocessing: divide by (per channel allowed).",
+           doc="preprocessing: divide by; one value or one per channel; non-zero"),
 )
 
 # After the format-specific options in --help.
 VALIDATION: tuple[Option, ...] = (
     TASK, MAX_DROP, MIN_COSINE, MIN_ACCURACY,
     Option("layers", ("--layers",), type=bool, default=False,
-           help="With --eval: per-layer error report of int8 TFLite artifacts."),
+           help="With --eval: per-layer error report of int8 TFLite artifacts.",
+           doc="with `--eval`: per-layer error report of int8 TFLite artifacts, as for [`edgekit validate`](validate.md#options)"),
     Option("latency", ("--latency/--no-latency",), type=bool, default=False, cli_default=True, reproduce=False,
-           help="Time each artifact on the host for the summary (default: on)."),
-    Option("prune", ("-p", "--prune"), default=(), multiple=True, help=PRUNE_HELP),
-    Option("finetune", ("--finetune",), is_path=True, help=FINETUNE_HELP),
-    Option("epochs", ("--epochs",), type=int, min=1, help=EPOCHS_HELP),
-    Option("unsafe", ("--unsafe",), type=bool, default=False, config=False, help=UNSAFE_HELP),
+           help="Time each artifact on the host for the summary (default: on).",
+           doc="`--no-latency` skips timing each artifact on the host for the summary's \"host p50\" column "
+               "(`--latency`, on by default in the CLI: 0.1 s per artifact, first runtime variant; off by default in "
+               "the [Python API](python-api.md); timings never go into `manifest.json`, so builds stay byte-identical; "
+               "[`edgekit simulate`](simulate.md) measures properly)"),
+    Option("prune", ("-p", "--prune"), default=(), multiple=True, help=PRUNE_HELP,
+           doc="prune the model before every target (repeatable): `channels=0.3`, `sparsity=0.8`, `ops`; see "
+               "[pruning.md](pruning.md)"),
+    Option("finetune", ("--finetune",), is_path=True, help=FINETUNE_HELP,
+           doc="with `--prune`: fine-tune the pruned model on labelled data (`.npz` with `x` and `y`)"),
+    Option("epochs", ("--epochs",), type=int, min=1, help=EPOCHS_HELP, doc="with `--finetune`: epochs (default 5)"),
+    Option("unsafe", ("--unsafe",), type=bool, default=False, config=False, help=UNSAFE_HELP,
+           doc="skip the model safety checks for a file you trust (code in Keras configs, file/library ops in "
+               "SavedModels; see [security](security.md)); prints a warning; never settable in a config file"),
     Option("force", ("--force",), type=bool, default=False, reproduce=False,
-           help="Replace an existing edgekit build (or an empty directory)."),
+           help="Replace an existing edgekit build (or an empty directory).",
+           doc="replace an existing **edgekit build** (a directory with edgekit's `manifest.json`) or an empty "
+               "directory; anything else is refused ([rules](security.md#output-directories))"),
     Option("json", ("--json",), type=bool, default=False, config=False, stored=False, reproduce=False,
            help="Print the manifest as JSON instead of the table."),
 )  # fmt: skip
