@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ class Option:
     help: str = ""  # one line for --help
     doc: str = ""  # the docs/ table's text (Markdown, links relative to docs/); default: help
     type: type = str  # str, int, float, bool or Path
-    default: Any = None
+    default: Any = field(default=None, hash=False)  # may be a dict (the coreml table)
     choices: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
