@@ -39,7 +39,7 @@ def reads(name: str) -> dict[str, str]:
     return dict(format_options(name).READS)
 
 
-def fields() -> tuple[Option, ...]:
+def field_options() -> tuple[Option, ...]:
     """The options that are ExportOptions fields (tables count once, as their own field)."""
     return tuple(o for o in export_schema() if o.stored and o.table is None)
 
@@ -64,7 +64,7 @@ def merge(flags: dict, config: dict) -> dict:
             values.setdefault(o.table, {})[o.name] = value
         else:
             values[o.name] = value
-    for o in fields():
+    for o in field_options():
         if o.cli_default is not None:
             values.setdefault(o.name, o.cli_default)
         if o.name not in values:
@@ -86,7 +86,7 @@ def given_format_options(opts) -> list[Option]:
     """The format-specific options ``opts`` (an ExportOptions) sets to other than their default;
     the keys of a table field (``coreml``) one by one, an unknown key as a key of that table."""
     out = []
-    for o in fields():
+    for o in field_options():
         if not o.formats:
             continue
         value = getattr(opts, o.name)

@@ -98,14 +98,6 @@ class Option:
         return not self.formats or fmt in self.formats
 
 
-def find(options, name: str, table: str | None = None) -> Option:
-    """The option called ``name`` (in ``table``) of a schema."""
-    for o in options:
-        if o.name == name and o.table == table:
-            return o
-    raise KeyError(name)
-
-
 # --- CLI text parsers (also used by `edgekit prune`) ---
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
-from edgekit.export_options import fields, given_format_options, reads, table_keys
+from edgekit.export_options import field_options, given_format_options, reads, table_keys
 from edgekit.manifest import source_entry, write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import name_max, staged_output
@@ -302,7 +302,7 @@ def _refuse_options_of_absent_targets(opts: ExportOptions) -> None:
 
 def _check_values(opts: ExportOptions) -> None:
     """Choices and ranges of the schema, for values from the CLI, a config file or Python alike."""
-    for option in fields():
+    for option in field_options():
         value = getattr(opts, option.name)
         if option.toml == "table" and isinstance(value, dict):
             for key in table_keys(option.name):
@@ -314,7 +314,7 @@ def _check_values(opts: ExportOptions) -> None:
 def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
     """The constructor arguments of target ``name``: its formats' options (by their ``arg``)
     and the shared options it reads (its ``READS``); --labels as the labels read from the file."""
-    args = {o.arg: getattr(opts, o.name) for o in fields() if o.arg and name in o.formats}
+    args = {o.arg: getattr(opts, o.name) for o in field_options() if o.arg and name in o.formats}
     args.update({arg: getattr(opts, shared) for arg, shared in reads(name).items()})
     if "labels" in args:
         args["labels"] = labels

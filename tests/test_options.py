@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgekit.errors import OptionError
-from edgekit.export_options import export_schema, fields, format_options, merge, reads, reproduce_args, table_keys
+from edgekit.export_options import export_schema, field_options, format_options, merge, reads, reproduce_args, table_keys
 from edgekit.options import MAX_DROP, Option
 from edgekit.pipeline import ExportOptions
 from targets import get_target, target_names
@@ -27,7 +27,7 @@ def _default(f: dataclasses.Field):
 
 
 def test_export_options_fields_are_the_schema():
-    schema = {o.name: o for o in fields()}
+    schema = {o.name: o for o in field_options()}
     dc = {f.name: f for f in dataclasses.fields(ExportOptions)}
     assert list(dc) == [n for n in dc if n in schema] and set(dc) == set(schema), (
         f"ExportOptions and the schema differ: only in ExportOptions {sorted(set(dc) - set(schema))}, "
@@ -72,9 +72,9 @@ def test_constructor_arguments_exist(name):
     """Every option a format passes to its Target constructor is a parameter of it."""
     cls = type(get_target(name))
     params = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    mine = {o.arg for o in fields() if o.arg and name in o.formats}
+    mine = {o.arg for o in field_options() if o.arg and name in o.formats}
     assert mine | set(reads(name)) <= params
-    assert set(format_options(name).READS.values()) <= {o.name for o in fields()}
+    assert set(format_options(name).READS.values()) <= {o.name for o in field_options()}
 
 
 def test_format_constants_equal_the_exporters():
