@@ -16,7 +16,10 @@ import click
 
 from edgekit import __version__, jsontext
 from edgekit.errors import EdgekitError, OptionError
+from edgekit.export_options import export_schema
 from edgekit.fmt import printable, safe
+from edgekit.options import (EPOCHS_HELP, FINETUNE_HELP, MAX_DROP, MIN_ACCURACY, MIN_COSINE, PRUNE_HELP, TASK, UNSAFE_HELP,
+                             Option, parse_floats, parse_scale)  # fmt: skip
 from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
 
 
@@ -94,132 +97,61 @@ def cli(ctx, verbose):
     ctx.with_resource(captured_native_output(enabled=not (verbose or wants_help)))
 
 
-_UNSAFE_HELP = "Skip the model safety checks (code in Keras configs, file/library ops in SavedModels): trusted files only."
-_MAX_DROP_HELP = "Gate: percentage points of top-1 (or AUC) an artifact may lose against float (0-100; 0.5 = half a point)."
-_MIN_COSINE_HELP = "Gate: least cosine similarity with the float model, every output (-1 to 1, e.g. 0.99)."
-_MIN_ACCURACY_HELP = "Gate: least top-1 (or AUC) in percent (e.g. 95 for 95%; 0 < value <= 1 is refused as ambiguous)."
-_PRUNE_HELP = "Prune before export (repeatable): channels=0.3, sparsity=0.8 or ops; options after commas (see docs/pruning.md)."
-
-
-def _floats(text: str | None, option: str):
-    if text is None:
-        return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise OptionError(f"{option} '{text}': give a number or comma-separated numbers") from None
-    return values
-
-
 def _warn_unsafe(state: _State, unsafe: bool) -> None:
     if unsafe:
         state.err.print("[bold yellow]warning:[/] --unsafe: model safety checks skipped; the model file may run "
                         "code on this machine while loading", soft_wrap=True)  # fmt: skip
 
 
-def _scale(text: str | None):
-    if text is None:
-        return None
-    try:
-        if "/" in text:
-            num, den = text.split("/")
-            return float(num) / float(den)
-        return float(text)
-    except (ValueError, ZeroDivisionError):
-        raise OptionError(f"--scale '{text}': give a number such as 0.00392 or 1/255") from None
+def _click_param(o: Option):
+    """The click option (or argument) of one schema option; every default is None ("not
+    given"), so a config file's value is only overridden by a flag actually passed."""
+    if o.positional:
+        return click.argument(o.dest, required=False, type=click.Path(path_type=Path))
+    kw: dict = {"help": o.help, "default": None, "multiple": o.multiple}
+    if o.is_flag:
+        kw["is_flag"] = True
+    elif o.choices:
+        kw["type"] = click.Choice(list(o.choices))
+    elif o.type is Path:
+        kw["type"] = click.Path(path_type=Path)
+    elif o.type in (int, float) and o.parse is None:
+        kw["type"] = o.type
+    return click.option(*o.flags, o.dest, **kw)
+
+
+def schema_options(options):
+    """Decorate a command with the click parameters of ``options``, in their order."""
+
+    def decorate(f):
+        for o in reversed([o for o in options if o.flags or o.positional]):
+            f = _click_param(o)(f)
+        return f
+
+    return decorate
 
 
 @cli.command()
-@click.argument("model", required=False, type=click.Path(path_type=Path))
-@click.option("-t", "--target", help="Targets, comma-separated (default: tflite).")
-@click.option("-q", "--quant", help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'.")
-@click.option("--calib", help="Calibration data: .npz, .npy, image directory, or 'random'.")
-@click.option("--eval", "eval_", help="Evaluation data (.npz with x and y, .npy, image directory).")
-@click.option("-o", "--out", type=click.Path(path_type=Path), help="Build directory (default: build).")
-@click.option("--config", type=click.Path(path_type=Path), help="TOML file with any of these options.")
-@click.option("--calib-size", type=int, help="Calibration samples to use (default 100).")
-@click.option("--io-dtype", type=click.Choice(["int8", "uint8", "int16", "float32"]), help="I/O type of integer schemes.")
-@click.option("--per-channel", type=click.Choice(["conv", "all", "none"]), help="Per-channel weight scales for conv layers (default), all layers, or none.")
-@click.option("--float-layers", help="int8: keep these layers float (names from the per-layer report, comma-separated).")
-@click.option("--batch", type=int, help="Fixed batch size of the exported model (default 1).")
-@click.option("--input-shape", help="Fix input shapes: 1x96x96x3 or NAME=1x96x96x3;NAME2=...")
-@click.option("--signature", help="SavedModel signature to export (default serving_default).")
-@click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
-@click.option("--mean", help="Preprocessing: subtract (per channel: 0.5,0.5,0.5).")
-@click.option("--std", help="Preprocessing: divide by (per channel allowed).")
-@click.option("--labels", help="Text file with the class labels, one per line, in output order.")
-@click.option("--c-name", help="tflm: prefix of the generated C symbols and files (default: the model name).")
-@click.option("--lang", type=click.Choice(["c", "cc"]), help="tflm: model data as C (default) or C++.")
-@click.option("--section", help="tflm: linker section for the model data (e.g. .rodata.model).")
-@click.option("--arena-margin", type=int, help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).")
-@click.option("--ov-preset", type=click.Choice(["performance", "mixed"]), help="openvino int8: NNCF preset (symmetric, or asymmetric activations).")
-@click.option("--coreml-target", help="coreml: minimum deployment target (iOS16 default; iOS15..iOS18, macOS12..macOS15, ...).")
-@click.option("--coreml-precision", type=click.Choice(["float16", "float32"]), help="coreml: compute precision of compressed schemes (default float16).")
-@click.option("--coreml-input", type=click.Choice(["tensor", "image"]), help="coreml: input as a tensor (default) or an image (scale/bias from --scale/--mean/--std).")
-@click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What --eval scores (default: from the output shape).")
-@click.option("--max-drop", type=float, help=_MAX_DROP_HELP)
-@click.option("--min-cosine", type=float, help=_MIN_COSINE_HELP)
-@click.option("--min-accuracy", type=float, help=_MIN_ACCURACY_HELP)
-@click.option("--layers", is_flag=True, default=None, help="With --eval: per-layer error report of int8 TFLite artifacts.")
-@click.option("--latency/--no-latency", default=None, help="Time each artifact on the host for the summary (default: on).")
-@click.option("-p", "--prune", "prune", multiple=True, help=_PRUNE_HELP)
-@click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
-@click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
-@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
-@click.option("--force", is_flag=True, default=None, help="Replace an existing edgekit build (or an empty directory).")
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON instead of the table.")
+@schema_options(export_schema())
 @click.pass_obj
-def export(state: _State, model, target, quant, calib, eval_, out, config, calib_size, io_dtype, per_channel,
-           float_layers, batch, input_shape, signature, scale, mean, std, labels, c_name, lang, section, arena_margin,
-           ov_preset, coreml_target, coreml_precision, coreml_input, task, max_drop, min_cosine, min_accuracy, layers,
-           latency, prune, finetune, epochs, unsafe, force, as_json):
+def export(state: _State, **flags):
     """Export MODEL to every --target with the --quant schemes, and prove each artifact.
 
     \b
     edgekit export model.keras -t tflite -q float32,int8 --calib calib.npz --eval eval.npz -o build
     """
     from edgekit.config import load_config
-    from edgekit.data import Preprocess
+    from edgekit.export_options import merge
     from edgekit.pipeline import ExportOptions, export as run_export
     from edgekit.summary import render_export, render_validation
 
-    values = load_config(config) if config else {}
-    given = {
-        "model": model, "target": target, "quant": quant, "calib": calib, "eval": eval_, "out": out,
-        "calib_size": calib_size, "io_dtype": io_dtype, "per_channel": per_channel, "float_layers": float_layers,
-        "batch": batch, "input_shape": input_shape, "signature": signature, "force": force,
-        "labels": labels, "c_name": c_name, "lang": lang, "section": section, "arena_margin": arena_margin,
-        "ov_preset": ov_preset, "task": task, "max_drop": max_drop, "min_cosine": min_cosine, "min_accuracy": min_accuracy, "layers": layers,
-        "latency": latency,
-        "prune": prune or None, "finetune": finetune, "epochs": epochs,
-    }  # fmt: skip
-    values.update({k: v for k, v in given.items() if v is not None})
-    values.setdefault("latency", True)
-    coreml = {k: v for k, v in (("deployment_target", coreml_target), ("precision", coreml_precision),
-                                ("input", coreml_input)) if v is not None}  # fmt: skip
-    if coreml:
-        values["coreml"] = {**values.get("coreml", {}), **coreml}
-    pre = {k: values.pop(k) for k in ("scale", "mean", "std") if k in values}
-    pre.update({k: v for k, v in (("scale", _scale(scale)), ("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std"))) if v is not None})
+    values = merge(flags, load_config(flags["config"]) if flags["config"] else {})
     if "model" not in values:
         raise OptionError("no MODEL given: pass a model file, or set 'model' in --config")
-    if isinstance(values.get("float_layers"), str):
-        values["float_layers"] = tuple(n.strip() for n in values["float_layers"].split(",") if n.strip())
-    elif "float_layers" in values:
-        values["float_layers"] = tuple(values["float_layers"])
-    if "prune" in values:
-        values["prune"] = (values["prune"],) if isinstance(values["prune"], str) else tuple(values["prune"])
-    if isinstance(values.get("target"), str):
-        values["target"] = tuple(t.strip() for t in values["target"].split(",") if t.strip())
-    elif "target" in values:
-        values["target"] = tuple(values["target"])
-    for key in ("model", "out"):
-        if key in values:
-            values[key] = Path(values[key])
-    opts = ExportOptions(**values, preprocess=Preprocess(**pre), unsafe=unsafe)
-    _warn_unsafe(state, unsafe)
+    opts = ExportOptions(**values)
+    _warn_unsafe(state, opts.unsafe)
     result = run_export(opts, progress=state.step)
-    if as_json:
+    if flags["json"]:
         state.out.file.write(jsontext.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:
         render_export(result, state.out)
@@ -233,15 +165,15 @@ def export(state: _State, model, target, quant, calib, eval_, out, config, calib
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Pruned model file (.keras, or .h5).")
-@click.option("-p", "--prune", "prune", multiple=True, required=True, help=_PRUNE_HELP)
-@click.option("--finetune", help="Labelled data (.npz with x and y) to fine-tune the pruned model on.")
-@click.option("--epochs", type=int, help="Fine-tuning epochs (default 5).")
+@click.option("-p", "--prune", "prune", multiple=True, required=True, help=PRUNE_HELP)
+@click.option("--finetune", help=FINETUNE_HELP)
+@click.option("--epochs", type=int, help=EPOCHS_HELP)
 @click.option("--calib", help="Data for criterion=activation (.npz, .npy, image directory).")
 @click.option("--eval", "eval_", help="Labelled data: top-1 before and after pruning.")
 @click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
 @click.option("--mean", help="Preprocessing: subtract (per channel allowed).")
 @click.option("--std", help="Preprocessing: divide by (per channel allowed).")
-@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
+@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pruning record as JSON.")
 @click.pass_obj
@@ -258,7 +190,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
 
     opts = ExportOptions(model=model, prune=tuple(prune), finetune=finetune, epochs=epochs)
     specs = plan_pruning(opts)
-    pre = Preprocess(_scale(scale), _floats(mean, "--mean"), _floats(std, "--std"))
+    pre = Preprocess(parse_scale(scale), parse_floats(mean, "--mean"), parse_floats(std, "--std"))
     _warn_unsafe(state, unsafe)
     with state.step(f"Loading {model}"):
         source = load_model(model, unsafe=unsafe)
@@ -281,7 +213,7 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--ops", is_flag=True, help="Also list every op with its MACs and output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
+@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.pass_obj
 def inspect(state: _State, model, ops, as_json, unsafe):
     """Show MODEL's inputs, outputs, ops, parameters, MACs and largest tensors.
@@ -306,10 +238,10 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 @click.option("--eval", "eval_", required=True, help="Evaluation data (.npz with x and y, .npy, image directory).")
 @click.option("--model", "model_path", help="The float source model (default: the path in the manifest).")
 @click.option("--targets", "only", help="Validate only these targets (comma-separated).")
-@click.option("--task", type=click.Choice(["classification", "regression", "anomaly"]), help="What to score (default: from the output shape).")
-@click.option("--max-drop", type=float, help=_MAX_DROP_HELP)
-@click.option("--min-cosine", type=float, help=_MIN_COSINE_HELP)
-@click.option("--min-accuracy", type=float, help=_MIN_ACCURACY_HELP)
+@click.option("--task", type=click.Choice(TASK.choices), help="What to score (default: from the output shape).")
+@click.option("--max-drop", type=float, help=MAX_DROP.help)
+@click.option("--min-cosine", type=float, help=MIN_COSINE.help)
+@click.option("--min-accuracy", type=float, help=MIN_ACCURACY.help)
 @click.option("--baseline", type=click.Path(path_type=Path), help="Baseline file: fail when worse than it.")
 @click.option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Percentage points of top-1 (or AUC) an artifact may lose against the baseline.")
 @click.option("--update-baseline", is_flag=True, help="Write this run's metrics as the new --baseline.")
@@ -318,7 +250,7 @@ def inspect(state: _State, model, ops, as_json, unsafe):
               show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
 @click.option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
 @click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
-@click.option("--unsafe", is_flag=True, help=_UNSAFE_HELP)
+@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.pass_obj
 def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
              baseline_tolerance, update_baseline, junit, litert_kernels, layers, as_json, unsafe):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from edgekit.errors import OptionError
+from edgekit.export_options import export_schema, table_keys
 from edgekit.files import read_bounded
 
 if sys.version_info >= (3, 11):
@@ -19,40 +20,18 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _STR, _INT, _BOOL, _NUM = "a string", "an integer", "true or false", "a number"
-# key -> (expected kind, is a path)
-EXPORT_KEYS: dict[str, tuple[str, bool]] = {
-    "model": (_STR, True),
-    "out": (_STR, True),
-    "target": ("a string or a list of strings", False),
-    "quant": ("a string, a list of strings or a table of target = scheme(s)", False),
-    "calib": (_STR, True),
-    "eval": (_STR, True),
-    "calib_size": (_INT, False),
-    "io_dtype": (_STR, False),
-    "per_channel": (_STR, False),
-    "batch": (_INT, False),
-    "input_shape": (_STR, False),
-    "signature": (_STR, False),
-    "force": (_BOOL, False),
-    "labels": (_STR, True),
-    "float_layers": ("a string or a list of strings", False),
-    "c_name": (_STR, False),
-    "lang": (_STR, False),
-    "section": (_STR, False),
-    "arena_margin": (_INT, False),
-    "ov_preset": (_STR, False),
-    "coreml": ("a table", False),
-    "task": (_STR, False),
-    "max_drop": (_NUM, False),
-    "min_cosine": (_NUM, False),
-    "min_accuracy": (_NUM, False),
-    "layers": (_BOOL, False),
-    "latency": (_BOOL, False),
-    "prune": ("a string or a list of strings", False),
-    "finetune": (_STR, True),
-    "epochs": (_INT, False),
-}
-PREPROCESS_KEYS = ("scale", "mean", "std")
+_STRS = "a string or a list of strings"
+# Option.toml -> the kind a config value must be, in the words of the error message
+_KINDS = {"quant": "a string, a list of strings or a table of target = scheme(s)", "table": "a table",
+          "strings": _STRS, "number": _NUM, "numbers": "a number or a list of numbers", "any": "any value"}  # fmt: skip
+
+
+def _kind(option) -> str:
+    if option.toml:
+        return _KINDS[option.toml]
+    if option.comma_list or option.multiple:
+        return _STRS
+    return {int: _INT, bool: _BOOL, float: _NUM}.get(option.type, _STR)
 
 
 def _ok(kind: str, value) -> bool:
@@ -64,24 +43,31 @@ def _ok(kind: str, value) -> bool:
         return isinstance(value, bool)
     if kind == _NUM:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind.startswith("a string or a list"):
+    if kind == _STRS:
         return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
     if kind == "a table":
         return isinstance(value, dict)
-    if kind.startswith("a string, a list"):
-        return _ok("a string or a list", value) or (
-            isinstance(value, dict) and all(_ok("a string or a list", v) for v in value.values())
-        )
+    if kind == "any value":
+        return True
+    if kind == _KINDS["numbers"]:
+        return _ok(_NUM, value) or (isinstance(value, list) and bool(value) and all(_ok(_NUM, v) for v in value))
+    if kind == _KINDS["quant"]:
+        return _ok(_STRS, value) or (isinstance(value, dict) and all(_ok(_STRS, v) for v in value.values()))
     return False
 
 
-def _number_or_list(path: Path, key: str, value):
+def _preprocess(path: Path, key: str, value):
     if key == "scale" and isinstance(value, list):  # one factor for every channel, like --scale
         raise OptionError(f"{path}: [preprocess] scale must be one number (per-channel values go in mean/std)")
-    values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if not _ok(_KINDS["numbers"], value):
         raise OptionError(f"{path}: [preprocess] {key} must be a number or a list of numbers")
+    values = value if isinstance(value, list) else [value]
     return float(values[0]) if key == "scale" else tuple(float(v) for v in values)
+
+
+def export_keys() -> dict:
+    """Config key -> Option: every export option a config file may set (not ``unsafe``)."""
+    return {o.name: o for o in export_schema() if o.config and o.stored and o.table is None}
 
 
 def read_toml(path: Path, option: str) -> dict:
@@ -105,27 +91,52 @@ def load_config(path: str | Path) -> dict:
         extra = sorted(set(raw) - {"export"})
         if extra:
             raise OptionError(f"{path}: unknown top-level key(s) {', '.join(extra)}; put options under [export]")
+    keys = export_keys()
     out: dict = {}
     for key, value in section.items():
         name = key.replace("-", "_")
-        if name == "preprocess":
-            if not isinstance(value, dict):
-                raise OptionError(f"{path}: preprocess must be a table ([export.preprocess])")
-            for k, v in value.items():
-                if k not in PREPROCESS_KEYS:
-                    raise OptionError(f"{path}: unknown preprocess key '{k}'; use {', '.join(PREPROCESS_KEYS)}")
-                out[k] = _number_or_list(path, k, v)
-            continue
         if name == "unsafe":
             raise OptionError(f"{path}: 'unsafe' cannot be set in a config file; pass --unsafe on the command line")
-        if name not in EXPORT_KEYS:
-            raise OptionError(f"{path}: unknown key '{key}'; known keys: {', '.join(EXPORT_KEYS)}, preprocess")
-        kind, is_path = EXPORT_KEYS[name]
+        if name not in keys:
+            raise OptionError(f"{path}: unknown key '{key}'; known keys: {', '.join(keys)}")
+        option = keys[name]
+        if option.toml == "table":
+            out[name] = _table(path, option, value)
+            continue
+        kind = _kind(option)
         if "\0" in str(value):
             raise OptionError(f"{path}: '{key}' contains a NUL character")
         if not _ok(kind, value):
             raise OptionError(f"{path}: '{key}' must be {kind}, got {type(value).__name__} {value!r}")
-        if is_path and not (name == "calib" and value == "random"):
-            value = str((path.parent / value)) if not Path(value).is_absolute() else value
-        out[name] = value
+        out[name] = _resolved(path, option, value)
+    return out
+
+
+def _resolved(path: Path, option, value):
+    """A path relative to the config file's directory (values such as calib = "random" stay)."""
+    if option.is_path and value not in option.not_paths and not Path(value).is_absolute():
+        return str(path.parent / value)
+    return value
+
+
+def _table(path: Path, option, value) -> dict:
+    """An ``[export.<name>]`` table: known keys only, each of its declared kind."""
+    name = option.name
+    if not isinstance(value, dict):
+        raise OptionError(f"{path}: {name} must be a table ([export.{name}])")
+    keys = {o.name: o for o in table_keys(name)}
+    out = {}
+    for k, v in value.items():
+        k = str(k).replace("-", "_")
+        if k not in keys:
+            raise OptionError(f"{path}: unknown {name} key '{k}'; use {', '.join(keys)}")
+        if name == "preprocess":  # floats and tuples, as --scale/--mean/--std give them
+            out[k] = _preprocess(path, k, v)
+            continue
+        kind = _kind(keys[k])
+        if "\0" in str(v):
+            raise OptionError(f"{path}: '{name}.{k}' contains a NUL character")
+        if not _ok(kind, v):
+            raise OptionError(f"{path}: '{name}.{k}' must be {kind}, got {type(v).__name__} {v!r}")
+        out[k] = _resolved(path, keys[k], v)
     return out

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
+from edgekit.export_options import field_options, given_format_options, reads, table_keys
 from edgekit.manifest import source_entry, write_manifest
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import name_max, staged_output
 from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
-from quantize.spec import SCHEMES, QuantSpec, parse_quant_plan
+from quantize.spec import SCHEMES, QuantSpec, closest_plan
 from targets import check_target_names, get_target
 from targets.base import Artifact, sha256_of
 
@@ -28,7 +29,12 @@ LATENCY_SECONDS = 0.1  # per artifact in the export summary; `edgekit simulate` 
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """Everything ``edgekit export`` takes (CLI flags and config keys share these names)."""
+    """Everything ``edgekit export`` takes (CLI flags and config keys share these names).
+
+    One field per option of the schema (edgekit.export_options), with its default: types and
+    defaults are written here to stay readable and type-checked; tests/test_options.py fails
+    when a field and the schema differ. Ranges, choices and scope come from the schema.
+    """
 
     model: Path
     out: Path = Path("build")
@@ -104,23 +110,37 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     """(target, spec) pairs for the request, each checked against its target."""
     check_target_names(opts.target, "--target")
     _refuse_options_of_absent_targets(opts)
-    plan = parse_quant_plan(opts.quant, list(opts.target))
-    if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for ss in plan.values() for s in ss):
+    _check_values(opts)
+    labels = read_labels(opts.labels) if opts.labels else None
+    targets = {name: get_target(name, **_target_options(name, opts, labels)) for name in opts.target}
+    plan = closest_plan(opts.quant, list(opts.target), {n: t.schemes for n, t in targets.items()})
+    made = [s for pairs in plan.values() for s, _ in pairs]
+    if opts.io_dtype and not any(opts.io_dtype in SCHEMES[s].io_dtypes for s in made):
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
-    if opts.float_layers and not any("int8" in ss for ss in plan.values()):
+    if opts.float_layers and "int8" not in made:
         raise OptionError("--float-layers applies to the int8 scheme; add int8 to --quant")
     base = QuantSpec(calib_size=opts.calib_size, per_channel=opts.per_channel)
-    labels = read_labels(opts.labels) if opts.labels else None
     pairs = []
     for name, schemes in plan.items():
-        target = get_target(name, **_target_options(name, opts, labels))
-        for scheme in schemes:
+        target = targets[name]
+        for scheme, requested in schemes:
             io = opts.io_dtype if opts.io_dtype in SCHEMES[scheme].io_dtypes else None
             spec = replace(base.with_scheme(scheme), io_dtype=io,
-                           float_layers=tuple(opts.float_layers) if scheme == "int8" else ())
+                           float_layers=tuple(opts.float_layers) if scheme == "int8" else (),
+                           requested=None if requested == scheme else requested)  # fmt: skip
             target.check(None, spec)
             pairs.append((target, spec))
     return pairs
+
+
+def as_requested(artifact: Artifact, spec: QuantSpec) -> Artifact:
+    """An artifact made for the closest scheme says so: a note (shown in the summary) and
+    ``requested_scheme`` in its manifest metadata."""
+    if spec.requested is None:
+        return artifact
+    note = (f"--quant {spec.requested}: {artifact.target} cannot produce {spec.requested} on this host, "
+            f"so this is {spec.scheme}, the closest scheme it can")  # fmt: skip
+    return replace(artifact, notes=(note, *artifact.notes), metadata={**artifact.metadata, "requested_scheme": spec.requested})
 
 
 def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResult:
@@ -183,7 +203,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         artifacts = []
         for target, spec in pairs:
             with step(f"Exporting {target.name} {spec.scheme}"):
-                artifacts.append(target.export(model, spec, stage / target.name, calib))
+                artifacts.append(as_requested(target.export(model, spec, stage / target.name, calib), spec))
 
         report = None
         if evalset is not None:
@@ -270,36 +290,32 @@ def plan_pruning(opts: ExportOptions) -> list:
     return specs
 
 
-# ExportOptions field -> (flag, the targets it applies to)
-_TARGET_FLAGS = {
-    "c_name": ("--c-name", ("tflm",)), "lang": ("--lang", ("tflm",)), "section": ("--section", ("tflm",)),
-    "arena_margin": ("--arena-margin", ("tflm",)), "ov_preset": ("--ov-preset", ("openvino",)),
-    "labels": ("--labels", ("tflm", "coreml")),
-}  # fmt: skip
-_COREML_FLAGS = {"deployment_target": "--coreml-target", "precision": "--coreml-precision", "input": "--coreml-input"}
-
-
 def _refuse_options_of_absent_targets(opts: ExportOptions) -> None:
-    """An option for a target that is not requested would be ignored yet recorded: refuse it."""
-    defaults = ExportOptions.__dataclass_fields__
-    given = [(flag, wanted) for name, (flag, wanted) in _TARGET_FLAGS.items()
-             if getattr(opts, name) != defaults[name].default]  # fmt: skip
-    given += [(_COREML_FLAGS.get(k, f"coreml option '{k}'"), ("coreml",)) for k in opts.coreml]
-    for flag, wanted in given:
+    """An option of a format that is not requested would be ignored yet recorded: refuse it."""
+    for option in given_format_options(opts):
+        wanted = option.formats
         if not set(wanted) & set(opts.target):
-            names = " and ".join(f"the {t} target" for t in wanted)
+            flag, names = option.flag, " and ".join(f"the {t} target" for t in wanted)
             raise OptionError(f"{flag} applies to {names}, which {'is' if len(wanted) == 1 else 'are'} not requested "
                               f"(-t {','.join(opts.target)}); add it to --target or drop {flag}")  # fmt: skip
 
 
-def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
-    """The options of ``opts`` that belong to target ``name``."""
-    if name == "openvino":
-        return {"preset": opts.ov_preset, "max_drop": opts.max_drop, "eval_data": opts.eval, "preprocess": opts.preprocess}
-    if name == "coreml":
-        return {"options": opts.coreml, "labels": labels, "preprocess": opts.preprocess}
-    if name == "tflm":
-        return {"c_name": opts.c_name, "lang": opts.lang, "section": opts.section, "labels": labels,
-                "arena_margin": opts.arena_margin}  # fmt: skip
-    return {}
+def _check_values(opts: ExportOptions) -> None:
+    """Choices and ranges of the schema, for values from the CLI, a config file or Python alike."""
+    for option in field_options():
+        value = getattr(opts, option.name)
+        if option.toml == "table" and isinstance(value, dict):
+            for key in table_keys(option.name):
+                key.check(value.get(key.name))
+        elif option.toml != "table":
+            option.check(value)
 
+
+def _target_options(name: str, opts: ExportOptions, labels: list[str] | None) -> dict:
+    """The constructor arguments of target ``name``: its formats' options (by their ``arg``)
+    and the shared options it reads (its ``READS``); --labels as the labels read from the file."""
+    args = {o.arg: getattr(opts, o.name) for o in field_options() if o.arg and name in o.formats}
+    args.update({arg: getattr(opts, shared) for arg, shared in reads(name).items()})
+    if "labels" in args:
+        args["labels"] = labels
+    return args

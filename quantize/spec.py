@@ -67,6 +67,9 @@ class QuantSpec:
     per_channel: str = "conv"
     calib_size: int = 100
     float_layers: tuple[str, ...] = field(default=())
+    # The scheme asked for when one --quant for every target was mapped to this target's
+    # closest (CLOSEST): e.g. int8 -> int8-weights for Core ML off macOS. None: as asked.
+    requested: str | None = None
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -104,6 +107,15 @@ class QuantSpec:
         return replace(self, scheme=scheme, io_dtype=io)
 
 
+# scheme -> the schemes that keep most of what it asks for, best first, for a target that cannot
+# produce it. Applied only to a scheme given for every target (``-q int8``); ``coreml=int8`` is exact.
+CLOSEST: dict[str, tuple[str, ...]] = {
+    "int8": ("int8-weights",),  # Core ML calibrates activations only on macOS: int8 weights, float compute
+    "dynamic": ("int8-weights",),  # int8 weights; the float activations stay float
+    "int8-weights": ("dynamic",),  # TFLite's int8 weights are dynamic-range quantization
+}
+
+
 def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, tuple[str, ...]]:
     """Read ``--quant`` into the schemes each target must produce.
 
@@ -111,6 +123,32 @@ def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, t
     names a target per item (an item may repeat a target to ask for several schemes).
     A TOML table ``{tflite = "int8", coreml = ["float16", "palettize4"]}`` works too.
     """
+    return {t: tuple(dict.fromkeys(s for s, _ in items)) for t, items in _plan_items(text, targets).items()}
+
+
+def closest_plan(text: str | dict | list, targets: list[str], supported: dict[str, frozenset[str]]
+                 ) -> dict[str, tuple[tuple[str, str], ...]]:  # fmt: skip
+    """``parse_quant_plan`` where a scheme given for several targets at once that target ``t``
+    cannot produce (not in ``supported[t]``) becomes the first of its CLOSEST that ``t`` can:
+    target -> ((scheme, requested scheme), ...). Without a close one it stays, so the target
+    refuses it; a scheme also asked for exactly keeps only its exact entry. With one target,
+    ``-q int8`` means ``target=int8``: exact."""
+    plan = {}
+    shared = len(set(targets)) > 1
+    for t, items in _plan_items(text, targets).items():
+        pairs: dict[str, str] = {}  # scheme made -> scheme asked for
+        for scheme, for_all in items:
+            done = scheme
+            if shared and for_all and scheme not in supported[t]:
+                done = next((c for c in CLOSEST.get(scheme, ()) if c in supported[t]), scheme)
+            if done not in pairs or done == scheme:  # the first mention keeps its place; exact wins
+                pairs[done] = scheme
+        plan[t] = tuple(pairs.items())
+    return plan
+
+
+def _plan_items(text: str | dict | list, targets: list[str]) -> dict[str, list[tuple[str, bool]]]:
+    """target -> [(scheme, given for every target), ...] in the order asked."""
     items: list[tuple[str | None, str]] = []
     if isinstance(text, dict):
         for target, value in text.items():
@@ -126,7 +164,7 @@ def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, t
     if not items:
         raise OptionError("--quant is empty; give a scheme such as int8 or tflite=int8")
 
-    plan: dict[str, list[str]] = {t: [] for t in targets}
+    plan: dict[str, list[tuple[str, bool]]] = {t: [] for t in targets}
     for target, scheme in items:
         if scheme not in SCHEMES:
             raise OptionError(
@@ -134,15 +172,14 @@ def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, t
             )
         if target is None:
             for t in targets:
-                plan[t].append(scheme)
+                plan[t].append((scheme, True))
         elif target not in plan:
             raise OptionError(
                 f"--quant names target '{target}', which is not in --target ({', '.join(targets)})"
             )
         else:
-            plan[target].append(scheme)
+            plan[target].append((scheme, False))
     for t, schemes in plan.items():
         if not schemes:
             raise OptionError(f"--quant gives no scheme for target '{t}'")
-    # Keep the first mention of each scheme, in the order asked.
-    return {t: tuple(dict.fromkeys(s)) for t, s in plan.items()}
+    return plan

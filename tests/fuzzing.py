@@ -225,12 +225,12 @@ _TOML_VALUES = ['"x"', "3", "-1", "0", "1e400", "nan", "true", "[1, 2]", '["a", 
 
 def bad_config(rng: random.Random, model: Path, out: Path) -> tuple[str, str]:
     """TOML text for ``--config``: wrong types, unknown keys, broken syntax."""
-    from edgekit.config import EXPORT_KEYS
+    from edgekit.config import export_keys
 
     kind = rng.choice(["type", "unknown", "syntax", "preprocess", "bytes", "unsafe"])
     lines = ["[export]", f'model = "{model}"', f'out = "{out}"', 'target = "tflite"', "latency = false"]
     if kind == "type":
-        key = rng.choice(sorted(EXPORT_KEYS))
+        key = rng.choice(sorted(export_keys()))
         lines = [ln for ln in lines if not ln.startswith(key + " ")] + [f"{key} = {rng.choice(_TOML_VALUES)}"]
     elif kind == "unknown":
         lines.append(f"{rng.choice(['colour', 'quant_mode', 'Target', 'calib-sizes', 'x.y'])} = {rng.choice(_TOML_VALUES)}")

@@ -95,6 +95,9 @@ def test_errors_are_one_line_and_write_nothing(tmp_path):
         (("export", digits, "-o", tmp_path / "file.txt" / "o"), ["not writable"]),
         (("export", digits, "-q", "int8", "--calib", "random", "--calib-size", "0", "-o", out), ["--calib-size"]),
         (("export", digits, "--scale", "abc", "-o", out), ["--scale"]),
+        (("export", digits, "-t", "openvino", "--per-channel", "all", "-o", out), ["--per-channel applies to the tflite"]),
+        (("export", digits, "-t", "tflm", "--arena-margin", "-1", "-o", out), ["--arena-margin -1: give 0 to"]),
+        (("export", digits, "--batch", "0", "-o", out), ["--batch must be at least 1, got 0"]),
         (("inspect", tmp_path / "nothing.tflite"), ["nothing.tflite"]),
     ]
     (tmp_path / "file.txt").write_text("x")
@@ -204,3 +207,22 @@ def test_error_lines_show_control_characters_escaped(tmp_path):
     res = run_cli("inspect", tmp_path / "x\x1b[2J\r\x07y.tflite")
     _one_line_error(res, "x\\x1b[2J\\x0d\\x07y.tflite: no such file")
     assert "\x1b" not in res.stderr and "\r" not in res.stderr and "\x07" not in res.stderr
+
+
+def test_one_quant_for_tflite_and_coreml_off_macos(tiny_keras, tmp_path):
+    """-q int8 for tflite and coreml where Core ML cannot calibrate: coreml makes int8-weights,
+    and the summary and the manifest say it was asked for int8."""
+    from targets.coreml.runner import runtime_available
+
+    if runtime_available():
+        pytest.skip("Core ML calibrates int8 on macOS: nothing is mapped")
+    res = run_cli("export", tiny_keras, "-t", "tflite,coreml", "-q", "int8", "--calib", "random", "--no-latency",
+                  "-o", tmp_path / "b")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "--quant int8: coreml cannot produce int8 on this host, so this is int8-weights" in res.stdout
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    done = {(a["target"], a["scheme"]): a for a in manifest["artifacts"]}
+    assert set(done) == {("tflite", "int8"), ("coreml", "int8-weights")}
+    assert done["coreml", "int8-weights"]["metadata"]["requested_scheme"] == "int8"
+    assert "requested_scheme" not in done["tflite", "int8"]["metadata"]
+    assert done["coreml", "int8-weights"]["notes"][0].startswith("--quant int8: coreml cannot produce int8")

@@ -174,3 +174,107 @@ def test_digits_every_tflite_scheme(tmp_path):
     )
     assert [a.scheme for a in res.artifacts] == schemes
     assert all(a.primary.exists() for a in res.artifacts)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"per_channel": "all", "target": ("openvino",)},
+         r"--per-channel applies to the tflite target and the tflm target, which are not requested \(-t openvino\)"),
+        ({"float_layers": ("dense",), "target": ("openvino", "coreml"), "quant": "int8"},
+         r"--float-layers applies to the tflite target and the tflm target, which are not requested"),
+        ({"coreml": {"sparsity": 0.3}}, r"coreml option 'sparsity' applies to the coreml target"),
+        ({"coreml": {"bogus": 1}}, r"coreml option 'bogus' applies to the coreml target"),
+        ({"labels": "l.txt", "target": ("openvino",)}, "--labels applies to the tflm target and the coreml target"),
+        ({"calib_size": 0}, "--calib-size must be at least 1, got 0"),
+        ({"batch": 0}, "--batch must be at least 1, got 0"),
+        ({"epochs": 0, "prune": ("ops",), "finetune": "t.npz"}, "--epochs must be at least 1, got 0"),
+        ({"arena_margin": -5, "target": ("tflm",)}, "--arena-margin -5: give 0 to 67,108,864 bytes"),
+        ({"max_drop": 101, "eval": "e.npz"}, "--max-drop 101: out of range; it is percentage points, from 0 to 100"),
+        ({"lang": "rust", "target": ("tflm",)}, "--lang 'rust': choose one of c, cc"),
+        ({"coreml": {"precision": "int3"}, "target": ("coreml",)}, "--coreml-precision 'int3': choose one of"),
+    ],
+)  # fmt: skip
+def test_schema_scope_and_ranges(tmp_path, kwargs, message):
+    """Scope and ranges come from the option schema, before any file is read."""
+    from edgekit.pipeline import plan_specs
+
+    with pytest.raises(OptionError, match=message):
+        plan_specs(ExportOptions(model=tmp_path / "m.keras", out=tmp_path / "o", **kwargs))
+
+
+def test_per_channel_with_a_tflite_family_target_is_fine(tmp_path):
+    from edgekit.pipeline import plan_specs
+
+    pairs = plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("openvino", "tflm"), per_channel="all",
+                                     quant="int8", float_layers=("d",)))  # fmt: skip
+    assert [(t.name, s.per_channel, s.float_layers) for t, s in pairs] == [("openvino", "all", ("d",)), ("tflm", "all", ("d",))]
+
+
+def test_target_options_come_from_the_schema(tmp_path):
+    from edgekit.data import Preprocess
+    from edgekit.pipeline import _target_options
+
+    pre = Preprocess(scale=0.5)
+    opts = ExportOptions(model=tmp_path / "m.keras", ov_preset="mixed", max_drop=1.0, eval="e.npz", preprocess=pre,
+                         c_name="kws", lang="cc", section=".m", arena_margin=64, coreml={"precision": "float32"})  # fmt: skip
+    assert _target_options("tflite", opts, ["a"]) == {}
+    assert _target_options("tflm", opts, ["a"]) == {"c_name": "kws", "lang": "cc", "section": ".m", "labels": ["a"],
+                                                    "arena_margin": 64}  # fmt: skip
+    assert _target_options("openvino", opts, ["a"]) == {"preset": "mixed", "max_drop": 1.0, "eval_data": "e.npz", "preprocess": pre}
+    assert _target_options("coreml", opts, ["a"]) == {"options": {"precision": "float32"}, "labels": ["a"], "preprocess": pre}
+
+
+@pytest.fixture
+def no_coreml_runtime(monkeypatch):
+    from targets.coreml import exporter
+
+    monkeypatch.setattr(exporter, "runtime_available", lambda: False)
+
+
+def test_one_quant_maps_to_each_targets_closest_scheme(tmp_path, no_coreml_runtime):
+    """-q int8 for tflite and coreml off macOS: coreml makes int8-weights and says it was asked for int8."""
+    from edgekit.pipeline import plan_specs
+
+    pairs = plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("tflite", "coreml"), quant="float32,int8"))
+    got = [(t.name, s.scheme, s.requested) for t, s in pairs]
+    assert got == [("tflite", "float32", None), ("tflite", "int8", None), ("coreml", "float32", None),
+                   ("coreml", "int8-weights", "int8")]  # fmt: skip
+    # asked for exactly as well: one artifact, the exact one (and TFLite's int8 weights are dynamic)
+    pairs = plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("tflite", "coreml"), quant="int8,int8-weights"))
+    assert [(t.name, s.scheme, s.requested) for t, s in pairs] == [("tflite", "int8", None), ("tflite", "dynamic", "int8-weights"),
+                                                                   ("coreml", "int8-weights", None)]  # fmt: skip
+    # dynamic: TFLite's own; OpenVINO's closest is int8 weight compression
+    pairs = plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("tflite", "openvino"), quant="dynamic"))
+    assert [(t.name, s.scheme, s.requested) for t, s in pairs] == [("tflite", "dynamic", None),
+                                                                   ("openvino", "int8-weights", "dynamic")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "quant, message",
+    [
+        ("tflite=int8,coreml=int8", "coreml int8 quantizes activations .* exists only on macOS"),  # per target: exact
+        ({"tflite": "int8", "coreml": "int8"}, "exists only on macOS"),
+        ("palettize4", "target tflite cannot produce scheme 'palettize4'"),  # no close scheme: as before
+        ("int16x8", "target coreml cannot produce scheme 'int16x8'"),
+    ],
+)
+def test_per_target_quant_stays_exact(tmp_path, no_coreml_runtime, quant, message):
+    from edgekit.pipeline import plan_specs
+
+    with pytest.raises(UnsupportedError, match=message):
+        plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("tflite", "coreml"), quant=quant))
+    with pytest.raises(UnsupportedError, match="exists only on macOS"):  # one target: -q int8 is coreml=int8
+        plan_specs(ExportOptions(model=tmp_path / "m.keras", target=("coreml",), quant="int8"))
+
+
+def test_an_artifact_of_the_closest_scheme_says_so(tmp_path):
+    from edgekit.pipeline import as_requested
+    from quantize.spec import QuantSpec
+    from targets.base import Artifact
+
+    a = Artifact("coreml", "int8-weights", tmp_path, ("m.mlpackage",), (), (), ("int8 weights",), {"x": 1})
+    assert as_requested(a, QuantSpec("int8-weights")) is a
+    b = as_requested(a, QuantSpec("int8-weights", requested="int8"))
+    assert b.notes[0] == "--quant int8: coreml cannot produce int8 on this host, so this is int8-weights, the closest scheme it can"
+    assert b.notes[1:] == a.notes and b.metadata == {"x": 1, "requested_scheme": "int8"}

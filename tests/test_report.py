@@ -233,3 +233,17 @@ def test_validate_refreshes_the_report(build, tmp_path):
     assert f"edgekit validate {build} --eval {EXAMPLE / 'eval.npz'} --min-cosine 0.99" in md
     tflm = next(line for line in md.splitlines() if line.startswith("| tflm/int8"))
     assert "| – | – | – |" in tflm  # validated without tflm this time: no accuracy for it
+
+
+def test_reproduce_command_keeps_every_option_that_shaped_the_build():
+    """--prune, --finetune and the --coreml-* flags were missing from the rebuilt command."""
+    from edgekit.report.data import commands
+
+    manifest = {"source": {"path": "m.keras"}, "build_dir": "b", "artifacts": [], "options": {
+        "model": "m.keras", "out": "b", "target": ["tflite", "coreml"], "quant": "float32", "prune": ["ops", "channels=0.5"],
+        "finetune": "t.npz", "epochs": 3, "coreml": {"deployment_target": "iOS17", "author": "me"}, "calib_size": 100,
+        "preprocess": {"scale": 0.00392156862745098, "mean": [0.5, 0.5]}, "latency": True, "force": True, "unsafe": False}}  # fmt: skip
+    assert commands(manifest, None, None)[0] == (
+        "edgekit export m.keras --target tflite,coreml --scale 0.00392157 --mean 0.5,0.5 --coreml-target iOS17 "
+        "--prune ops --prune channels=0.5 --finetune t.npz --epochs 3 --out b --force"
+    )

@@ -61,3 +61,18 @@ def test_plan_errors(text, message):
 def test_plan_needs_every_target_covered():
     with pytest.raises(OptionError, match="no scheme for target 'coreml'"):
         parse_quant_plan("tflite=int8", ["tflite", "coreml"])
+
+
+def test_closest_plan_maps_shared_schemes_only():
+    from quantize.spec import closest_plan
+
+    supported = {"tflite": frozenset({"float32", "int8", "dynamic"}), "coreml": frozenset({"float32", "int8-weights"})}
+    assert closest_plan("float32,int8", ["tflite", "coreml"], supported) == {
+        "tflite": (("float32", "float32"), ("int8", "int8")),
+        "coreml": (("float32", "float32"), ("int8-weights", "int8")),
+    }
+    # per target: exact, so the target refuses it later
+    assert closest_plan("tflite=int8,coreml=int8", ["tflite", "coreml"], supported)["coreml"] == (("int8", "int8"),)
+    # no close scheme: unchanged; one target: exact
+    assert closest_plan("palettize4", ["tflite", "coreml"], supported)["tflite"] == (("palettize4", "palettize4"),)
+    assert closest_plan("int8", ["coreml"], supported) == {"coreml": (("int8", "int8"),)}

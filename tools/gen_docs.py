@@ -68,11 +68,25 @@ def schemes_table() -> str:
     return "\n".join(rows)
 
 
+def export_options_table() -> str:
+    from edgekit.export_options import options_markdown
+
+    return options_markdown()
+
+
+def coreml_options_table() -> str:
+    from edgekit.export_options import table_markdown
+
+    return table_markdown("coreml")
+
+
 # name -> (page, generator)
 GENERATED = {
     "tflm-ops": ("docs/tflm.md", tflm_ops_table),
     "calibration": ("docs/simulate.md", calibration_table),
     "schemes": ("docs/targets.md", schemes_table),
+    "export-options": ("docs/export.md", export_options_table),
+    "coreml-options": ("docs/coreml.md", coreml_options_table),
 }
 
 

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from edgekit.errors import ModelFileError
+from edgekit.export_options import reproduce_args
 from edgekit.files import read_bounded
 from edgekit.fmt import short_layer
 from edgekit.manifest import MANIFEST, read_manifest
@@ -197,30 +198,7 @@ def commands(manifest: dict, validation: dict | None, simulation: dict | None) -
     opts = manifest.get("options", {})
     out = opts.get("out") or manifest.get("build_dir", "build")
     cmd = ["edgekit", "export", str(opts.get("model") or manifest["source"].get("path"))]
-    flags = [
-        ("--target", ",".join(opts.get("target") or []), "tflite"), ("--quant", _quant(opts.get("quant")), "float32"),
-        ("--calib", opts.get("calib"), None), ("--calib-size", opts.get("calib_size"), 100),
-        ("--eval", opts.get("eval"), None), ("--io-dtype", opts.get("io_dtype"), None),
-        ("--per-channel", opts.get("per_channel"), "conv"),
-        ("--float-layers", ",".join(opts.get("float_layers") or []), ""), ("--batch", opts.get("batch"), 1),
-        ("--input-shape", opts.get("input_shape"), None), ("--signature", opts.get("signature"), None),
-        ("--labels", opts.get("labels"), None), ("--c-name", opts.get("c_name"), None), ("--lang", opts.get("lang"), "c"),
-        ("--section", opts.get("section"), None), ("--arena-margin", opts.get("arena_margin"), None),
-        ("--ov-preset", opts.get("ov_preset"), None), ("--task", opts.get("task"), None),
-        ("--max-drop", opts.get("max_drop"), None), ("--min-cosine", opts.get("min_cosine"), None),
-        ("--min-accuracy", opts.get("min_accuracy"), None),
-    ]  # fmt: skip
-    pre = opts.get("preprocess") or {}
-    for name in ("scale", "mean", "std"):
-        if name in pre:
-            value = pre[name]
-            flags.append((f"--{name}", ",".join(f"{v:g}" for v in value) if isinstance(value, list) else f"{value:g}", None))
-    for flag, value, default in flags:
-        if value is not None and value != default:
-            cmd += [flag, str(value)]
-    for flag, key in (("--layers", "layers"), ("--unsafe", "unsafe")):
-        if opts.get(key):
-            cmd.append(flag)
+    cmd += reproduce_args(opts)  # every recorded option that differs from its default, from the schema
     cmd += ["--out", str(out), "--force"]
     lines = [shlex.join(cmd)]
     gates = validation.get("gates", []) if validation else []
@@ -247,12 +225,6 @@ def commands(manifest: dict, validation: dict | None, simulation: dict | None) -
         lines.append(shlex.join(s))
     lines.append(shlex.join(["edgekit", "report", str(out)]))
     return lines
-
-
-def _quant(q) -> str | None:
-    if isinstance(q, dict):
-        return ",".join(f"{t}={s}" for t, ss in q.items() for s in ([ss] if isinstance(ss, str) else ss))
-    return q
 
 
 def warnings(manifest: dict, validation: dict | None, simulation: dict | None) -> list[str]:

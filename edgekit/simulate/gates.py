@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edgekit.errors import OptionError
 from edgekit.files import read_bounded
+from edgekit.options import BASELINE_TOLERANCE, MAX_DROP, MIN_ACCURACY, MIN_COSINE
 
 
 @dataclass(frozen=True)
@@ -24,18 +25,9 @@ class Gates:
     baseline_tolerance: float = 0.1  # percentage points an artifact may lose against the baseline
 
     def __post_init__(self):
-        for option, value, low, high, unit in (
-            ("--max-drop", self.max_drop, 0, 100, "percentage points"),
-            ("--min-accuracy", self.min_accuracy, 0, 100, "percent"),
-            ("--baseline-tolerance", self.baseline_tolerance, 0, 100, "percentage points"),
-            ("--min-cosine", self.min_cosine, -1, 1, "a cosine similarity"),
-        ):
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise OptionError(f"{option} {value!r}: give a number ({unit})")
-            if not low <= value <= high:
-                raise OptionError(f"{option} {value}: out of range; it is {unit}, from {low} to {high}")
+        for option, value in ((MAX_DROP, self.max_drop), (MIN_ACCURACY, self.min_accuracy),
+                              (BASELINE_TOLERANCE, self.baseline_tolerance), (MIN_COSINE, self.min_cosine)):  # fmt: skip
+            option.check(value)  # the ranges and units edgekit.options declares
         if self.min_accuracy is not None and 0 < self.min_accuracy <= 1:
             # A fraction typed where percent is meant would turn the gate into a no-op.
             m = self.min_accuracy
