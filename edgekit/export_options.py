@@ -10,18 +10,16 @@ constructor arguments (edgekit.pipeline), and the reproduce command of the repor
 from __future__ import annotations
 
 from functools import cache
-from importlib import import_module
 from pathlib import Path
-from types import ModuleType
 
 from edgekit.options import COMMON, VALIDATION, Option
 
 
-def format_options(name: str) -> ModuleType:
-    """The options module of format ``name`` (``OPTIONS`` and ``READS``): the one place that
-    finds it, to become ``FORMAT.options`` once the registry lists Format descriptors."""
-    return import_module(f"targets.{name}.options")
+def format_options(name: str):
+    """The Format descriptor of ``name``: its ``options`` and ``reads``."""
+    from targets import get_format
 
+    return get_format(name)
 
 @cache
 def export_schema() -> tuple[Option, ...]:
@@ -30,13 +28,13 @@ def export_schema() -> tuple[Option, ...]:
 
     own: list[Option] = []
     for name in target_names():
-        own += [o for o in format_options(name).OPTIONS if o not in own]
+        own += [o for o in format_options(name).options if o not in own]
     return (*COMMON, *own, *VALIDATION)
 
 
 def reads(name: str) -> dict[str, str]:
     """Target constructor keyword -> the shared export option format ``name`` reads."""
-    return dict(format_options(name).READS)
+    return dict(format_options(name).reads)
 
 
 def field_options() -> tuple[Option, ...]:

@@ -171,7 +171,9 @@ class Format:
     device_ram: str | None = None
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
-    options: tuple = ()  # edgekit.options.Option declarations of this format's own options
+    options: tuple = ()  # edgekit.options.Option declarations of this format's own options (options.py)
+    # Target constructor keyword -> the shared export option it reads (OpenVINO's eval_data <- eval)
+    reads: dict = field(default_factory=dict)
     # Schemes the target offers only on some hosts: scheme -> where ("macOS"), for the docs.
     host_only: dict = field(default_factory=dict)
 

@@ -74,7 +74,7 @@ def test_constructor_arguments_exist(name):
     params = set(inspect.signature(cls.__init__).parameters) - {"self"}
     mine = {o.arg for o in field_options() if o.arg and name in o.formats}
     assert mine | set(reads(name)) <= params
-    assert set(format_options(name).READS.values()) <= {o.name for o in field_options()}
+    assert set(format_options(name).reads.values()) <= {o.name for o in field_options()}
 
 
 def test_format_constants_equal_the_exporters():

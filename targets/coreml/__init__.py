@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from targets.base import Format
+from targets.coreml.options import OPTIONS, READS
 
 
 def _variants() -> list[tuple[str, dict]]:
@@ -21,6 +22,8 @@ FORMAT = Format(
     suffixes=(".mlpackage",),
     directory=True,
     inspect="targets.coreml.inspect:file_report",
+    options=OPTIONS,
+    reads=READS,
     color="#cc79a7",
     host_only={"int8": "macOS"},  # activation calibration needs the Core ML runtime
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from targets.base import Format
+from targets.openvino.options import OPTIONS, READS
 
 
 def _variants() -> list[tuple[str, dict]]:
@@ -21,5 +22,7 @@ FORMAT = Format(
     suffixes=(".xml",),
     companions=(".bin",),
     inspect="targets.openvino.inspect:file_report",
+    options=OPTIONS,
+    reads=READS,
     color="#009e73",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from targets.base import Format
+from targets.tflite.options import OPTIONS, READS
 
 
 def _variants() -> list[tuple[str, dict]]:
@@ -28,6 +29,8 @@ FORMAT = Format(
     variants=_variants,
     suffixes=(".tflite",),
     inspect="targets.tflite.inspect:file_report",
+    options=OPTIONS,
+    reads=READS,
     color="#3a86d1",
     flatbuffer="targets.tflite:flatbuffer",
     device_ram="targets.tflm.memory:device_ram",  # what TFLM would need to run this flatbuffer

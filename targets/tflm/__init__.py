@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from targets.base import Format
+from targets.tflm.options import OPTIONS, READS
 
 FORMAT = Format(
     name="tflm",
@@ -10,6 +11,8 @@ FORMAT = Format(
     target="targets.tflm.exporter:TFLMTarget",
     runner="targets.tflm.runner:TFLMRunner",
     variants=lambda: [("reference", {})],
+    options=OPTIONS,
+    reads=READS,
     color="#e69f00",
     compares_with="tflite",  # the sources hold a TFLite flatbuffer
     flatbuffer="targets.tflm.runner:model_bytes",
