@@ -103,6 +103,23 @@ class QuantSpec:
         io = self.io_dtype if self.io_dtype in SCHEMES[scheme].io_dtypes else None
         return replace(self, scheme=scheme, io_dtype=io)
 
+    def to_json(self) -> dict:
+        """What an artifact's manifest entry records of the spec it was exported with."""
+        return {"scheme": self.scheme, "io_dtype": self.io_dtype, "per_channel": self.per_channel,
+                "calib_size": self.calib_size, "float_layers": list(self.float_layers)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, entry: dict) -> QuantSpec:
+        """The spec a manifest entry records; ValueError/TypeError/KeyError if it is not one."""
+        layers = entry.get("float_layers") or []
+        if not isinstance(layers, list) or not all(isinstance(n, str) for n in layers):
+            raise TypeError("float_layers is not a list of names")
+        try:
+            return cls(entry["scheme"], entry.get("io_dtype"), entry.get("per_channel", "conv"),
+                       int(entry.get("calib_size", 100)), tuple(layers))  # fmt: skip
+        except OptionError as e:  # the message names a flag; here it is the manifest that is wrong
+            raise ValueError(str(e)) from None
+
 
 def parse_quant_plan(text: str | dict | list, targets: list[str]) -> dict[str, tuple[str, ...]]:
     """Read ``--quant`` into the schemes each target must produce.

@@ -8,7 +8,7 @@ targets through this protocol and the registry.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +29,7 @@ class Artifact:
     outputs: tuple[TensorInfo, ...]
     notes: tuple[str, ...] = ()  # what the target actually did, in plain words
     metadata: dict = field(default_factory=dict, compare=False)
+    spec: QuantSpec | None = field(default=None, compare=False)  # None: a manifest older than the record
 
     @property
     def primary(self) -> Path:
@@ -46,7 +47,7 @@ class Artifact:
 
     def relocated(self, directory: Path) -> Artifact:
         """The same artifact after its directory moved (staging dir -> final place)."""
-        return Artifact(self.target, self.scheme, directory, self.files, self.inputs, self.outputs, self.notes, self.metadata)
+        return replace(self, directory=directory)
 
     @classmethod
     def from_json(cls, entry: dict, root: Path) -> Artifact:
@@ -55,8 +56,9 @@ class Artifact:
         directory = root / paths[0].parent
         infos = [tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("scale"), t.get("zero_point"))
                        for t in entry[k]) for k in ("inputs", "outputs")]  # fmt: skip
+        spec = QuantSpec.from_json(entry["spec"]) if entry.get("spec") is not None else None
         return cls(entry["target"], entry["scheme"], directory, tuple(str(p.relative_to(paths[0].parent)) for p in paths),
-                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})))  # fmt: skip
+                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})), spec)  # fmt: skip
 
     def to_json(self, root: Path) -> dict:
         """Manifest entry; paths relative to the build directory ``root``."""
@@ -73,6 +75,7 @@ class Artifact:
             "outputs": [t.to_json() for t in self.outputs],
             "notes": list(self.notes),
             "metadata": self.metadata,
+            **({"spec": self.spec.to_json()} if self.spec is not None else {}),
         }
 
 
@@ -107,8 +110,9 @@ class Target(Protocol):
     def describe(self, spec: QuantSpec) -> str:
         """One line saying what this target will do for ``spec``."""
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
-        """Write the artifact for ``spec`` into ``out_dir`` (calibration data if needed)."""
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None, session=None) -> Artifact:
+        """Write the artifact for ``spec`` into ``out_dir`` (calibration data if needed), sharing
+        conversions and trust with the other targets of ``session`` (an edgekit.session.ExportSession)."""
 
 
 def check_scheme(target, spec: QuantSpec) -> None:

@@ -62,8 +62,9 @@ def variants(target: str) -> list[tuple[str, dict]]:
     return [("default", {})]
 
 
-def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -> list[dict]:
-    """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``)."""
+def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False, trusted=()) -> list[dict]:
+    """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``;
+    ``trusted``: digests of files the current export run wrote, loaded without a crash probe)."""
     import inspect
 
     from edgekit.simulate.runners import _RUNNERS
@@ -74,7 +75,7 @@ def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -
     rows = []
     for label, options in variants(artifact.target)[: 1 if first_only else None]:
         accepted = inspect.signature(cls).parameters
-        runner = cls(**{k: v for k, v in options.items() if k in accepted})
+        runner = cls(**{k: v for k, v in {**options, "trusted": trusted}.items() if k in accepted})
         start = time.perf_counter()
         runner.load(artifact)
         load_ms = (time.perf_counter() - start) * 1e3
@@ -117,7 +118,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
     from pathlib import Path
 
     from edgekit.errors import ModelFileError
-    from edgekit.manifest import build_artifacts
+    from edgekit.build import BuildDir
     from targets import select_targets
     from targets.base import Artifact
 
@@ -130,7 +131,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
             raise ModelFileError(f"{path}: give a build directory, a .tflite, an OpenVINO .xml or a .mlpackage")
         files = (path.name,) if target == "tflite" else (path.name, path.with_suffix(".bin").name)
         return [Artifact(target, "as given", path.parent, files, (), ())]
-    artifacts = build_artifacts(path)
+    artifacts = BuildDir(path).artifacts()
     return select_targets(artifacts, targets, path) if targets else artifacts
 
 

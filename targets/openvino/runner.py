@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ class OpenVINORunner:
 
     name = "openvino"
 
-    def __init__(self, num_threads: int | None = None):
+    def __init__(self, num_threads: int | None = None, trusted: Collection[str] = ()):
         self.num_threads = num_threads
+        self.trusted = trusted  # digests of IRs the current export run wrote: no crash probe
         self._compiled: dict[int, object] = {}
         self._can_reshape = True
 
@@ -30,7 +32,7 @@ class OpenVINORunner:
 
         from edgekit.runtime.probe import probe_openvino
 
-        probe_openvino(xml)  # a crash on a corrupt IR kills a child, not us
+        probe_openvino(xml, self.trusted)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(xml))
