@@ -34,7 +34,7 @@ def render_export(result, console) -> None:
             table.add_column(col, justify="right", no_wrap=True)
     for a in result.artifacts:
         ref = float32.get(a.target)
-        if ref is None and "tflite_sha256" in a.metadata:  # C sources of a TFLite flatbuffer
+        if ref is None and a.runner_metadata.tflite_sha256 is not None:  # C sources of a TFLite flatbuffer
             ref = float32.get("tflite")
         row = [safe(artifact_key(a)), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
         if timed:

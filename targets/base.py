@@ -15,6 +15,7 @@ from typing import Protocol
 from edgekit.model import SourceModel
 from edgekit.tensors import TensorInfo
 from quantize.spec import QuantSpec
+from targets.metadata import RunnerMetadata
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,16 @@ class Artifact:
         return sum(_size(self.directory / f) for f in self.files)
 
     @property
+    def runner_metadata(self) -> RunnerMetadata:
+        """The entries of ``metadata`` runners and the report read, typed."""
+        return RunnerMetadata.from_json(self.metadata)
+
+    @property
     def deployed_bytes(self) -> int:
         """Bytes that go onto the device: the model data for source-code targets (TFLM),
         the files themselves otherwise."""
-        return int(self.metadata.get("model_bytes", self.size_bytes))
+        model_bytes = self.runner_metadata.model_bytes
+        return self.size_bytes if model_bytes is None else model_bytes
 
     def relocated(self, directory: Path) -> Artifact:
         """The same artifact after its directory moved (staging dir -> final place)."""

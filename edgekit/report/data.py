@@ -14,6 +14,7 @@ from pathlib import Path
 from edgekit.build import BuildDir
 from edgekit.errors import ModelFileError
 from edgekit.fmt import short_layer
+from targets.metadata import RunnerMetadata
 
 HEADLINE = {"top1": "top-1", "auc": "AUC", "agreement": "agreement"}
 
@@ -56,7 +57,7 @@ def collect(build_dir: Path) -> dict:
     artifacts = []
     for a in manifest["artifacts"]:
         key = f"{a['target']}/{a['scheme']}"
-        ref = float32.get(a["target"]) or (float32.get("tflite") if "tflite_sha256" in a.get("metadata", {}) else None)
+        ref = float32.get(a["target"]) or (float32.get("tflite") if _meta(a).tflite_sha256 is not None else None)
         m = evaluated.get(key, {})
         host = _host_row(sim.get("artifacts", {}).get(key, []))
         est, mem = estimates.get(key, {}), memory.get(key, {})
@@ -100,8 +101,13 @@ def collect(build_dir: Path) -> dict:
     return view
 
 
+def _meta(entry: dict) -> RunnerMetadata:
+    return RunnerMetadata.from_json(entry.get("metadata", {}))
+
+
 def _deployed(entry: dict) -> int:
-    return int(entry.get("metadata", {}).get("model_bytes", entry["bytes"]))
+    model_bytes = _meta(entry).model_bytes
+    return int(entry["bytes"]) if model_bytes is None else model_bytes
 
 
 def _describe_data(d: dict | None) -> str | None:
