@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from edgekit.build import BuildDir
 from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
-from edgekit.build import BuildDir
 from edgekit.manifest import source_entry
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import name_max, staged_output
