@@ -307,7 +307,7 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
     """
     from rich.table import Table
 
-    from edgekit.outdir import atomic_write
+    from edgekit.build import BuildDir
     from edgekit.simulate.latency import artifacts_of, host_latency
     from targets import parse_target_list
 
@@ -333,7 +333,7 @@ def simulate(state: _State, path, seconds, only, device, device_file, require_fi
         result["memory"] = [memory_fit(a, dev) for a in found]
         result["device_latency"] = [estimate_artifact(a, dev) for a in found]
     if path.is_dir():
-        atomic_write(path / "simulation.json", jsontext.dumps(result, indent=2, sort_keys=True) + "\n")
+        BuildDir(path).write_simulation(result)
         _refresh_report(state, path)
     if as_json:
         state.out.file.write(jsontext.dumps(result, indent=2, sort_keys=True) + "\n")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import json
 import os
 import shutil
 import stat
@@ -24,9 +23,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from edgekit.build import BuildDir
 from edgekit.errors import OutputError
-from edgekit.files import read_bounded
-from edgekit.manifest import MANIFEST
+# atomic_write lives beside the other small-file helpers; importers of edgekit.outdir keep it.
+from edgekit.files import atomic_write, current_umask, temp_file  # noqa: F401
 from edgekit.outlock import locked, locked_dir
 
 # Bytes the staging (".NAME.tmp-PID_XXXXXXXX"), swap and lock names add to a destination's name.
@@ -56,17 +56,6 @@ def resolve_out(out: Path) -> Path:
         raise OutputError(f"--out {out}: cannot resolve it ({e})") from e
 
 
-def is_build(path: Path) -> bool:
-    """Whether ``path`` holds a manifest written by edgekit (not just any manifest.json)."""
-    manifest = path / MANIFEST
-    try:
-        if not stat.S_ISREG(os.lstat(manifest).st_mode):
-            return False
-        return "edgekit_manifest" in json.loads(read_bounded(manifest, "manifest", error=OutputError))
-    except (OSError, ValueError, TypeError, OutputError):  # a huge "manifest.json" is not ours either
-        return False
-
-
 def _refusal(out: Path, keep: Iterable[Path], option: str) -> str | None:
     """Why ``--force`` must not replace the existing directory ``out``, or None."""
     new, cwd = f"give {option} a new directory for the build", None
@@ -84,7 +73,7 @@ def _refusal(out: Path, keep: Iterable[Path], option: str) -> str | None:
     for path in keep:
         if Path(path).resolve().is_relative_to(out):
             return f"it holds {path} (an input of this run); move that out first or {new}"
-    if not is_build(out) and any(out.iterdir()):
+    if not BuildDir(out).is_edgekit_build() and any(out.iterdir()):
         return f"it is not an edgekit build (no edgekit manifest.json) and not empty; remove it yourself or {new}"
     return None
 
@@ -134,7 +123,7 @@ def _ours(p: Path) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         return False
-    return (p / STAGE_MARKER).is_file() or is_build(p) or not any(p.iterdir())
+    return (p / STAGE_MARKER).is_file() or BuildDir(p).is_edgekit_build() or not any(p.iterdir())
 
 
 def _clean_stale(parent: Path, name: str) -> None:
@@ -262,21 +251,6 @@ def _commit(stage: Path, out: Path, option: str) -> None:
         raise OutputError(f"{option} {out}: cannot put the build in place ({e.strerror}); nothing was changed") from e
 
 
-def current_umask() -> int:
-    """The process umask (reading it means setting it: put it straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def temp_file(directory: Path, name: str) -> tuple[int, Path]:
-    """A new file with a random name in ``directory`` for ``name``, created exclusively (O_EXCL:
-    an existing name, symlinks included, is never opened); its descriptor and path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name[:40]}.tmp-", dir=directory)
-    os.fchmod(fd, 0o666 & ~current_umask())  # the mode a plain open() would give the final file
-    return fd, Path(tmp)
-
-
 def write_files(out_dir: Path, files: dict[str, str], force: bool, option: str = "-o") -> list[Path]:
     """Write text files into ``out_dir`` (which may hold other files) all or nothing.
 
@@ -323,18 +297,3 @@ def _write_all(out_dir: Path, files: dict[str, str], option: str) -> list[Path]:
     for tmp, final in temps:
         os.replace(tmp, final)
     return [final for _, final in temps]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a fresh temporary file renamed into place."""
-    path = Path(path)
-    tmp = None
-    try:
-        fd, tmp = temp_file(path.parent, path.name)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({e.strerror})") from e

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from edgekit.build import BuildDir
 from edgekit.data import Dataset, Preprocess, read_labels
 from edgekit.errors import DataError, OptionError
 from edgekit.export_options import field_options, given_format_options, reads, table_keys
-from edgekit.manifest import source_entry, write_manifest
+from edgekit.manifest import source_entry
 from edgekit.model import SourceModel, load_model, parse_input_shapes
 from edgekit.outdir import name_max, staged_output
+from edgekit.session import ExportSession
 from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, closest_plan
@@ -164,6 +166,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
     inputs = [Path(p) for p in (opts.model, opts.calib, opts.eval, opts.finetune, opts.labels) if p and p != RANDOM_CALIB]
 
     with staged_output(opts.out, opts.force, keep=inputs) as stage:
+        session = ExportSession(stage)  # this run's conversions and the files it wrote itself
+        build = BuildDir(stage)
         with step(f"Loading {opts.model}"):
             model = load_model(
                 opts.model, batch=opts.batch, input_shapes=shapes, signature=opts.signature, unsafe=opts.unsafe
@@ -195,7 +199,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             train = Dataset.open(opts.finetune, model.inputs, opts.preprocess, "--finetune") if opts.finetune else None
             with step("Pruning " + ", ".join(s.describe() for s in prune_specs)):
                 model, pruning = prune_source(
-                    model, prune_specs, calib=calib, train=train, epochs=opts.epochs or 5, evalset=evalset
+                    model, prune_specs, calib=calib, train=train, epochs=opts.epochs or 5, evalset=evalset,
+                    session=session,
                 )
                 pruning["model"] = save_pruned(model, stage)
                 pruning["sha256"] = sha256_of(stage / pruning["model"])
@@ -203,21 +208,20 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         artifacts = []
         for target, spec in pairs:
             with step(f"Exporting {target.name} {spec.scheme}"):
-                artifacts.append(as_requested(target.export(model, spec, stage / target.name, calib), spec))
+                artifacts.append(as_requested(target.export(model, spec, stage / target.name, calib, session), spec))
 
         report = None
         if evalset is not None:
             from edgekit.validate import run_validation, write_reports
 
             with step(f"Validating on {len(evalset)} samples"):
-                report = run_validation(model, artifacts, evalset, task=opts.task, gates=gates)
+                report = run_validation(model, artifacts, evalset, task=opts.task, gates=gates, trusted=session.trusted)
             report.result["eval"] = evalset.describe()
             if opts.layers:
                 from edgekit.validate import diagnose_layers
 
                 with step("Per-layer quantization error of int8 TFLite artifacts"):
-                    specs = {artifact_key(a): s for a, (_, s) in zip(artifacts, pairs)}
-                    report.result["layers"] = diagnose_layers(model, artifacts, specs, calib, evalset)
+                    report.result["layers"] = diagnose_layers(model, artifacts, calib, evalset, session)
             write_reports(report, stage, gates, None)
 
         latency = {}
@@ -226,7 +230,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
 
             with step("Timing each artifact on the host"):
                 for a in artifacts:
-                    latency[artifact_key(a)] = measure_artifact(a, seconds=LATENCY_SECONDS, first_only=True)[0]
+                    latency[artifact_key(a)] = measure_artifact(a, seconds=LATENCY_SECONDS, first_only=True,
+                                                                trusted=session.trusted)[0]
 
         source = {
             **source_entry(opts.model, opts.out),
@@ -239,8 +244,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
             source["calibration"] = calib.describe()
         if pruning is not None:
             source["pruning"] = pruning
-        manifest = write_manifest(
-            stage,
+        manifest = build.write_manifest(
             opts.out,
             source=source,
             options=opts.to_json(),

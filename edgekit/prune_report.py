@@ -26,15 +26,16 @@ def _source(model: SourceModel, keras_model) -> SourceModel:
     return replace(model, inputs=backend.inputs, outputs=backend.outputs, backend=backend)
 
 
-def model_stats(model: SourceModel) -> dict:
-    """Parameters, MACs, float32 .tflite bytes (raw and gzip) and kernel sparsity."""
+def model_stats(model: SourceModel, session=None) -> dict:
+    """Parameters, MACs, float32 .tflite bytes (raw and gzip) and kernel sparsity (the float32
+    conversion is the one of ``session``, an ExportSession, that the TFLite target reuses)."""
     from edgekit.tflite_graph import TFLiteGraph
     from quantize.prune.magnitude import sparsity_of
     from quantize.spec import QuantSpec
     from targets.tflite.convert import convert_cached
 
     keras_model = model.backend.model
-    data = convert_cached(model, QuantSpec("float32"))
+    data = convert_cached(model, QuantSpec("float32"), session=session)
     return {
         "params": int(keras_model.count_params()),
         "macs": int(TFLiteGraph(data).macs),
@@ -65,15 +66,16 @@ def top1(model: SourceModel, evalset) -> float | None:
     return hits / total if total else None
 
 
-def prune_source(model: SourceModel, specs, *, calib=None, train=None, epochs: int = 5, evalset=None):
-    """``(pruned SourceModel, record)``; the record holds before/after figures for the summary."""
+def prune_source(model: SourceModel, specs, *, calib=None, train=None, epochs: int = 5, evalset=None, session=None):
+    """``(pruned SourceModel, record)``; the record holds before/after figures for the summary
+    (``session``: the export run's ExportSession, sharing its conversions)."""
     from quantize.prune.apply import prune_keras
 
     if model.kind not in ("keras", "tf_keras"):
         raise UnsupportedError(
             f"--prune needs a Keras model (.keras or .h5); {model.path} is a {model.kind} model"
         )
-    before = {**model_stats(model), "top1": top1(model, evalset)}
+    before = {**model_stats(model, session), "top1": top1(model, evalset)}
     mid: dict = {}
 
     def measure(pruned_keras):
@@ -83,7 +85,7 @@ def prune_source(model: SourceModel, specs, *, calib=None, train=None, epochs: i
         model.backend.model, specs, calib=calib, train=train, epochs=epochs, on_pruned=measure if evalset else None
     )
     pruned = _source(model, pruned_keras)
-    after = {**model_stats(pruned), "top1": top1(pruned, evalset)}
+    after = {**model_stats(pruned, session), "top1": top1(pruned, evalset)}
     if "top1" in mid:
         after["top1_before_finetune"] = mid["top1"]
     record.update(before=before, after=after)
@@ -173,7 +175,7 @@ def save_keras(model: SourceModel, out, force: bool) -> None:
     import tempfile
 
     from edgekit.errors import OutputError
-    from edgekit.outdir import current_umask
+    from edgekit.files import current_umask
 
     out = Path(out)
     check_model_out(out, model.kind, force)
@@ -192,6 +194,8 @@ def save_keras(model: SourceModel, out, force: bool) -> None:
 
 def save_pruned(model: SourceModel, build: Path) -> str:
     """Save the pruned model into a build directory; its path relative to the build."""
-    rel = Path("pruned") / f"{model.name}{'.h5' if model.kind == 'tf_keras' else '.keras'}"
+    from edgekit.build import BuildDir
+
+    rel = BuildDir(build).pruned_model(model.name, ".h5" if model.kind == "tf_keras" else ".keras")
     save_keras(model, build / rel, force=True)
-    return rel.as_posix()
+    return rel

@@ -7,18 +7,18 @@ exit code is 0 when every gate passes, 1 when one fails, 2 on an error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgekit import jsontext
+from edgekit.build import BuildDir
 from edgekit.data import Dataset, Preprocess
 from edgekit.errors import CannotSimulate, ModelFileError, OptionError, OutputError
-from edgekit.manifest import float_reference, read_manifest
-from edgekit.outdir import atomic_write
+from edgekit.files import atomic_write
 from edgekit.simulate.gates import GateResult, Gates, baseline_of, check, junit_xml
 from targets import select_targets
-
-VALIDATION = "validation.json"
+from targets.base import build_artifacts
 
 
 @dataclass
@@ -39,8 +39,11 @@ def artifact_key(a) -> str:
 
 
 def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=256,
-                   workers: int | None = None, litert_kernels: str | None = None) -> ValidationReport:  # fmt: skip
-    """Evaluate loaded artifacts on a Dataset and check the gates (no files written)."""
+                   workers: int | None = None, litert_kernels: str | None = None,
+                   trusted: Collection[str] = ()) -> ValidationReport:  # fmt: skip
+    """Evaluate loaded artifacts on a Dataset and check the gates (no files written).
+    ``trusted``: digests of the files the current export run wrote (ExportSession.trusted);
+    every other model file is crash-probed before an in-process runtime loads it."""
     from edgekit.labels import check_labels
     from edgekit.simulate.evaluate import default_task, evaluate
     from targets import runner_for
@@ -52,7 +55,8 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     runners, skipped = {}, {}
     for a in artifacts:
         try:
-            runners[artifact_key(a)] = runner_for(a, workers=cores, num_threads=cores, kernels=litert_kernels)
+            runners[artifact_key(a)] = runner_for(a, workers=cores, num_threads=cores, kernels=litert_kernels,
+                                                   trusted=trusted)
         except CannotSimulate as e:  # reported per artifact; the others are still validated
             skipped[artifact_key(a)] = str(e)
     try:
@@ -69,15 +73,15 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     return ValidationReport(result, results)
 
 
-def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
+def diagnose_layers(model, artifacts, calib, evalset, session=None) -> dict:
     """Per-layer error report of every artifact whose format has one (int8 TFLite) and the
-    --float-layers fix. ``specs`` maps artifact keys to the QuantSpec each was exported with."""
+    --float-layers fix, from the QuantSpec each artifact records (``session``: the export
+    run's, sharing its conversions)."""
     from targets import format_of
 
     out = {}
     for a in artifacts:
-        spec = specs.get(artifact_key(a))
-        record = format_of(a).call("layer_report", model, a, spec, calib, evalset) if spec is not None else None
+        record = format_of(a).call("layer_report", model, a, a.spec, calib, evalset, session) if a.spec else None
         if record is not None:
             out[artifact_key(a)] = record
     return out
@@ -85,7 +89,7 @@ def diagnose_layers(model, artifacts, specs: dict, calib, evalset) -> dict:
 
 def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit: Path | None) -> None:
     """validation.json into the build dir, the baseline and JUnit files where asked."""
-    atomic_write(Path(build_dir) / VALIDATION, jsontext.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+    BuildDir(build_dir).write_validation(report.to_json())
     if gates.update_baseline:
         atomic_write(gates.baseline, jsontext.dumps(baseline_of(report.result), indent=2, sort_keys=True) + "\n")
     if junit is not None:
@@ -108,14 +112,15 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     gates.read_baseline()  # a bad baseline file fails before any work
     if junit is not None and not Path(junit).parent.is_dir():
         raise OutputError(f"--junit {junit}: its directory does not exist")
-    manifest = read_manifest(build_dir)
-    artifacts, opts, _, preprocess = _from_manifest(manifest, build_dir)
+    build = BuildDir(build_dir)
+    manifest = build.read_manifest()
+    artifacts, opts, _, preprocess = _from_manifest(manifest, build)
     if targets:
         artifacts = select_targets(artifacts, targets, build_dir)
     for a in artifacts:
         if not a.primary.exists():
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
-    source, reference = float_reference(manifest, build_dir, Path(model_path) if model_path else None)
+    source, reference = build.float_reference(manifest, Path(model_path) if model_path else None)
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"), unsafe=unsafe)  # fmt: skip
@@ -127,40 +132,40 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     report.result["reference"] = reference
     if layers:
         with step("Per-layer quantization error of int8 TFLite artifacts"):
-            report.result["layers"] = diagnose_layers(model, artifacts, _specs(manifest, artifacts), _calibration(manifest, model), dataset)
+            report.result["layers"] = diagnose_layers(model, artifacts, _calibration(manifest, model), dataset)
     if write:
         write_reports(report, build_dir, gates, junit)
     return report
 
 
-def _from_manifest(manifest, build_dir: Path) -> tuple[list, dict, str, Preprocess]:
-    """(artifacts, export options, source model path, preprocessing) of a checked manifest."""
-    from edgekit.manifest import build_artifacts, damaged_manifest
-
-    artifacts = build_artifacts(build_dir, manifest)
+def _from_manifest(manifest, build: BuildDir) -> tuple[list, dict, str, Preprocess]:
+    """(artifacts, each with its QuantSpec, export options, source model path, preprocessing)
+    of a checked manifest."""
+    artifacts = build_artifacts(build, manifest)
     try:
         opts, source = manifest.get("options", {}), str(manifest["source"]["path"])
         if not isinstance(opts.get("batch", 1), int) or not all(
             isinstance(opts.get(k), (str, type(None))) for k in ("input_shape", "signature")
         ):
             raise TypeError("batch, input_shape or signature has the wrong type")
+        artifacts = [a if a.spec is not None else replace(a, spec=_guessed_spec(a, opts)) for a in artifacts]
         return artifacts, opts, source, Preprocess.from_json(opts.get("preprocess"))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise damaged_manifest(build_dir, e) from e
+        raise build.damaged(e) from e
 
 
-def _specs(manifest: dict, artifacts) -> dict:
-    """The QuantSpec each artifact of a build was exported with (from the manifest)."""
+def _guessed_spec(a, opts: dict):
+    """The QuantSpec of an artifact from a manifest older than the one it records: the I/O
+    dtype from its first input, the rest from the export options."""
     from quantize.spec import QuantSpec
 
-    opts = manifest.get("options", {})
-    specs = {}
-    for a in artifacts:
-        io = a.inputs[0].dtype if a.inputs and a.inputs[0].dtype in ("int8", "uint8", "int16") else "float32"
-        io = io if a.scheme in ("int8", "int16x8") else None
-        specs[artifact_key(a)] = QuantSpec(a.scheme, io, opts.get("per_channel", "conv"), opts.get("calib_size", 100),
-                                           tuple(opts.get("float_layers") or ()) if a.scheme == "int8" else ())  # fmt: skip
-    return specs
+    io = a.inputs[0].dtype if a.inputs and a.inputs[0].dtype in ("int8", "uint8", "int16") else "float32"
+    io = io if a.scheme in ("int8", "int16x8") else None
+    try:
+        return QuantSpec(a.scheme, io, opts.get("per_channel", "conv"), opts.get("calib_size", 100),
+                         tuple(opts.get("float_layers") or ()) if a.scheme == "int8" else ())  # fmt: skip
+    except (OptionError, TypeError):  # not a scheme QuantSpec knows: nothing reads the spec of such a file
+        return None
 
 
 def _calibration(manifest: dict, model):

@@ -106,6 +106,23 @@ class QuantSpec:
         io = self.io_dtype if self.io_dtype in SCHEMES[scheme].io_dtypes else None
         return replace(self, scheme=scheme, io_dtype=io)
 
+    def to_json(self) -> dict:
+        """What an artifact's manifest entry records of the spec it was exported with."""
+        return {"scheme": self.scheme, "io_dtype": self.io_dtype, "per_channel": self.per_channel,
+                "calib_size": self.calib_size, "float_layers": list(self.float_layers)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, entry: dict) -> QuantSpec:
+        """The spec a manifest entry records; ValueError/TypeError/KeyError if it is not one."""
+        layers = entry.get("float_layers") or []
+        if not isinstance(layers, list) or not all(isinstance(n, str) for n in layers):
+            raise TypeError("float_layers is not a list of names")
+        try:
+            return cls(entry["scheme"], entry.get("io_dtype"), entry.get("per_channel", "conv"),
+                       int(entry.get("calib_size", 100)), tuple(layers))  # fmt: skip
+        except OptionError as e:  # the message names a flag; here it is the manifest that is wrong
+            raise ValueError(str(e)) from None
+
 
 # scheme -> the schemes that keep most of what it asks for, best first, for a target that cannot
 # produce it. Applied only to a scheme given for every target (``-q int8``); ``coreml=int8`` is exact.

@@ -8,16 +8,18 @@ checking a request before any work starts; its runner runs the artifact. Everyth
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from importlib import import_module
 from typing import Callable, Protocol
 
+from edgekit.build import BuildDir
+from edgekit.files import sha256_of, tree_size as _size  # noqa: F401  (sha256_of: part of this API)
 from edgekit.model import SourceModel
 from edgekit.runtime.runner import Runner, RunnerBase  # noqa: F401  (declared for the formats)
 from edgekit.tensors import TensorInfo
 from quantize.spec import QuantSpec
+from targets.metadata import RunnerMetadata
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Artifact:
     outputs: tuple[TensorInfo, ...]
     notes: tuple[str, ...] = ()  # what the target actually did, in plain words
     metadata: dict = field(default_factory=dict, compare=False)
+    spec: QuantSpec | None = field(default=None, compare=False)  # None: a manifest older than the record
 
     @property
     def primary(self) -> Path:
@@ -42,14 +45,20 @@ class Artifact:
         return sum(_size(self.directory / f) for f in self.files)
 
     @property
+    def runner_metadata(self) -> RunnerMetadata:
+        """The entries of ``metadata`` runners and the report read, typed."""
+        return RunnerMetadata.from_json(self.metadata)
+
+    @property
     def deployed_bytes(self) -> int:
         """Bytes that go onto the device: the model data for source-code targets (TFLM),
         the files themselves otherwise."""
-        return int(self.metadata.get("model_bytes", self.size_bytes))
+        model_bytes = self.runner_metadata.model_bytes
+        return self.size_bytes if model_bytes is None else model_bytes
 
     def relocated(self, directory: Path) -> Artifact:
         """The same artifact after its directory moved (staging dir -> final place)."""
-        return Artifact(self.target, self.scheme, directory, self.files, self.inputs, self.outputs, self.notes, self.metadata)
+        return replace(self, directory=directory)
 
     @classmethod
     def from_json(cls, entry: dict, root: Path) -> Artifact:
@@ -58,8 +67,9 @@ class Artifact:
         directory = root / paths[0].parent
         infos = [tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("scale"), t.get("zero_point"))
                        for t in entry[k]) for k in ("inputs", "outputs")]  # fmt: skip
+        spec = QuantSpec.from_json(entry["spec"]) if entry.get("spec") is not None else None
         return cls(entry["target"], entry["scheme"], directory, tuple(str(p.relative_to(paths[0].parent)) for p in paths),
-                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})))  # fmt: skip
+                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})), spec)  # fmt: skip
 
     def to_json(self, root: Path) -> dict:
         """Manifest entry; paths relative to the build directory ``root``."""
@@ -76,27 +86,23 @@ class Artifact:
             "outputs": [t.to_json() for t in self.outputs],
             "notes": list(self.notes),
             "metadata": self.metadata,
+            **({"spec": self.spec.to_json()} if self.spec is not None else {}),
         }
 
 
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in sorted(path.rglob("*")) if p.is_file())
-    return path.stat().st_size
-
-
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
-    h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(q for q in path.rglob("*") if q.is_file()):
-            h.update(str(p.relative_to(path)).encode() + b"\0")
-            h.update(p.read_bytes())
-    else:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
+def build_artifacts(build: BuildDir, manifest: dict | None = None) -> list[Artifact]:
+    """The Artifacts a build's manifest lists, every entry checked: a damaged manifest is one
+    error naming it, and no artifact may lie outside the build directory."""
+    manifest = build.read_manifest() if manifest is None else manifest
+    try:
+        artifacts = [Artifact.from_json(e, build.path) for e in manifest["artifacts"]]
+        inside = build.path.resolve()
+        for a in artifacts:
+            if not all((a.directory / f).resolve().is_relative_to(inside) for f in a.files):
+                raise ValueError(f"{a.target}/{a.scheme} lists files outside the build directory")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise build.damaged(e) from e
+    return artifacts
 
 
 class Target(Protocol):
@@ -110,8 +116,9 @@ class Target(Protocol):
     def describe(self, spec: QuantSpec) -> str:
         """One line saying what this target will do for ``spec``."""
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
-        """Write the artifact for ``spec`` into ``out_dir`` (calibration data if needed)."""
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None, session=None) -> Artifact:
+        """Write the artifact for ``spec`` into ``out_dir`` (calibration data if needed), sharing
+        conversions and trust with the other targets of ``session`` (an edgekit.session.ExportSession)."""
 
 
 def check_scheme(target, spec: QuantSpec) -> None:

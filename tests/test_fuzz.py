@@ -68,7 +68,6 @@ def _fresh_probe(monkeypatch, worker):
     monkeypatch.setattr(probe, "WORKER", worker)
     monkeypatch.setattr(probe, "_child", None)
     monkeypatch.setattr(probe, "_proven", set())
-    monkeypatch.setattr(probe, "_trusted", set())
 
 
 def test_litert_crash_becomes_an_error_naming_the_file(monkeypatch):
@@ -82,6 +81,7 @@ def test_litert_crash_becomes_an_error_naming_the_file(monkeypatch):
 
 def test_probe_runs_once_per_file_and_our_converter_output_is_trusted(monkeypatch):
     import edgekit.runtime.probe as probe
+    from edgekit.session import ExportSession
     from edgekit.runtime.litert import LiteRTRunner
 
     _fresh_probe(monkeypatch, probe.WORKER)
@@ -92,8 +92,11 @@ def test_probe_runs_once_per_file_and_our_converter_output_is_trusted(monkeypatc
     monkeypatch.setattr(probe, "_child", None)
     LiteRTRunner().load(path)  # proven already: no second probe (the crashing worker is not asked)
     other = (TFLM_MODELS / "hello_world_float.tflite").read_bytes()
-    probe.trust(other)
-    LiteRTRunner().load(other)
+    session = ExportSession()
+    session.trust(other)  # as the run's own converter does for what it wrote
+    LiteRTRunner(trusted=session.trusted).load(other)
+    with pytest.raises(ModelFileError, match="LiteRT crashed"):
+        LiteRTRunner().load(other)  # trusted by that session only: any other load is probed
 
 
 def test_tflm_crash_on_every_arena_names_the_file(monkeypatch):

@@ -112,13 +112,14 @@ def test_the_checker_finds_a_cycle_and_names_it():
 LAYERS = (
     ("core", ("edgekit", "edgekit.errors", "edgekit.tensors", "edgekit.model", "edgekit.loaders", "edgekit.data",
               "edgekit.tflite_graph", "edgekit.outdir", "edgekit.outlock", "edgekit.files", "edgekit.fmt",
-              "edgekit.jsontext", "edgekit.quiet", "edgekit.runtime", "edgekit.options", "edgekit.session")),
+              "edgekit.jsontext", "edgekit.quiet", "edgekit.runtime", "edgekit.options", "edgekit.session",
+              "edgekit.build", "edgekit.manifest")),
     ("quantize", ("quantize",)),
     ("targets", ("targets",)),
     ("tools", ("edgekit.simulate", "edgekit.validate", "edgekit.inspect", "edgekit.pipeline", "edgekit.report",
                "edgekit.summary", "edgekit.prune_report", "edgekit.config", "edgekit.export_options",
-               # above targets/ because they read or write Artifacts, or score with simulate's metrics:
-               "edgekit.build", "edgekit.manifest", "edgekit.device", "edgekit.labels", "edgekit.testing")),
+               # device profiles, label checks and the pytest API serve simulate and validate:
+               "edgekit.device", "edgekit.labels", "edgekit.testing")),
     ("cli", ("edgekit.cli",)),
 )  # fmt: skip
 

@@ -231,13 +231,13 @@ def test_a_manifest_pointing_its_source_at_a_device_or_the_disk_is_refused_unrea
     """A build from elsewhere names its own source: hashing /dev/zero never ends, / is the whole disk."""
     import signal
 
-    from edgekit.manifest import float_reference
+    from edgekit.build import BuildDir
 
     manifest = {"source": {"path": recorded, "path_base": "build_dir", "sha256": "0" * 64}}
     signal.signal(signal.SIGALRM, lambda *_: pytest.fail("float_reference read the file"))
     signal.alarm(10)
     try:
         with pytest.raises(ModelFileError, match="is not a model file or SavedModel directory"):
-            float_reference(manifest, tmp_path)
+            BuildDir(tmp_path).float_reference(manifest)
     finally:
         signal.alarm(0)

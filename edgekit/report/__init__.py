@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-REPORT_HTML = "report.html"
-REPORT_MD = "report.md"
+from edgekit.build import REPORT_HTML, REPORT_MD
 
 
 def write_report(build_dir: Path) -> list[Path]:
@@ -15,7 +14,7 @@ def write_report(build_dir: Path) -> list[Path]:
     from edgekit.report.data import collect
     from edgekit.report.html import render_html
     from edgekit.report.markdown import render_markdown
-    from edgekit.outdir import atomic_write
+    from edgekit.files import atomic_write
 
     build_dir = Path(build_dir)
     try:

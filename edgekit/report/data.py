@@ -11,42 +11,15 @@ import json
 import shlex
 from pathlib import Path
 
+from edgekit.build import BuildDir
 from edgekit.errors import ModelFileError
 from edgekit.export_options import reproduce_args
-from edgekit.files import read_bounded
 from edgekit.fmt import short_layer
-from edgekit.manifest import MANIFEST, read_manifest
 from targets import size_reference
+from targets.metadata import RunnerMetadata
 from targets.registry import formats
 
-VALIDATION = "validation.json"  # edgekit.validate.VALIDATION (not imported: it pulls in numpy-heavy modules)
-SIMULATION = "simulation.json"
 HEADLINE = {"top1": "top-1", "auc": "AUC", "agreement": "agreement"}
-
-
-def _read_optional(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(read_bounded(path, "results file", error=ModelFileError))
-    except (OSError, ValueError) as e:
-        raise ModelFileError(f"{path}: unreadable ({e}); rerun the command that writes it") from e
-    if not isinstance(data, dict):
-        raise ModelFileError(f"{path}: not an edgekit results file")
-    return data
-
-
-def read_build(build_dir: Path) -> tuple[dict, dict | None, dict | None]:
-    """(manifest, validation or None, simulation or None) of a build directory."""
-    build_dir = Path(build_dir)
-    if not build_dir.exists():
-        raise ModelFileError(f"{build_dir}: no such directory; give an edgekit build directory (with {MANIFEST})")
-    if not build_dir.is_dir():
-        raise ModelFileError(f"{build_dir}: not a directory; give an edgekit build directory (with {MANIFEST})")
-    manifest = read_manifest(build_dir)
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), list) or "source" not in manifest:
-        raise ModelFileError(f"{build_dir / MANIFEST}: not an edgekit manifest")
-    return manifest, _read_optional(build_dir / VALIDATION), _read_optional(build_dir / SIMULATION)
 
 
 def _tensor(t: dict) -> str:
@@ -73,7 +46,7 @@ def _host_row(rows: list[dict]) -> dict | None:
 def collect(build_dir: Path) -> dict:
     """Everything the report shows, from the JSON files of ``build_dir``."""
     build_dir = Path(build_dir)
-    manifest, validation, simulation = read_build(build_dir)
+    manifest, validation, simulation = BuildDir(build_dir).read_records()
     src = manifest["source"]
     head = _headline(validation)
     evaluated = (validation or {}).get("artifacts", {})
@@ -131,8 +104,13 @@ def collect(build_dir: Path) -> dict:
     return view
 
 
+def _meta(entry: dict) -> RunnerMetadata:
+    return RunnerMetadata.from_json(entry.get("metadata", {}))
+
+
 def _deployed(entry: dict) -> int:
-    return int(entry.get("metadata", {}).get("model_bytes", entry["bytes"]))
+    model_bytes = _meta(entry).model_bytes
+    return int(entry["bytes"]) if model_bytes is None else model_bytes
 
 
 def _describe_data(d: dict | None) -> str | None:

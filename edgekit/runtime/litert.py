@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,14 @@ class LiteRTRunner(RunnerBase):
     # delegates; "reference": the reference kernels, closest to TFLM's.
     KERNELS = ("xnnpack", "builtin", "reference")
 
-    def __init__(self, num_threads: int | None = None, kernels: str = "xnnpack"):
+    def __init__(self, num_threads: int | None = None, kernels: str = "xnnpack", trusted: Collection[str] = ()):
+        """``trusted``: digests of files the current export run wrote (ExportSession.trusted),
+        loaded without a crash probe."""
         if kernels not in self.KERNELS:
             raise ValueError(f"kernels must be one of {self.KERNELS}")
         self.num_threads = num_threads
         self.kernels = kernels
+        self.trusted = trusted
         self._content: bytes | None = None
         self._interp = None
         self._batched: dict[int, object] = {}
@@ -64,7 +68,7 @@ class LiteRTRunner(RunnerBase):
         self._content = content
         self._source = source
         self._graph()  # structural checks before any native code sees the bytes
-        probe_litert(content, source, self.kernels)  # a crash here kills a child, not us
+        probe_litert(content, source, self.kernels, self.trusted)  # a crash here kills a child, not us
         self._interp = self._make()
         self.inputs = tensor_infos(self._interp.get_input_details())
         self.outputs = tensor_infos(self._interp.get_output_details())

@@ -36,14 +36,15 @@ def variants(target: str) -> list[tuple[str, dict]]:
     return get_format(target).variants()
 
 
-def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False) -> list[dict]:
-    """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``)."""
+def measure_artifact(artifact, seconds: float = 1.0, first_only: bool = False, trusted=()) -> list[dict]:
+    """Latency rows for one artifact: one per runtime variant (only the first: ``first_only``;
+    ``trusted``: digests of files the current export run wrote, loaded without a crash probe)."""
     from targets import format_of
 
     fmt = format_of(artifact)
     rows = []
     for label, options in fmt.variants()[: 1 if first_only else None]:
-        runner = fmt.make_runner(**options)
+        runner = fmt.make_runner(**options, trusted=trusted)
         try:
             start = time.perf_counter()
             runner.load(artifact)
@@ -83,9 +84,9 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
     from pathlib import Path
 
     from edgekit.errors import ModelFileError
-    from edgekit.manifest import build_artifacts
+    from edgekit.build import BuildDir
     from targets import format_for_file, select_targets
-    from targets.base import Artifact
+    from targets.base import Artifact, build_artifacts
     from targets.registry import formats
 
     path = Path(path)
@@ -96,7 +97,7 @@ def artifacts_of(path, targets: tuple[str, ...] = ()) -> list:
             raise ModelFileError(f"{path}: give a build directory or one model file ({kinds})")
         files = (path.name, *(path.with_suffix(s).name for s in fmt.companions))
         return [Artifact(fmt.name, "as given", path.parent, files, (), ())]
-    artifacts = build_artifacts(path)
+    artifacts = build_artifacts(BuildDir(path))
     return select_targets(artifacts, targets, path) if targets else artifacts
 
 

@@ -121,8 +121,9 @@ class CoreMLTarget:
             text += f"; {self.compute_precision(spec)} compute"
         return f"{text}; ML Program for {self.deployment_target}+"
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
-        """Convert ``model`` for ``spec`` into ``out_dir/<name>_<scheme>.mlpackage``."""
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None, session=None) -> Artifact:
+        """Convert ``model`` for ``spec`` into ``out_dir/<name>_<scheme>.mlpackage`` (``session``:
+        unused, Core ML's runners need no crash probe)."""
         self.check(model, spec)
         notes = [self.describe(spec)]
         meta: dict = {"compute_precision": self.compute_precision(spec), "deployment_target": self.deployment_target}
@@ -158,7 +159,8 @@ class CoreMLTarget:
             notes.append(f"cannot simulate op {', '.join(missing)} on this host: validation skips this artifact")
         else:
             runner.smoke_test()
-        return Artifact(self.name, spec.scheme, out_dir, (filename,), runner.inputs, runner.outputs, tuple(notes), meta)
+        return Artifact(self.name, spec.scheme, out_dir, (filename,), runner.inputs, runner.outputs, tuple(notes), meta,
+                        spec)  # fmt: skip
 
     def _convert(self, model: SourceModel, spec: QuantSpec):
         import coremltools as ct

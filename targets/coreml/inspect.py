@@ -8,7 +8,6 @@ n-bit palette, sparse with its density) with the bytes it takes in weight.bin.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from pathlib import Path
 
 import numpy as np

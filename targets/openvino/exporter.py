@@ -15,6 +15,7 @@ import numpy as np
 
 from edgekit.errors import ConversionError, EdgekitError, UnsupportedError
 from edgekit.model import SourceModel
+from edgekit.session import ExportSession, session_or_new
 from quantize.calibration import calibration_record, calibration_samples
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme
@@ -59,11 +60,13 @@ class OpenVINOTarget:
                 text += f", accuracy-aware (top-1 drop at most {self.max_drop} points)"
         return text
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
+               session: ExportSession | None = None) -> Artifact:  # fmt: skip
         """Convert, compress and save ``model`` as ``out_dir/<name>_<scheme>.xml/.bin``."""
         import openvino as ov
 
         self.check(model, spec)
+        session = session_or_new(session)
         notes = [self.describe(spec)]
         meta: dict = {}
         ov_model = convert(model)
@@ -85,19 +88,17 @@ class OpenVINOTarget:
         stem = f"{model.name}_{spec.scheme}"
         _stable_names(ov_model)
         ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
-        from edgekit.runtime.probe import trust_digest
-        from targets.openvino.runner import ir_digest
-
-        trust_digest(ir_digest(out_dir / f"{stem}.xml"))  # our converter's IR goes to OpenVINO without a crash probe
+        xml = out_dir / f"{stem}.xml"
+        session.trust_files(xml, xml.with_suffix(".bin"))  # our converter's IR goes to OpenVINO without a crash probe
 
         from targets.openvino.runner import OpenVINORunner
 
-        runner = OpenVINORunner()
+        runner = OpenVINORunner(trusted=session.trusted)
         runner.load_path(out_dir / f"{stem}.xml")
         runner.run([np.zeros(t.shape, np.float32) for t in runner.inputs])
         meta["ops"] = runner.op_histogram()
         return Artifact(self.name, spec.scheme, out_dir, (f"{stem}.xml", f"{stem}.bin"), runner.inputs,
-                        runner.outputs, tuple(notes), meta)  # fmt: skip
+                        runner.outputs, tuple(notes), meta, spec)  # fmt: skip
 
 
     def _quantize_with_accuracy_control(self, model: SourceModel, ov_model, samples):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ class OpenVINORunner(RunnerBase):
 
     name = "openvino"
 
-    def __init__(self, num_threads: int | None = None):
+    def __init__(self, num_threads: int | None = None, trusted: Collection[str] = ()):
         self.num_threads = num_threads
+        self.trusted = trusted  # digests of IRs the current export run wrote: no crash probe
         self._compiled: dict[int, object] = {}
         self._can_reshape = True
 
@@ -29,7 +31,7 @@ class OpenVINORunner(RunnerBase):
     def load_path(self, xml: Path) -> None:
         import openvino as ov
 
-        probe(xml)  # a crash on a corrupt IR kills a child, not us
+        probe(xml, self.trusted)  # a crash on a corrupt IR kills a child, not us
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(xml))
@@ -89,12 +91,13 @@ def ir_digest(xml: Path) -> str:
     return files_digest(xml, xml.with_suffix(".bin"), source=xml)
 
 
-def probe(xml: Path) -> None:
-    """Raise ModelFileError unless OpenVINO reads, compiles and runs the IR once in a child process."""
+def probe(xml: Path, trusted=()) -> None:
+    """Raise ModelFileError unless OpenVINO reads, compiles and runs the IR once in a child
+    process (``trusted``: digests of files the current export run wrote itself, not probed)."""
     from edgekit.runtime.probe import probe_file
 
     probe_file("targets.openvino.runner:probe_child", str(xml), str(xml), (ir_digest(xml), "openvino"), "OpenVINO",
-               "the IR is corrupt or uses an op OpenVINO cannot run")  # fmt: skip
+               "the IR is corrupt or uses an op OpenVINO cannot run", trusted)  # fmt: skip
 
 
 def probe_child(req: dict) -> None:

@@ -1,54 +1,52 @@
 """TensorFlow's TFLiteConverter set up for a QuantSpec, and the conversions of one run.
 
-The TFLite and TFLM targets (and pruning's size report) share one conversion per model,
-spec and calibration set through ``convert_cached``. Selective int8 (``--float-layers``:
-named layers kept float) converts through TensorFlow's QuantizationDebugger, which the
-per-layer report in ``targets.tflite.layers`` uses too.
+The TFLite and TFLM targets (and pruning's size report) of one export run share one
+conversion per model, spec and calibration set through the run's ExportSession. Selective
+int8 (``--float-layers``: named layers kept float) converts through TensorFlow's
+QuantizationDebugger, which the per-layer report in ``targets.tflite.layers`` uses too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
+from edgekit.session import ExportSession, session_or_new
 from quantize.calibration import calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
 
 
-# (model backend, spec, calibration set) -> (bytes, calibration samples used, the objects keyed
-# by id, kept alive so their ids cannot be reused). The TFLite and TFLM targets of one run
-# share a conversion; a run holds a handful of entries at most.
-_CACHE: dict[tuple, tuple] = {}
+@dataclass(frozen=True)
+class Conversion:
+    """One TFLite conversion: the flatbuffer and how many calibration samples it used."""
+
+    data: bytes
+    calibration_used: int
 
 
-def _key(model: SourceModel, spec: QuantSpec, calib) -> tuple:
-    return (id(model.backend), spec, id(calib) if spec.needs_calibration else None)
+def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
+    """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
+    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+    session = session_or_new(session)
+    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
 
-
-def convert_cached(model: SourceModel, spec: QuantSpec, calib=None) -> bytes:
-    """The TFLite flatbuffer for ``spec``, converted once per model, spec and calibration set."""
-    key = _key(model, spec, calib)
-    if key not in _CACHE:
+    def make() -> Conversion:
         samples = None
         if spec.needs_calibration:
             if calib is None:
                 raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        used = sum(len(s[0]) for s in samples) if samples else 0
-        _CACHE[key] = (_convert(model, spec, samples), used, model.backend, calib)
-        from edgekit.runtime.probe import trust
+        data = _convert(model, spec, samples, session)
+        session.trust(data)  # our converter's output goes to LiteRT without a crash probe
+        return Conversion(data, sum(len(s[0]) for s in samples) if samples else 0)
 
-        trust(_CACHE[key][0])  # our converter's output goes to LiteRT without a crash probe
-    return _CACHE[key][0]
+    return session.cached(key, make, keep=(model.backend, calib))
 
 
-def calibration_used(model: SourceModel, spec: QuantSpec, calib) -> int:
-    """How many calibration samples the cached conversion of ``spec`` used."""
-    key = _key(model, spec, calib)
-    if key not in _CACHE:
-        convert_cached(model, spec, calib)
-    return _CACHE[key][1]
+def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+    """The TFLite flatbuffer of ``conversion``."""
+    return conversion(model, spec, calib, session).data
 
 
 def _converter(model: SourceModel):
@@ -90,11 +88,11 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
     return conv
 
 
-def _convert(model: SourceModel, spec: QuantSpec, samples) -> bytes:
+def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None) -> bytes:
     scheme = spec.scheme
     try:
         if spec.float_layers:
-            return selective_int8(model, spec, samples)
+            return selective_int8(model, spec, samples, session)
         return bytes(configured_converter(model, spec, samples).convert())
     except EdgekitError:
         raise
@@ -132,11 +130,11 @@ def resolve_float_layers(names: tuple[str, ...], candidates: list[str]) -> list[
     return resolved
 
 
-def layer_names(model) -> list[str]:
+def layer_names(model, session: ExportSession | None = None) -> list[str]:
     """Output tensor names of the model's ops, as the float32 TFLite conversion names them."""
     from edgekit.tflite_graph import TFLiteGraph
 
-    graph = TFLiteGraph(convert_cached(model, QuantSpec("float32")))
+    graph = TFLiteGraph(convert_cached(model, QuantSpec("float32"), session=session))
     return [graph.main.tensors[o].name for op in graph.main.ops for o in op.outputs]
 
 
@@ -156,10 +154,10 @@ def debugger(model, spec, samples, debug_samples, denylist=None, metrics: dict |
     )
 
 
-def selective_int8(model, spec, samples) -> bytes:
+def selective_int8(model, spec, samples, session: ExportSession | None = None) -> bytes:
     """int8 model with ``spec.float_layers`` kept in float (TensorFlow's denylisted nodes)."""
     if spec.io == "uint8":
         raise OptionError("--float-layers works with --io-dtype int8 or float32")
-    denylist = resolve_float_layers(spec.float_layers, layer_names(model))
+    denylist = resolve_float_layers(spec.float_layers, layer_names(model, session))
     dbg = debugger(model, spec, samples, samples[:1], denylist=denylist)
     return bytes(dbg.get_nondebug_quantized_model())

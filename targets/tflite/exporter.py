@@ -12,11 +12,12 @@ from pathlib import Path
 
 from edgekit.errors import UnsupportedError
 from edgekit.model import SourceModel
+from edgekit.session import ExportSession, session_or_new
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
-from targets.tflite.convert import calibration_used, convert_cached
+from targets.tflite.convert import conversion
 
 _DESCRIBE = {
     "float32": "float32 weights and activations",
@@ -58,18 +59,21 @@ class TFLiteTarget:
             text += f", I/O {spec.io}"
         return text
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
+               session: ExportSession | None = None) -> Artifact:  # fmt: skip
         """Convert ``model`` for ``spec`` into ``out_dir/<name>_<scheme>.tflite``."""
         self.check(model, spec)
+        session = session_or_new(session)
         notes = [self.describe(spec)]
         meta: dict = {}
         if model.kind == "tflite":
             content = model.tflite_bytes()
             notes.append("re-emitted unchanged from the .tflite source")
         else:
-            content = convert_cached(model, spec, calib)
+            converted = conversion(model, spec, calib, session)
+            content = converted.data
             if spec.needs_calibration:
-                meta["calibration"], note = calibration_record(calib, calibration_used(model, spec, calib))
+                meta["calibration"], note = calibration_record(calib, converted.calibration_used)
                 notes.append(note)
         out_dir.mkdir(parents=True, exist_ok=True)
         filename = f"{model.name}_{spec.scheme}{self.suffix}"
@@ -77,7 +81,7 @@ class TFLiteTarget:
 
         from edgekit.runtime.litert import LiteRTRunner
 
-        runner = LiteRTRunner()
+        runner = LiteRTRunner(trusted=session.trusted)
         runner.load(content, filename)
         runner.smoke_test()
         graph = TFLiteGraph(content, filename)
@@ -100,6 +104,7 @@ class TFLiteTarget:
             outputs=runner.outputs,
             notes=tuple(notes),
             metadata=meta,
+            spec=spec,
         )
 
 

@@ -39,8 +39,9 @@ def _tensor_error(floats, quants, scale, zero_point) -> float:
     return float(np.linalg.norm(q - f) / norm) if norm else 0.0
 
 
-def layer_report(model, spec, calib, debug_data, samples: int = 64) -> list[dict]:
-    """Per-layer quantization error of the int8 conversion of ``model``, worst first."""
+def layer_report(model, spec, calib, debug_data, samples: int = 64, session=None) -> list[dict]:
+    """Per-layer quantization error of the int8 conversion of ``model``, worst first
+    (``session``: the export run's, whose float32 conversion names the layers)."""
     from quantize.calibration import calibration_samples
 
     if spec.scheme != "int8":
@@ -49,7 +50,7 @@ def layer_report(model, spec, calib, debug_data, samples: int = 64) -> list[dict
                    calibration_samples(debug_data, samples, model.batch),
                    metrics={"channel_error": _channel_error, "tensor_error": _tensor_error})  # fmt: skip
     dbg.run()
-    known = set(layer_names(model))
+    known = set(layer_names(model, session))
     rows = []
     for key, stats in dbg.layer_statistics.items():
         name = key[len("NumericVerify/"):].rsplit(":", 1)[0]
@@ -98,10 +99,10 @@ def suggest_float_layers(int8_model: bytes, worst: list[str]) -> list[str]:
     return chosen
 
 
-def diagnose(model, artifact, spec, calib, evalset) -> dict | None:
+def diagnose(model, artifact, spec, calib, evalset, session=None) -> dict | None:
     """The per-layer error of an int8 artifact and the --float-layers fix; None for other
     schemes (and for one that already keeps layers float)."""
     if spec.scheme != "int8" or spec.float_layers:
         return None
-    rows = layer_report(model, spec, calib, evalset)
+    rows = layer_report(model, spec, calib, evalset, session=session)
     return {"worst": rows, "suggestion": suggest_float_layers(artifact.primary.read_bytes(), [rows[0]["layer"]]) if rows else []}

@@ -17,6 +17,7 @@ import numpy as np
 
 from edgekit.errors import ModelFileError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
+from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
@@ -75,22 +76,24 @@ class TFLMTarget:
     def describe(self, spec: QuantSpec) -> str:
         return f"TFLM C sources ({'C++' if self.lang == 'cc' else 'C'}) of the {spec.scheme} TFLite model"
 
-    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None) -> Artifact:
-        """Convert (or take) the TFLite model and write the C sources into ``out_dir``."""
+    def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
+               session: ExportSession | None = None) -> Artifact:  # fmt: skip
+        """Convert (or take) the TFLite model (the TFLite target's conversion of the same
+        ``session``) and write the C sources into ``out_dir``."""
         self.check(model, spec)
         if model.kind == "tflite":
             data = model.tflite_bytes()
         else:
             from targets.tflite.convert import convert_cached
 
-            data = convert_cached(model, spec, calib)
+            data = convert_cached(model, spec, calib, session)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin,
         )  # fmt: skip
         # One folder per scheme: the file names carry the C name, not the scheme.
-        return sources.write(out_dir / spec.scheme)
+        return sources.write(out_dir / spec.scheme, spec)
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,12 @@ class TFLMSources:
     notes: tuple[str, ...]
     metadata: dict
 
-    def write(self, out_dir: Path) -> Artifact:
+    def write(self, out_dir: Path, spec: QuantSpec | None = None) -> Artifact:
         out_dir.mkdir(parents=True, exist_ok=True)
         for fname, text in self.files.items():
             (out_dir / fname).write_text(text)
         return Artifact("tflm", self.metadata["scheme"], out_dir, tuple(self.files), self.inputs, self.outputs,
-                        self.notes, self.metadata)  # fmt: skip
+                        self.notes, self.metadata, spec)  # fmt: skip
 
 
 def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,

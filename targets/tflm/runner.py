@@ -189,7 +189,7 @@ class TFLMRunner(RunnerBase):
     def load(self, artifact) -> None:
         """Load a tflm Artifact: the model bytes are parsed back from its generated C source."""
         source = str(_model_data_source(artifact)[0]) if artifact.target == "tflm" else str(artifact.primary)
-        self.load_bytes(model_bytes(artifact), artifact.metadata.get("arena", {}).get("size"), source)
+        self.load_bytes(model_bytes(artifact), artifact.runner_metadata.arena_size, source)
 
     def load_bytes(self, data: bytes, arena: int | None = None, source: str = "tflm model data") -> None:
         """Load model bytes directly (``arena`` measured when not given)."""
