@@ -7,7 +7,7 @@ A generated table sits between two marker comments in a docs page::
     <!-- end generated -->
 
 ``python tools/gen_docs.py`` rewrites every such block; ``--check`` only reports stale ones
-(exit 1). tests/test_docs.py, tests/test_tflm_ops.py and tests/simulate/test_latency_fit.py
+(exit 1). tests/test_docs.py, tests/targets/tflm/test_ops.py and tests/simulate/test_latency_fit.py
 compare the pages with ``table(name)``. Nothing here imports TensorFlow.
 """
 

@@ -31,7 +31,7 @@ def memory_fit(artifact, device) -> dict:
     if arena is None:
         return {"artifact": key, "applies": False, "why": "not a TFLite Micro model (no tensor arena to size)"}
     ram, source = arena
-    flash = int(artifact.metadata.get("model_bytes") or artifact.primary.stat().st_size)
+    flash = artifact.runner_metadata.model_bytes or artifact.primary.stat().st_size
     fits_ram, fits_flash = ram <= device.sram_bytes, flash <= device.flash_bytes
     problems = []
     if not fits_ram:

@@ -8,9 +8,9 @@ from edgekit.tflite_graph import TFLiteGraph
 def device_ram(artifact, data: bytes) -> tuple[int, str] | None:
     """(32-bit arena with margin, where the figure came from) for the flatbuffer ``data`` of
     ``artifact``; None when TFLM cannot run it (no arena to size)."""
-    arena = artifact.metadata.get("arena")
-    if arena:
-        return int(arena["size_32bit"]), "tflm target measurement"
+    measured = artifact.runner_metadata.arena_size_32bit
+    if measured:
+        return measured, "tflm target measurement"
     from targets.tflm.exporter import default_margin
     from targets.tflm.ops import problems
     from targets.tflm.runner import measure_arena

@@ -1,6 +1,6 @@
 """The format registry: a fifth format is one package and one registry line.
 
-The throwaway format in tests/throwaway_format/ is registered here and nowhere else; it
+The throwaway format in tests/targets/throwaway_format/ is registered here and nowhere else; it
 must show up in every command that lists, exports, validates, times or reports formats.
 """
 
@@ -15,7 +15,7 @@ from targets import registry
 
 @pytest.fixture
 def with_lite(monkeypatch):
-    monkeypatch.setattr(registry, "PACKAGES", (*registry.PACKAGES, "tests.throwaway_format"))
+    monkeypatch.setattr(registry, "PACKAGES", (*registry.PACKAGES, "tests.targets.throwaway_format"))
     yield
 
 

@@ -130,7 +130,7 @@ def test_whole_batches_equal_sample_by_sample_or_fall_back(digits, eval_x, tmp_p
     assert batched._batching is True  # the flatten's reshape [1, 1024] follows the batch
     assert np.allclose(out, single.run([eval_x])[0], rtol=1e-3, atol=1e-3)
 
-    from tests.simulate.mil_build import save_program
+    from tests.targets.coreml.mil_build import save_program
 
     mb = pytest.importorskip("coremltools.converters.mil").Builder
 

@@ -47,7 +47,7 @@ def test_golden_files(tiny_graph):
         assert golden.exists(), f"{golden} missing; run EDGEKIT_UPDATE_GOLDEN=1 make test to create it"
         assert text == golden.read_text(), (
             f"{name} differs from {golden}; if the change is intended, regenerate with "
-            "EDGEKIT_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_tflm_sources.py"
+            "EDGEKIT_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/targets/tflm/test_sources.py"
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 from edgekit.errors import CannotSimulate
 from targets.coreml.mil_interpreter import MILInterpreter
 from targets.coreml.mil_program import MILProgram
-from tests.simulate.mil_build import save_program
+from tests.targets.coreml.mil_build import save_program
 
 mb = pytest.importorskip("coremltools.converters.mil").Builder
 

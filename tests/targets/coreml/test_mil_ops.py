@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.simulate.mil_build import run_program
+from tests.targets.coreml.mil_build import run_program
 
 mb = pytest.importorskip("coremltools.converters.mil").Builder
 RNG = np.random.default_rng(0)

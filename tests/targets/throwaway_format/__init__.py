@@ -1,4 +1,4 @@
-"""A throwaway fifth format for tests/test_registry.py: the float32 TFLite flatbuffer under
+"""A throwaway fifth format for tests/targets/test_registry.py: the float32 TFLite flatbuffer under
 another name (.lite), run in LiteRT. It proves a format is one package plus one registry
 line: nothing outside this folder names it."""
 
@@ -9,7 +9,7 @@ from targets.base import Format
 FORMAT = Format(
     name="lite",
     title="renamed float TFLite (test format)",
-    target="tests.throwaway_format.exporter:LiteTarget",
+    target="tests.targets.throwaway_format.exporter:LiteTarget",
     runner="edgekit.runtime.litert:LiteRTRunner",
     suffixes=(".lite",),
     color="#123456",

@@ -9,7 +9,7 @@ import pytest
 
 from edgekit.errors import ModelFileError
 from targets.coreml.mil_program import MILProgram, WeightFile, unpack_bits
-from tests.simulate.mil_build import save_program
+from tests.targets.coreml.mil_build import save_program
 
 mb = pytest.importorskip("coremltools.converters.mil").Builder
 
