@@ -16,19 +16,28 @@ from edgekit.options import COMMON, VALIDATION, Option
 
 
 def format_options(name: str):
-    """The Format descriptor of ``name``: its ``options`` and ``reads``."""
+    """The Format descriptor of ``name``: its ``options``, ``uses`` and ``reads``."""
     from targets import get_format
 
     return get_format(name)
 
+
 @cache
 def export_schema() -> tuple[Option, ...]:
-    """Every option of ``edgekit export``, in --help order (a format's own after the shared ones)."""
+    """Every option of ``edgekit export``, in --help order (a format's own after the shared ones).
+
+    A format's option applies to that format and to every format that declares it ``uses``
+    it (TFLM honours the TFLite converter's --per-channel), so no format names another."""
+    from dataclasses import replace
+
     from targets import target_names
 
+    names = target_names()
     own: list[Option] = []
-    for name in target_names():
-        own += [o for o in format_options(name).options if o not in own]
+    for name in names:
+        for o in format_options(name).options:
+            users = tuple(n for n in names if n == name or o.name in format_options(n).uses)
+            own.append(o if o.formats else replace(o, formats=users))
     return (*COMMON, *own, *VALIDATION)
 
 

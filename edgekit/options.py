@@ -169,8 +169,8 @@ COMMON: tuple[Option, ...] = (
            help="The trained model: .keras, .h5, a SavedModel directory or .tflite."),
     Option("target", ("-t", "--target"), default=("tflite",), comma_list=True,
            help="Targets, comma-separated (default: tflite).",
-           doc="targets, comma-separated: `tflite` (the default), `tflm`, `openvino`, `coreml`; unknown or empty names "
-               "are errors (with a did-you-mean)"),
+           doc="targets, comma-separated, from `edgekit targets` ([targets.md](targets.md); default `tflite`); "
+               "unknown or empty names are errors (with a did-you-mean)"),
     Option("quant", ("-q", "--quant"), default="float32", toml="quant", render=_quant_text,
            help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'.",
            doc="`int8`, `float32,int8` (every target), or `tflite=int8,coreml=palettize4` (per target; repeat a target "

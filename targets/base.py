@@ -179,6 +179,7 @@ class Format:
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
     options: tuple = ()  # edgekit.options.Option declarations of this format's own options (options.py)
+    uses: tuple[str, ...] = ()  # options other formats declare that this one honours too
     # Target constructor keyword -> the shared export option it reads (OpenVINO's eval_data <- eval)
     reads: dict = field(default_factory=dict)
     # Schemes the target offers only on some hosts: scheme -> where ("macOS"), for the docs.

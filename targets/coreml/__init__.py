@@ -24,6 +24,7 @@ FORMAT = Format(
     inspect="targets.coreml.inspect:file_report",
     options=OPTIONS,
     reads=READS,
+    uses=("labels",),  # class labels of a classifier package
     color="#cc79a7",
     host_only={"int8": "macOS"},  # activation calibration needs the Core ML runtime
 )

@@ -13,6 +13,7 @@ FORMAT = Format(
     variants=lambda: [("reference", {})],
     options=OPTIONS,
     reads=READS,
+    uses=("per_channel", "float_layers"),  # the TFLite converter's, which makes the model
     color="#e69f00",
     compares_with="tflite",  # the sources hold a TFLite flatbuffer
     flatbuffer="targets.tflm.runner:model_bytes",

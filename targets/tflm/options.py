@@ -10,7 +10,7 @@ MAX_MARGIN = 64 * 1024 * 1024
 _HEADER = "[`edgekit header`](tflm.md#edgekit-header-modeltflite)"
 
 OPTIONS: tuple[Option, ...] = (
-    Option("labels", ("--labels",), is_path=True, formats=("tflm", "coreml"), arg="labels",
+    Option("labels", ("--labels",), is_path=True, arg="labels",
            help="Text file with the class labels, one per line, in output order.",
            doc="class labels, one per line (TFLM settings header; makes Core ML packages classifiers); a regular "
                "UTF-8 file of at most 8 MiB"),
