@@ -74,10 +74,14 @@ def export_options_table() -> str:
     return options_markdown()
 
 
-def coreml_options_table() -> str:
-    from edgekit.export_options import table_markdown
+def _table_options() -> dict:
+    """"NAME-options" -> (docs/NAME.md, its [export.NAME] keys) for every format with a config table."""
+    from functools import partial
 
-    return table_markdown("coreml")
+    from edgekit.export_options import table_keys, table_markdown
+    from targets import target_names
+
+    return {f"{n}-options": (f"docs/{n}.md", partial(table_markdown, n)) for n in target_names() if table_keys(n)}
 
 
 # name -> (page, generator)
@@ -86,7 +90,7 @@ GENERATED = {
     "calibration": ("docs/simulate.md", calibration_table),
     "schemes": ("docs/targets.md", schemes_table),
     "export-options": ("docs/export.md", export_options_table),
-    "coreml-options": ("docs/coreml.md", coreml_options_table),
+    **_table_options(),
 }
 
 
