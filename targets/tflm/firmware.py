@@ -158,3 +158,35 @@ def read_project(project: Path) -> dict:
         raise ModelFileError(f"{project}: no {PROJECT}; is it a project written by `edgekit firmware`?") from None
     except (OSError, ValueError) as e:
         raise ModelFileError(f"{project / PROJECT}: unreadable ({e})") from e
+
+
+def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels: str, tflm_root: Path | None = None,
+                lang: str = "c", section: str | None = None, arena_margin: int | None = None,
+                sample: bytes | None = None) -> FirmwareProject:  # fmt: skip
+    """Check, measure and render the model's TFLM sources, then the project around them."""
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.tflm.exporter import build_tflm_sources
+
+    check_kernels(kernels)
+    get_board(board)
+    root = check_tflm_root(tflm_root if tflm_root is not None else default_tflm_root(kernels))
+    sources = build_tflm_sources(data, name=name, model_name=model_name, lang=lang, section=section,
+                                 arena_margin=arena_margin)  # fmt: skip
+    return render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=board,
+                          kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
+
+
+def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:
+    """The project of a tflm artifact (its C array's bytes, C name, language, section and
+    margin), written into ``out``."""
+    from targets.tflm.runner import model_bytes
+
+    meta = artifact.metadata
+    name = meta["c_name"]
+    project = project_for(model_bytes(artifact), name=name, model_name=model_name or f"{name}.tflite",
+                          lang=meta.get("lang", "c"), section=meta.get("section"),
+                          arena_margin=meta["arena"]["margin"], **options)  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, text in project.files.items():
+        (out / fname).write_text(text)
+    return project
