@@ -190,3 +190,34 @@ def project_from_artifact(artifact, out: Path, *, model_name: str | None = None,
     for fname, text in project.files.items():
         (out / fname).write_text(text)
     return project
+
+
+def model_from_source(source: Path, scheme: str | None = None) -> dict:
+    """The model bytes and TFLM options of a ``.tflite`` or of the tflm artifact of a build
+    (``scheme`` picks one when the build has several), as keyword arguments of ``project_for``."""
+    from edgekit.build import BuildDir
+    from targets.c_names import model_c_name
+
+    source = Path(source)
+    if source.is_file() and source.suffix.lower() == ".tflite":
+        return {"data": source.read_bytes(), "name": model_c_name(source.stem, explicit=False), "model_name": source.name}
+    if not source.is_dir():
+        raise OptionError(f"{source}: give a build directory (edgekit export -t tflm) or a .tflite file")
+    from targets.base import build_artifacts
+    from targets.tflm.runner import model_bytes
+
+    build = BuildDir(source)
+    manifest = build.read_manifest()
+    found = [a for a in build_artifacts(build, manifest) if a.target == "tflm" and scheme in (None, a.scheme)]
+    if len(found) != 1:
+        have = ", ".join(a.scheme for a in build_artifacts(build, manifest) if a.target == "tflm") or "none"
+        raise OptionError(f"{source}: {'several' if found else 'no'} tflm artifacts{f' of scheme {scheme}' if scheme else ''} "
+                          f"(tflm schemes: {have}); export with -t tflm{' or pass --scheme' if found else ''}")  # fmt: skip
+    a = found[0]
+    meta = a.metadata
+    try:
+        model_name = Path(str(manifest["source"]["path"])).name
+    except (KeyError, TypeError):
+        model_name = f"{meta['c_name']}.tflite"
+    return {"data": model_bytes(a), "name": meta["c_name"], "model_name": model_name, "lang": meta.get("lang", "c"),
+            "section": meta.get("section"), "arena_margin": meta["arena"]["margin"]}  # fmt: skip
