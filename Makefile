@@ -15,17 +15,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Compilers the firmware build checks need: gcc/g++ and the Arm cross compiler (Debian packages);
-# chromium for the headless browser check of the build report.
+# Compilers and the emulator the firmware builds and tests need: gcc/g++, the Arm cross compiler
+# with newlib and libstdc++, qemu-system-arm (Debian packages); chromium for the headless browser
+# check of the build report. apt-get waits for a dpkg lock another install holds.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 toolchain:
-	@command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || { \
-		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi and g++ (apt-get)"; \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi g++ make; }
+	@command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && \
+		command -v qemu-system-arm >/dev/null 2>&1 || { \
+		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib, qemu-system-arm and g++ (apt-get)"; \
+		$(APT) update -qq && \
+		$(APT) install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm g++ make; }
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing chromium (apt-get), for the headless check of report.html"; \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
-		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium; }
+		$(APT) update -qq && $(APT) install -y -qq chromium; }
 
 demo: $(STAMP)
 	$(VENV)/bin/edgekit export examples/digits/digits.keras --target tflite,tflm \

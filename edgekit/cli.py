@@ -457,6 +457,42 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 
 
 @cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the project.")
+@click.option("--board", default="mps2-an386", show_default=True, help="Board to build for (emulated by QEMU).")
+@click.option("--kernels", type=click.Choice(["reference", "cmsis-nn"]), default="reference", show_default=True,
+              help="TFLM kernel library.")
+@click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
+@click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
+@click.option("--build", "do_build", is_flag=True, help="Also build it (arm-none-eabi-gcc) and measure flash and RAM.")
+@click.option("--force", is_flag=True, help="Replace project files that already exist.")
+@click.pass_obj
+def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, do_build, force):
+    """Write a buildable firmware project for SOURCE (a build with a tflm artifact, or a .tflite).
+
+    \b
+    edgekit firmware build/digits --board mps2-an386 -o fw/digits --build
+    """
+    from edgekit.outdir import write_files
+    from targets.tflm.firmware import model_from_source, project_for
+
+    with state.step(f"Measuring the arena and rendering the {board} project"):
+        project = project_for(**model_from_source(source, scheme), board=board, kernels=kernels, tflm_root=tflm_root)
+    written = write_files(out, project.files, force)
+    state.out.print(f"{safe(out)}: {len(written)} files for {board} ({kernels} kernels, "
+                    f"{len(project.record['kernel_sources'])} kernel files); build with `make -C {safe(out)}`")  # fmt: skip
+    if do_build:
+        from targets.tflm.fwbuild import SIZES, build
+
+        with state.step("Building the firmware"):
+            sizes = build(out)
+        state.out.print(f"flash {sizes['flash']:,} B (model {sizes['model_data']:,} B), RAM {sizes['ram_static']:,} B "
+                        f"static (arena {sizes['arena_size']:,} B) + {sizes['stack_size']:,} B stack; "
+                        f"{sizes['tflm_objects_compiled']} TFLM objects compiled in {sizes['build_seconds']} s; "
+                        f"{safe(out / 'build' / SIZES)}")  # fmt: skip
+
+
+@cli.command()
 @click.pass_obj
 def targets(state: _State):
     """List the targets and the schemes each can produce."""

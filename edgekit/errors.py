@@ -49,3 +49,7 @@ class ConversionError(EdgekitError):
 
 class DeviceFitError(EdgekitError):
     """The model does not fit the chosen device."""
+
+
+class ToolchainError(EdgekitError):
+    """A tool edgekit runs (cross compiler, emulator) is missing or failed."""

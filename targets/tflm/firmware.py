@@ -1,0 +1,223 @@
+"""A buildable firmware project for an emulated board: the TFLM sources of the model, a
+``main.cc`` that runs it on samples and prints the outputs, start-up code, linker script and
+a Makefile that compiles only TFLM's runtime core and the kernels the op resolver registers.
+
+The project is a pure function of the model bytes and the options: generating twice gives
+identical files (the TFLM root is written as given, resolved to an absolute path).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit import __version__
+from edgekit.errors import ModelFileError, OptionError, UnsupportedError
+from targets.tflm.boards import Board, Flags, check_kernels, flags_for, get_board
+from targets.c_names import camel
+from targets.tflm.sources import _env, c_array_body, c_comment
+
+PROJECT = "firmware.json"  # what the project was generated from, for `edgekit` to build and run it
+INPUTS_FILE = "edgekit_inputs.bin"  # read over semihosting, relative to QEMU's working directory
+STACK_SIZE = 0x4000  # bytes reserved below the top of RAM; the interpreter's deepest calls use a few KiB
+_TREES = {"reference": "reference", "cmsis-nn": "cmsis_nn"}
+_MICRO = "tensorflow/lite/micro"
+# Core files only TFLM's tests use.
+_TEST_ONLY = {"test_helpers.cc", "test_helper_custom_ops.cc", "fake_micro_context.cc", "mock_micro_graph.cc"}
+# Kernel files every kernel may call into.
+_KERNEL_SUPPORT = ("kernel_util.cc",)
+# Kernels whose evaluation lives in files other than their own and <stem>_common.cc.
+_KERNEL_EXTRA = {
+    "unidirectional_sequence_lstm.cc": ("lstm_eval.cc", "lstm_eval_common.cc", "micro_tensor_utils.cc"),
+    "svdf.cc": ("micro_tensor_utils.cc",),
+}
+
+
+def default_tflm_root(kernels: str) -> Path:
+    """../shared/tflm/<tree> next to the repository (the trees the tests use)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "tflm" / _TREES[kernels]
+
+
+def check_tflm_root(root: Path) -> Path:
+    root = Path(root).resolve()
+    if not (root / _MICRO / "micro_interpreter.cc").is_file():
+        raise OptionError(f"--tflm-root {root}: not a TFLM source tree (no {_MICRO}/micro_interpreter.cc); "
+                          "give a tree made by TFLM's create_tflm_tree.py")  # fmt: skip
+    return root
+
+
+def core_sources(root: Path) -> list[str]:
+    """TFLM's runtime: every .cc of ``tensorflow/`` (with TFLite's shared kernel helpers)
+    outside ``micro/kernels/`` and TFLM's test helpers, relative to ``root``."""
+    out = []
+    for p in (root / "tensorflow").rglob("*.cc"):
+        rel = p.relative_to(root).as_posix()
+        if not rel.startswith(f"{_MICRO}/kernels/") and p.name not in _TEST_ONLY and not rel.endswith("_test.cc"):
+            out.append(rel)
+    return sorted(out)
+
+
+def _registrations(root: Path) -> dict[str, str]:
+    """Resolver method -> the TFLM function returning its kernel (read from TFLM's header)."""
+    text = (root / _MICRO / "micro_mutable_op_resolver.h").read_text()
+    found = re.findall(r"TfLiteStatus\s+(Add\w+)\(\s*const TFLMRegistration&\s+\w+\s*=\s*([\w:]+)\(\)", text)
+    return {method: fn.rsplit("::", 1)[-1] for method, fn in found}
+
+
+def kernel_sources(root: Path, methods: list[str], kernels: str) -> list[str]:
+    """The kernel files the resolver's ``methods`` need: the file defining each registration
+    function (the CMSIS-NN version first for cmsis-nn), its ``_common.cc`` and helpers."""
+    regs = _registrations(root)
+    dirs = [root / _MICRO / "kernels"]
+    if kernels == "cmsis-nn":
+        dirs.insert(0, root / _MICRO / "kernels" / "cmsis_nn")
+    files = {p.name: p for d in reversed(dirs) for p in sorted(d.glob("*.cc"))}  # cmsis_nn/ wins
+    texts = {name: p.read_text(errors="replace") for name, p in files.items()}
+    chosen: set[str] = set(_KERNEL_SUPPORT)
+    for method in methods:
+        fn = regs.get(method)
+        if fn is None:
+            raise UnsupportedError(f"op resolver method {method}: not in {root / _MICRO}/micro_mutable_op_resolver.h")
+        definers = [n for n, t in texts.items() if re.search(rf"\b{fn}\(\)\s*\{{", t)]
+        if not definers:
+            raise UnsupportedError(f"{method}: no kernel file in {root / _MICRO}/kernels defines {fn}(); "
+                                   "edgekit firmware builds only TFLM's builtin kernels")  # fmt: skip
+        for name in definers:
+            stem = name.removesuffix(".cc")
+            chosen.update(n for n in (name, f"{stem}_common.cc", *_KERNEL_EXTRA.get(name, ())) if n in files)
+    return sorted(files[n].relative_to(root).as_posix() for n in chosen)
+
+
+@dataclass(frozen=True)
+class FirmwareProject:
+    """The rendered files of one firmware project, not yet written."""
+
+    name: str
+    board: Board
+    kernels: str
+    tflm_root: Path
+    flags: Flags
+    files: dict  # file name -> text
+    record: dict  # the content of firmware.json
+
+
+def _sample_bytes(graph, sample: bytes | None) -> tuple[bytes, str]:
+    need = sum(t.nbytes for t in graph.inputs)
+    if sample is None:
+        return bytes(need), "zeros"
+    if len(sample) != need:
+        raise OptionError(f"--sample: {len(sample)} bytes, the model's inputs take {need}")
+    return sample, "the sample given"
+
+
+def render_project(sources, graph, *, model_name: str, board: str, kernels: str, tflm_root: Path,
+                   sample: bytes | None = None) -> FirmwareProject:  # fmt: skip
+    """The project for TFLMSources ``sources`` (of TFLiteGraph ``graph``) on ``board``."""
+    b = get_board(board)
+    check_kernels(kernels)
+    root = check_tflm_root(tflm_root)
+    flags = flags_for(b, kernels)
+    name = sources.name
+    from targets.tflm.ops import resolver_ops
+
+    methods = [o["method"] for o in resolver_ops(graph)]
+    core, kern = core_sources(root), kernel_sources(root, methods, kernels)
+    model_name = c_comment(model_name)
+    banner = (f"/* Generated by edgekit {__version__}: firmware for {model_name} on {b.name} ({kernels} kernels).\n"
+              " * Do not edit: regenerate with `edgekit firmware`. */")  # fmt: skip
+    data, note = _sample_bytes(graph, sample)
+    common = {"banner": banner, "name": name, "NAME": name.upper(), "Camel": camel(name), "board": b,
+              "model_name": model_name, "version": __version__, "inputs_file": INPUTS_FILE}  # fmt: skip
+    env = _env()
+    files = dict(sources.files)
+    app = ["main.cc", "startup.c", f"{name}_sample.c", *sorted(f for f in sources.files if f.endswith((".c", ".cc")))]
+    files["main.cc"] = env.get_template("project/main.cc.j2").render(**common)
+    files["startup.c"] = env.get_template("project/startup.c.j2").render(**common)
+    files[f"{name}_sample.c"] = env.get_template("project/sample.c.j2").render(
+        **common, body=c_array_body(data), size=len(data), sample_note=note)
+    files["board.ld"] = env.get_template("project/board.ld.j2").render(**common, stack_size=STACK_SIZE)
+    files["Makefile"] = env.get_template("project/Makefile.j2").render(
+        **common, kernels=kernels, tflm_root=str(root), flags=flags, core_srcs=core, kernel_srcs=kern, app_srcs=app)
+    record = {
+        "edgekit_firmware": 1, "name": name, "board": b.name, "kernels": kernels, "tflm_root": str(root),
+        "model_source": f"{name}_model_data.{sources.lang}", "arena_size": sources.metadata["arena"]["size"],
+        "stack_size": STACK_SIZE, "ops": sources.metadata["ops"], "core_sources": len(core), "kernel_sources": kern,
+        "tflite_sha256": sources.metadata["tflite_sha256"],
+    }  # fmt: skip
+    files[PROJECT] = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    return FirmwareProject(name, b, kernels, root, flags, files, record)
+
+
+def read_project(project: Path) -> dict:
+    """firmware.json of a generated project."""
+    try:
+        return json.loads((Path(project) / PROJECT).read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{project}: no {PROJECT}; is it a project written by `edgekit firmware`?") from None
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{project / PROJECT}: unreadable ({e})") from e
+
+
+def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels: str, tflm_root: Path | None = None,
+                lang: str = "c", section: str | None = None, arena_margin: int | None = None,
+                sample: bytes | None = None) -> FirmwareProject:  # fmt: skip
+    """Check, measure and render the model's TFLM sources, then the project around them."""
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.tflm.exporter import build_tflm_sources
+
+    check_kernels(kernels)
+    get_board(board)
+    root = check_tflm_root(tflm_root if tflm_root is not None else default_tflm_root(kernels))
+    sources = build_tflm_sources(data, name=name, model_name=model_name, lang=lang, section=section,
+                                 arena_margin=arena_margin)  # fmt: skip
+    return render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=board,
+                          kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
+
+
+def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:
+    """The project of a tflm artifact (its C array's bytes, C name, language, section and
+    margin), written into ``out``."""
+    from targets.tflm.runner import model_bytes
+
+    meta = artifact.metadata
+    name = meta["c_name"]
+    project = project_for(model_bytes(artifact), name=name, model_name=model_name or f"{name}.tflite",
+                          lang=meta.get("lang", "c"), section=meta.get("section"),
+                          arena_margin=meta["arena"]["margin"], **options)  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for fname, text in project.files.items():
+        (out / fname).write_text(text)
+    return project
+
+
+def model_from_source(source: Path, scheme: str | None = None) -> dict:
+    """The model bytes and TFLM options of a ``.tflite`` or of the tflm artifact of a build
+    (``scheme`` picks one when the build has several), as keyword arguments of ``project_for``."""
+    from edgekit.build import BuildDir
+    from targets.c_names import model_c_name
+
+    source = Path(source)
+    if source.is_file() and source.suffix.lower() == ".tflite":
+        return {"data": source.read_bytes(), "name": model_c_name(source.stem, explicit=False), "model_name": source.name}
+    if not source.is_dir():
+        raise OptionError(f"{source}: give a build directory (edgekit export -t tflm) or a .tflite file")
+    from targets.base import build_artifacts
+    from targets.tflm.runner import model_bytes
+
+    build = BuildDir(source)
+    manifest = build.read_manifest()
+    found = [a for a in build_artifacts(build, manifest) if a.target == "tflm" and scheme in (None, a.scheme)]
+    if len(found) != 1:
+        have = ", ".join(a.scheme for a in build_artifacts(build, manifest) if a.target == "tflm") or "none"
+        raise OptionError(f"{source}: {'several' if found else 'no'} tflm artifacts{f' of scheme {scheme}' if scheme else ''} "
+                          f"(tflm schemes: {have}); export with -t tflm{' or pass --scheme' if found else ''}")  # fmt: skip
+    a = found[0]
+    meta = a.metadata
+    try:
+        model_name = Path(str(manifest["source"]["path"])).name
+    except (KeyError, TypeError):
+        model_name = f"{meta['c_name']}.tflite"
+    return {"data": model_bytes(a), "name": meta["c_name"], "model_name": model_name, "lang": meta.get("lang", "c"),
+            "section": meta.get("section"), "arena_margin": meta["arena"]["margin"]}  # fmt: skip

@@ -1,0 +1,110 @@
+"""Build a generated firmware project with arm-none-eabi-gcc and measure the linked ELF.
+
+TFLM's objects are cached per (TFLM tree contents, compiler flags, compiler version) in
+``~/.cache/edgekit/tflm-objects/<key>/`` (``EDGEKIT_TFLM_OBJECTS`` overrides the parent
+folder), so a second model, build or test compiles only its own sources. The project's
+Makefile writes each object to a temporary name and renames it, so concurrent builds
+sharing the cache never see a half-written object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from edgekit.errors import ToolchainError
+from targets.tflm.boards import flags_for, get_board
+from targets.tflm.firmware import read_project
+
+CACHE_ENV = "EDGEKIT_TFLM_OBJECTS"
+SIZES = "size.json"  # in the project's build/ folder
+BUILD_TIMEOUT = 3600.0  # seconds: a cold build compiles ~50 TFLM files
+_CROSS = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"
+DEBIAN = {"arm-none-eabi-gcc": _CROSS, "arm-none-eabi-g++": _CROSS, "arm-none-eabi-size": _CROSS,
+          "arm-none-eabi-nm": _CROSS, "qemu-system-arm": "qemu-system-arm", "make": "make"}  # fmt: skip
+
+
+def require_tools(*tools: str) -> None:
+    """One line naming what to install when a tool is missing."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pkgs = " ".join(dict.fromkeys(DEBIAN.get(t, t) for t in missing))
+        raise ToolchainError(f"{', '.join(missing)} not found: run `make toolchain` or install the Debian packages {pkgs}")
+
+
+def cache_root() -> Path:
+    given = os.environ.get(CACHE_ENV)
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgekit" / "tflm-objects"
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over the paths and contents of every file of a TFLM tree."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def compiler_version(cross: str = "arm-none-eabi-") -> str:
+    out = subprocess.run([f"{cross}g++", "--version"], capture_output=True, text=True, timeout=60)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def object_key(root: Path, flags, compiler: str) -> str:
+    h = hashlib.sha256("\n\0".join([tree_digest(root), flags.key_text(), compiler]).encode())
+    return h.hexdigest()[:24]
+
+
+def elf_sizes(elf: Path, model_symbol: str) -> dict:
+    """Flash (text incl. rodata + data) and static RAM (data + bss) of the linked ELF, and the
+    model array's share of the flash."""
+    out = subprocess.run(["arm-none-eabi-size", "-B", "-d", str(elf)], capture_output=True, text=True, timeout=60)
+    text, data, bss = (int(x) for x in out.stdout.splitlines()[1].split()[:3])
+    syms = subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", str(elf)], capture_output=True, text=True, timeout=60)
+    model = next((int(m.group(1)) for m in re.finditer(rf"^\d+ (\d+) [tTrRdD] {re.escape(model_symbol)}$", syms.stdout, re.M)), 0)
+    return {"text": text, "data": data, "bss": bss, "flash": text + data, "ram_static": data + bss,
+            "model_data": model, "flash_without_model": text + data - model}  # fmt: skip
+
+
+def build(project: Path, jobs: int = 2) -> dict:
+    """``make`` the project (TFLM objects from the cache); the measurements, also written to
+    ``build/size.json``."""
+    require_tools("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-size", "arm-none-eabi-nm", "make")
+    project = Path(project)
+    rec = read_project(project)
+    root = Path(rec["tflm_root"])
+    flags = flags_for(get_board(rec["board"]), rec["kernels"])
+    compiler = compiler_version()
+    key = object_key(root, flags, compiler)
+    objects = cache_root() / key
+    before = set(objects.rglob("*.o")) if objects.is_dir() else set()
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(["make", "-C", str(project), f"-j{jobs}", f"TFLM_OBJ_DIR={objects}"],
+                              capture_output=True, text=True, timeout=BUILD_TIMEOUT)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{project}: the firmware build took more than {BUILD_TIMEOUT:.0f} s") from None
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        errors = [ln for ln in done.stderr.splitlines() if "error" in ln.lower()] or done.stderr.splitlines()[-3:]
+        raise ToolchainError(f"{project}: the firmware build failed: {' | '.join(errors[:3])[:600]}")
+    elf = project / "build" / "fw.elf"
+    compiled = len(set(objects.rglob("*.o")) - before)
+    record = {
+        "elf": "build/fw.elf", "board": rec["board"], "kernels": rec["kernels"], "compiler": compiler,
+        "object_cache": str(objects), "tflm_objects_compiled": compiled, "build_seconds": round(seconds, 1),
+        "arena_size": rec["arena_size"], "stack_size": rec["stack_size"],
+        **elf_sizes(elf, f"{rec['name']}_model_data"),
+    }  # fmt: skip
+    (project / "build" / SIZES).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record

@@ -1,0 +1,106 @@
+"""A Runner for TFLM firmware on an emulated board: samples go to the firmware as a file read
+over semihosting, the outputs come back as hex lines on its stdout (see the project's main.cc).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import ToolchainError, UnsupportedError
+from edgekit.runtime.io import from_runtime, to_runtime
+from edgekit.runtime.runner import RunnerBase
+from edgekit.tflite_graph import TFLiteGraph
+from targets.tflm.boards import get_board
+from targets.tflm.firmware import INPUTS_FILE, read_project
+from targets.tflm.fwbuild import require_tools
+from targets.tflm.sources import parse_c_array
+
+QEMU = "qemu-system-arm"
+TIMEOUT = 120.0  # seconds for one QEMU run (digits: 0.2 s for 100 samples)
+_OUT = re.compile(r"^out (\d+) (\d+) ([0-9a-f]*)$", re.M)
+
+
+class QemuRunner(RunnerBase):
+    """Runs a built firmware project (``load_project``) or a tflm artifact, generated and built
+    in a temporary folder (``load``), under QEMU."""
+
+    name = "qemu"
+
+    def __init__(self, board: str = "mps2-an386", kernels: str = "reference", tflm_root: Path | None = None,
+                 timeout: float = TIMEOUT):  # fmt: skip
+        self.board, self.kernels, self.tflm_root, self.timeout = board, kernels, tflm_root, timeout
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.sizes: dict = {}
+
+    def load(self, artifact) -> None:
+        """Generate and build the firmware of a tflm artifact (its own C sources) in a temporary folder."""
+        from targets.tflm.firmware import project_from_artifact
+        from targets.tflm.fwbuild import build
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="edgekit-fw-")
+        project = Path(self._tmp.name) / "project"
+        project_from_artifact(artifact, project, board=self.board, kernels=self.kernels, tflm_root=self.tflm_root)
+        self.sizes = build(project)
+        self.load_project(project)
+
+    def load_project(self, project: Path) -> None:
+        """Use a project ``edgekit firmware`` wrote and built (``build/fw.elf``)."""
+        require_tools(QEMU)
+        from targets.tflm.runner import _info
+
+        self.project = Path(project)
+        rec = read_project(self.project)
+        self.elf = self.project / "build" / "fw.elf"
+        if not self.elf.is_file():
+            raise ToolchainError(f"{self.project}: no build/fw.elf; build the project first (make -C {self.project})")
+        self._board = get_board(rec["board"])
+        data = parse_c_array((self.project / rec["model_source"]).read_text(), rec["name"])
+        graph = TFLiteGraph(data, rec["model_source"])
+        self.inputs = tuple(_info(t) for t in graph.inputs)
+        self.outputs = tuple(_info(t) for t in graph.outputs)
+        self.arena_used: int | None = None
+
+    def run_raw(self, samples: list[np.ndarray]) -> list[np.ndarray]:
+        """Stored-type outputs for stored-type inputs (one array per tensor, batch first)."""
+        n = len(samples[0])
+        with tempfile.TemporaryDirectory(prefix="edgekit-qemu-") as cwd:
+            with open(Path(cwd) / INPUTS_FILE, "wb") as f:
+                for i in range(n):
+                    for x, t in zip(samples, self.inputs):
+                        f.write(np.ascontiguousarray(x[i], dtype=t.dtype).tobytes())
+            cmd = [QEMU, *self._board.qemu_args, "-kernel", str(self.elf.resolve())]
+            try:
+                done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout,
+                                      stdin=subprocess.DEVNULL)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise UnsupportedError(f"{self.elf}: the firmware did not finish within {self.timeout:.0f} s under QEMU") from None
+        text = done.stdout
+        if done.returncode != 0 or f"edgekit-fw done {n}" not in text:
+            why = next((ln for ln in text.splitlines() if ln.startswith("edgekit-fw error") or "fault" in ln), None)
+            raise UnsupportedError(f"{self.elf}: the firmware failed under QEMU (exit {done.returncode}): "
+                                   f"{why or (text + done.stderr).strip()[-300:]}")  # fmt: skip
+        arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
+        self.arena_used = int(arena.group(1)) if arena else None
+        outs = [np.zeros((n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape), t.dtype) for t in self.outputs]
+        lines = list(_OUT.finditer(text))
+        if len(lines) != n * len(self.outputs):
+            raise UnsupportedError(f"{self.elf}: the firmware printed {len(lines)} output lines for {n} samples")
+        for m in lines:
+            s, k = int(m.group(1)), int(m.group(2))
+            outs[k][s] = np.frombuffer(bytes.fromhex(m.group(3)), self.outputs[k].dtype).reshape(outs[k].shape[1:])
+        return outs
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Float outputs for a batch of float inputs, all samples in one QEMU run."""
+        stored = [to_runtime(x, t) for x, t in zip(inputs, self.inputs)]
+        return [from_runtime(y, t) for y, t in zip(self.run_raw(stored), self.outputs)]
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
