@@ -460,8 +460,8 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the project.")
 @click.option("--board", default="mps2-an386", show_default=True, help="Board to build for (emulated by QEMU).")
-@click.option("--kernels", type=click.Choice(["reference", "cmsis-nn"]), default="reference", show_default=True,
-              help="TFLM kernel library.")
+@click.option("--kernels", default="reference", show_default=True,
+              help="TFLM kernel library (reference; CMSIS-NN is not built yet).")
 @click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
 @click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
 @click.option("--build", "do_build", is_flag=True, help="Also build it (arm-none-eabi-gcc) and measure flash and RAM.")

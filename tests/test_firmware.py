@@ -161,3 +161,9 @@ def test_qemu_outputs_bit_exact_with_the_tflm_interpreter(digits_fw):
     assert np.array_equal(np.round(got / scale), np.round(want / scale))  # same int8 outputs, every sample
     assert len(set(got.argmax(1))) > 5  # real digits, not one saturated class
     assert 0 < qemu.arena_used <= art.metadata["arena"]["size"]
+
+
+def test_a_kernel_library_that_does_not_link_yet_is_refused(tiny_tflite, tmp_path):
+    with pytest.raises(OptionError, match="cmsis-nn.*do not link yet"):
+        project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps2-an386", kernels="cmsis-nn",
+                    tflm_root=tmp_path)  # fmt: skip
