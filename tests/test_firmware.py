@@ -119,7 +119,8 @@ def digits_fw(object_cache, tmp_path_factory):
     from edgekit.pipeline import ExportOptions, export
     from targets.tflm.fwbuild import build
 
-    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)
+    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
+    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)  # for this process's builds and the CLI's
     result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("fwd") / "b",
                                   target=("tflm",), quant="int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
     art = result.artifacts[0]
@@ -127,7 +128,11 @@ def digits_fw(object_cache, tmp_path_factory):
     done = run_cli("firmware", str(result.out), "-o", str(out), "--build", timeout=3600)
     assert done.returncode == 0, done.stderr
     again = build(out)  # every TFLM object now comes from the cache
-    return art, out, json.loads((out / "build" / "size.json").read_text()), again
+    yield art, out, json.loads((out / "build" / "size.json").read_text()), again
+    if before is None:
+        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
+    else:
+        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
 
 
 @pytest.mark.slow
