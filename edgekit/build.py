@@ -65,10 +65,11 @@ class BuildDir:
 
     def write_manifest(self, final: Path, *, source: dict, options: dict, artifacts, warnings) -> dict:
         """Write ``manifest.json``; artifact paths are relative to the build dir, ``final`` is
-        where the build will be. ``created`` is the only field that differs between two identical runs."""
+        where the build will be. ``created`` is the only field that differs between two identical
+        runs, unless SOURCE_DATE_EPOCH fixes it (reproducible-builds.org)."""
         manifest = {
             "edgekit_manifest": 1,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_build_time())),
             "build_dir": str(final),
             "source": source,
             "options": options,
@@ -176,3 +177,14 @@ def _read_optional(path: Path) -> dict | None:
 
 def _is_saved_model(path: Path) -> bool:
     return path.is_dir() and ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file())
+
+
+def _build_time() -> float | None:
+    """SOURCE_DATE_EPOCH when set (a build system pinning timestamps), else now (None)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None:
+        return None
+    try:
+        return float(int(value))
+    except ValueError:
+        raise OutputError(f"SOURCE_DATE_EPOCH={value!r}: give whole seconds since 1970 (or unset it)") from None

@@ -117,3 +117,15 @@ def test_an_old_manifest_without_specs_still_validates(tmp_path):
     report = validate_build(out, str(EXAMPLE / "eval.npz"))
     assert report.passed and list(report.result["artifacts"]) == ["tflite/int8"]
 
+
+
+def test_source_date_epoch_pins_the_manifest_time(tmp_path, monkeypatch):
+    from edgekit.errors import OutputError
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = (_write(BuildDir(tmp_path / "a"), [_artifact(tmp_path / "a")]), (tmp_path / "a" / "manifest.json").read_bytes())
+    second = (_write(BuildDir(tmp_path / "a"), [_artifact(tmp_path / "a")]), (tmp_path / "a" / "manifest.json").read_bytes())
+    assert first[0]["created"] == "2023-11-14T22:13:20Z" and first[1] == second[1]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(OutputError, match="SOURCE_DATE_EPOCH='yesterday'"):
+        _write(BuildDir(tmp_path / "b"), [_artifact(tmp_path / "b")])
