@@ -203,6 +203,16 @@ def test_cmsis_nn_on_the_m55_matches_the_tflm_interpreter(digits_build):
         qemu.close()
 
 
+@pytest.mark.slow
+def test_validate_on_qemu_scores_the_firmware(digits_fw, digits_build):
+    build_dir, _ = digits_build  # digits_fw first: the an386 reference objects are in the cache
+    done = run_cli("validate", str(build_dir), "--eval", str(EXAMPLE / "eval.npz"), "--on", "qemu-m4", "--json")
+    assert done.returncode == 0, done.stderr
+    arts = json.loads(done.stdout)["artifacts"]
+    host, fw = arts["tflm/int8"], arts["tflm/int8@qemu-m4"]
+    assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]  # bit-exact: the same scores
+
+
 def test_an_unknown_kernel_library_is_refused(tiny_tflite, tmp_path):
     with pytest.raises(OptionError, match="--kernels 'fast'.*cmsis-nn"):
         project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps2-an386", kernels="fast",
@@ -225,3 +235,19 @@ def test_cmsis_nn_library_files_follow_the_kernels(tiny_tflite):
     assert project.record["cmsis_nn_sources"] == make.count("third_party/cmsis_nn/Source/")
     assert "ORIGIN = 0x10000000" in project.files["board.ld"]  # the M55's secure ITCM alias
 
+
+def test_validate_on_checks_the_device_before_any_work(tmp_path):
+    from pathlib import Path
+
+    from edgekit.validate import check_devices
+    from targets import device_names
+    from targets.base import Artifact
+
+    assert {"qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-m55-cmsis-nn"} <= set(device_names())
+    tflite = Artifact("tflite", "int8", Path(tmp_path), ("m.tflite",), (), ())
+    tflm = Artifact("tflm", "int8", Path(tmp_path), ("m_model_data.c",), (), ())
+    check_devices(("qemu-m4", "qemu-m55-cmsis-nn"), [tflite, tflm])
+    with pytest.raises(OptionError, match="--on qemu-m99: unknown device; choose from .*qemu-m4"):
+        check_devices(("qemu-m99",), [tflm])
+    with pytest.raises(OptionError, match="--on qemu-m4: none of the artifacts \\(tflite/int8\\) runs there"):
+        check_devices(("qemu-m4",), [tflite])

@@ -66,6 +66,18 @@ BOARDS = {
 }  # fmt: skip
 
 
+def devices() -> dict:
+    """``validate --on`` device name -> (runner, options): qemu-<core> with the reference
+    kernels, qemu-<core>-cmsis-nn with CMSIS-NN's (the Format's ``devices`` hook)."""
+    out = {}
+    for board in BOARDS.values():
+        core = board.core.split()[0].removeprefix("Cortex-").removesuffix("F").lower()
+        for kernels in KERNELS:
+            name = f"qemu-{core}" + ("" if kernels == "reference" else f"-{kernels}")
+            out[name] = ("targets.tflm.qemu_runner:QemuRunner", {"board": board.name, "kernels": kernels})
+    return out
+
+
 def get_board(name: str) -> Board:
     try:
         return BOARDS[name]
