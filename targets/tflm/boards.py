@@ -31,39 +31,27 @@ class Board:
         return ("-M", self.qemu_machine, "-nographic", "-semihosting-config", "enable=on,target=native")
 
 
-BOARDS = {
-    "mps2-an386": Board(
-        name="mps2-an386", core="Cortex-M4F",
-        cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-        qemu_machine="mps2-an386",
-        flash_origin=0x00000000, flash_size=0x00400000, ram_origin=0x20000000, ram_size=0x00400000,
-        memory_note="Code in ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000).",
-    ),
-    "mps2-an500": Board(
-        name="mps2-an500", core="Cortex-M7 (double-precision FPU)",
-        cpu_flags=("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
-        qemu_machine="mps2-an500",
-        flash_origin=0x00000000, flash_size=0x00400000, ram_origin=0x20000000, ram_size=0x00400000,
-        memory_note="The an386 map: code in ZBT SSRAM1 (4 MB at 0x0), data in ZBT SSRAM2/3 (4 MB at 0x20000000).",
-    ),
+def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str) -> Board:
+    """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size)."""
+    cpu_flags = (cpu.split()[0], "-mthumb", *cpu.split()[1:])
+    return Board(machine, core, cpu_flags, machine, *flash, *ram, note)
+
+
+_4MB, _SSRAM = 0x00400000, "ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000)"
+BOARDS = {b.name: b for b in (
+    _board("mps2-an386", "Cortex-M4F", "-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+           (0x0, _4MB), (0x20000000, _4MB), f"Code in {_SSRAM}."),
+    _board("mps2-an500", "Cortex-M7 (double-precision FPU)", "-mcpu=cortex-m7 -mfloat-abi=hard -mfpu=fpv5-d16",
+           (0x0, _4MB), (0x20000000, _4MB), f"The an386 map: code in {_SSRAM}."),
     # The TrustZone boards boot in the secure state with the SAU off, so all memory is secure;
-    # the image is linked at the secure aliases (bit 28 set) where the secure vector table is.
-    "mps2-an505": Board(
-        name="mps2-an505", core="Cortex-M33 (TrustZone, runs secure)",
-        cpu_flags=("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
-        qemu_machine="mps2-an505",
-        flash_origin=0x10000000, flash_size=0x00400000, ram_origin=0x38000000, ram_size=0x00400000,
-        memory_note="Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), "
-                    "data in ZBT SSRAM2/3 (4 MB at 0x38000000).",
-    ),
-    "mps3-an547": Board(
-        name="mps3-an547", core="Cortex-M55 (Helium MVE, TrustZone, runs secure)",
-        cpu_flags=("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
-        qemu_machine="mps3-an547",
-        flash_origin=0x10000000, flash_size=0x00080000, ram_origin=0x31000000, ram_size=0x00400000,
-        memory_note="Secure aliases: code in the ITCM (512 KB at 0x10000000), data in ISRAM0/1 (4 MB at 0x31000000).",
-    ),
-}  # fmt: skip
+    # the image is linked at the secure aliases (bit 28 set), where the secure vector table is.
+    _board("mps2-an505", "Cortex-M33 (TrustZone, runs secure)", "-mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16",
+           (0x10000000, _4MB), (0x38000000, _4MB),
+           "Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), data in ZBT SSRAM2/3 (4 MB at 0x38000000)."),
+    _board("mps3-an547", "Cortex-M55 (Helium MVE, TrustZone, runs secure)", "-mcpu=cortex-m55 -mfloat-abi=hard",
+           (0x10000000, 0x00080000), (0x31000000, _4MB),
+           "Secure aliases: code in the ITCM (512 KB at 0x10000000), data in ISRAM0/1 (4 MB at 0x31000000)."),
+)}  # fmt: skip
 
 
 def devices() -> dict:
