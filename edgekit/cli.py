@@ -249,11 +249,13 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 @click.option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
               show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
 @click.option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
+@click.option("--on", "on", multiple=True, metavar="DEVICE",
+              help="Also run the artifacts on this (emulated) device, e.g. qemu-m4 or qemu-m55-cmsis-nn (TFLM firmware under QEMU); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
 @click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.pass_obj
 def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
-             baseline_tolerance, update_baseline, junit, litert_kernels, layers, as_json, unsafe):
+             baseline_tolerance, update_baseline, junit, litert_kernels, layers, on, as_json, unsafe):
     """Run every artifact of BUILD_DIR in its runtime over --eval and apply the gates.
 
     Exit code 0: all gates pass; 1: a gate failed; 2: an error.
@@ -271,7 +273,7 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
     _warn_unsafe(state, unsafe)
     report = validate_build(build_dir, eval_, model_path=model_path, task=task, gates=gates, targets=targets,
                             junit=junit, litert_kernels=litert_kernels, progress=state.step, layers=layers,
-                            unsafe=unsafe)  # fmt: skip
+                            unsafe=unsafe, on=tuple(on))  # fmt: skip
     _refresh_report(state, build_dir)
     if as_json:
         state.out.file.write(jsontext.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
@@ -459,9 +461,9 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the project.")
-@click.option("--board", default="mps2-an386", show_default=True, help="Board to build for (emulated by QEMU).")
-@click.option("--kernels", default="reference", show_default=True,
-              help="TFLM kernel library (reference; CMSIS-NN is not built yet).")
+@click.option("--board", default="mps2-an386", show_default=True,
+              help="Board to build for (emulated by QEMU): mps2-an386 (M4), mps2-an500 (M7), mps2-an505 (M33), mps3-an547 (M55).")
+@click.option("--kernels", default="reference", show_default=True, help="TFLM kernel library: reference or cmsis-nn.")
 @click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
 @click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
 @click.option("--build", "do_build", is_flag=True, help="Also build it (arm-none-eabi-gcc) and measure flash and RAM.")

@@ -40,10 +40,11 @@ def artifact_key(a) -> str:
 
 def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates(), batch_size=256,
                    workers: int | None = None, litert_kernels: str | None = None,
-                   trusted: Collection[str] = ()) -> ValidationReport:  # fmt: skip
+                   trusted: Collection[str] = (), on: tuple[str, ...] = ()) -> ValidationReport:  # fmt: skip
     """Evaluate loaded artifacts on a Dataset and check the gates (no files written).
     ``trusted``: digests of the files the current export run wrote (ExportSession.trusted);
-    every other model file is crash-probed before an in-process runtime loads it."""
+    every other model file is crash-probed before an in-process runtime loads it. ``on``:
+    devices each artifact whose format runs there is also evaluated on (key ``KEY@DEVICE``)."""
     from edgekit.labels import check_labels
     from edgekit.simulate.evaluate import default_task, evaluate
     from targets import runner_for
@@ -60,6 +61,7 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
         except CannotSimulate as e:  # reported per artifact; the others are still validated
             skipped[artifact_key(a)] = str(e)
     try:
+        runners.update(_device_runners(artifacts, on, skipped))
         result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
         if skipped:
             result["not_validated"] = skipped
@@ -71,6 +73,36 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
         results += [GateResult(key, "validated", "runtime", 0.0, 1.0, False, f"{key}: not validated: {why}")
                     for key, why in skipped.items()]  # fmt: skip
     return ValidationReport(result, results)
+
+
+def check_devices(on: tuple[str, ...], artifacts) -> None:
+    """Refuse an unknown ``--on`` device, or one none of ``artifacts`` runs on, before any work."""
+    from targets import device_names, format_of
+
+    known = device_names()
+    for device in on:
+        if device not in known:
+            raise OptionError(f"--on {device}: unknown device; choose from {', '.join(known)}")
+        if not any(format_of(a).device_runner(device) is not None for a in artifacts):
+            raise OptionError(f"--on {device}: none of the artifacts ({', '.join(map(artifact_key, artifacts))}) runs there")
+
+
+def _device_runners(artifacts, on: tuple[str, ...], skipped: dict) -> dict:
+    """Loaded runners of the artifacts on each device of ``on``, keyed ``KEY@DEVICE``."""
+    from targets import device_runner_for
+
+    out = {}
+    for device in on:
+        for a in artifacts:
+            key = f"{artifact_key(a)}@{device}"
+            try:
+                runner = device_runner_for(a, device)
+            except CannotSimulate as e:
+                skipped[key] = str(e)
+                continue
+            if runner is not None:
+                out[key] = runner
+    return out
 
 
 def diagnose_layers(model, artifacts, calib, evalset, session=None) -> dict:
@@ -99,9 +131,10 @@ def write_reports(report: ValidationReport, build_dir: Path, gates: Gates, junit
 def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = None, task: str | None = None,
                    gates: Gates = Gates(), targets: tuple[str, ...] = (), junit: Path | None = None,
                    batch_size: int = 256, litert_kernels: str | None = None, progress=None,
-                   write: bool = True, layers: bool = False, unsafe: bool = False) -> ValidationReport:  # fmt: skip
-    """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``
-    (and write validation.json, the baseline and JUnit files unless ``write`` is False).
+                   write: bool = True, layers: bool = False, unsafe: bool = False,
+                   on: tuple[str, ...] = ()) -> ValidationReport:  # fmt: skip
+    """Validate every artifact listed in ``build_dir/manifest.json`` on ``eval_path``, also on
+    the devices ``on`` (and write validation.json, the baseline and JUnit files unless ``write`` is False).
     ``unsafe`` skips the safety checks of the source model (never taken from the manifest)."""
     import contextlib
 
@@ -120,14 +153,16 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     for a in artifacts:
         if not a.primary.exists():
             raise ModelFileError(f"{a.primary}: listed in the manifest but missing; re-export the build")
+    check_devices(on, artifacts)
     source, reference = build.float_reference(manifest, Path(model_path) if model_path else None)
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"), unsafe=unsafe)  # fmt: skip
     dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
-    with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples"):
+    where = f" (and on {', '.join(on)})" if on else ""
+    with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples{where}"):
         report = run_validation(model, artifacts, dataset, task=task, gates=gates, batch_size=batch_size,
-                                litert_kernels=litert_kernels)
+                                litert_kernels=litert_kernels, on=on)
     report.result["eval"] = dataset.describe()
     report.result["reference"] = reference
     if layers:

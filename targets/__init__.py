@@ -70,6 +70,21 @@ def runner_for(artifact, **options):
     return runner
 
 
+def device_names() -> list[str]:
+    """Every device some format's artifacts run on (``validate --on``), sorted."""
+    from targets.base import resolve
+
+    return sorted({d for f in formats().values() if f.devices for d in resolve(f.devices)()})
+
+
+def device_runner_for(artifact, device: str):
+    """A loaded Runner for ``artifact`` on ``device``, or None when its format does not run there."""
+    runner = format_of(artifact).device_runner(device)
+    if runner is not None:
+        runner.load(artifact)
+    return runner
+
+
 def format_for_file(path):
     """The Format a lone model file (or package directory) belongs to, by its suffix, or None."""
     suffix = path.suffix.lower()

@@ -184,6 +184,9 @@ class Format:
     reads: dict = field(default_factory=dict)
     # Schemes the target offers only on some hosts: scheme -> where ("macOS"), for the docs.
     host_only: dict = field(default_factory=dict)
+    # () -> {device name: (Runner class reference, its options)}: (emulated) devices that run
+    # this format's artifacts, for `validate --on DEVICE` (TFLM firmware under QEMU).
+    devices: str | None = None
 
     def make_target(self, **options):
         """The Target of this format with its format-specific options."""
@@ -197,6 +200,11 @@ class Format:
         cls = resolve(self.runner)
         accepted = inspect.signature(cls).parameters
         return cls(**{k: v for k, v in options.items() if k in accepted and v is not None})
+
+    def device_runner(self, device: str) -> Runner | None:
+        """A Runner of this format's artifacts on ``device``, or None if it has none there."""
+        found = resolve(self.devices)().get(device) if self.devices else None
+        return None if found is None else resolve(found[0])(**found[1])
 
     def call(self, hook: str, *args):
         """Call one of the optional hooks (``flatbuffer``, ``device_ram``, ...); None if the

@@ -16,7 +16,7 @@ import pytest
 from edgekit.errors import OptionError, ToolchainError, UnsupportedError
 from quantize.spec import QuantSpec
 from targets.tflm.boards import flags_for, get_board
-from targets.tflm.firmware import default_tflm_root, kernel_sources, project_for
+from targets.tflm.firmware import cmsis_nn_sources, default_tflm_root, kernel_sources, project_for
 from targets.tflm.fwbuild import object_key, require_tools
 from tests.conftest import EXAMPLE, ROOT, run_cli
 
@@ -113,26 +113,56 @@ def object_cache():
 
 
 @pytest.fixture(scope="module")
-def digits_fw(object_cache, tmp_path_factory):
+def digits_build(object_cache, tmp_path_factory):
+    """The digits example exported to TFLM int8 (build dir, artifact), with the object cache
+    pointed at by EDGEKIT_TFLM_OBJECTS for this module's builds and the CLI's."""
     if not TREE.is_dir() or not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")):
         pytest.fail("the firmware tests need ../shared/tflm and `make toolchain` (gcc-arm-none-eabi, qemu-system-arm)")
     from edgekit.pipeline import ExportOptions, export
-    from targets.tflm.fwbuild import build
 
     before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
-    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)  # for this process's builds and the CLI's
+    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)
     result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("fwd") / "b",
                                   target=("tflm",), quant="int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
-    art = result.artifacts[0]
-    out = tmp_path_factory.mktemp("fwp") / "digits"
-    done = run_cli("firmware", str(result.out), "-o", str(out), "--build", timeout=3600)
-    assert done.returncode == 0, done.stderr
-    again = build(out)  # every TFLM object now comes from the cache
-    yield art, out, json.loads((out / "build" / "size.json").read_text()), again
+    yield result.out, result.artifacts[0]
     if before is None:
         os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
     else:
         os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+
+
+@pytest.fixture(scope="module")
+def digits_fw(digits_build, tmp_path_factory):
+    """The digits firmware for the an386 (reference kernels), built by the CLI, then again from the cache."""
+    from targets.tflm.fwbuild import build
+
+    build_dir, art = digits_build
+    out = tmp_path_factory.mktemp("fwp") / "digits"
+    done = run_cli("firmware", str(build_dir), "-o", str(out), "--build", timeout=3600)
+    assert done.returncode == 0, done.stderr
+    again = build(out)  # every TFLM object now comes from the cache
+    return art, out, json.loads((out / "build" / "size.json").read_text()), again
+
+
+def _eval_digits(n: int | None = None) -> np.ndarray:
+    with np.load(EXAMPLE / "eval.npz") as z:
+        return z[z.files[0]][:n].astype(np.float32)
+
+
+def _int8_differences(qemu, art, x) -> np.ndarray:
+    """|firmware - TFLM interpreter| in quanta, per sample and output."""
+    from targets.tflm.runner import TFLMRunner
+
+    tflm = TFLMRunner()
+    tflm.load(art)
+    try:
+        got, want = qemu.run([x])[0], tflm.run([x])[0]
+    finally:
+        tflm.close()
+    scale = qemu.outputs[0].scale
+    assert got.shape == want.shape == (len(x), 10)
+    assert len(set(got.argmax(1))) > 5  # real digits, not one saturated class
+    return np.abs(np.round(got / scale) - np.round(want / scale))
 
 
 @pytest.mark.slow
@@ -148,27 +178,78 @@ def test_digits_firmware_builds_and_measures(digits_fw):
 @pytest.mark.slow
 def test_qemu_outputs_bit_exact_with_the_tflm_interpreter(digits_fw):
     from targets.tflm.qemu_runner import QemuRunner
-    from targets.tflm.runner import TFLMRunner
 
     art, out, _, _ = digits_fw
-    with np.load(EXAMPLE / "eval.npz") as z:
-        x = z[z.files[0]][:100].astype(np.float32)
     qemu = QemuRunner()
     qemu.load_project(out)
-    tflm = TFLMRunner()
-    tflm.load(art)
-    try:
-        got, want = qemu.run([x])[0], tflm.run([x])[0]
-    finally:
-        tflm.close()
-    scale = qemu.outputs[0].scale
-    assert got.shape == want.shape == (100, 10)
-    assert np.array_equal(np.round(got / scale), np.round(want / scale))  # same int8 outputs, every sample
-    assert len(set(got.argmax(1))) > 5  # real digits, not one saturated class
+    assert not _int8_differences(qemu, art, _eval_digits(100)).any()  # same int8 outputs, every sample
     assert 0 < qemu.arena_used <= art.metadata["arena"]["size"]
 
 
-def test_a_kernel_library_that_does_not_link_yet_is_refused(tiny_tflite, tmp_path):
-    with pytest.raises(OptionError, match="cmsis-nn.*do not link yet"):
-        project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps2-an386", kernels="cmsis-nn",
+@pytest.mark.slow
+def test_cmsis_nn_on_the_m55_matches_the_tflm_interpreter(digits_build):
+    """The second cold build of the suite: CMSIS-NN's library (Helium code paths) on the an547."""
+    from targets.tflm.qemu_runner import QemuRunner
+
+    _, art = digits_build
+    qemu = QemuRunner(board="mps3-an547", kernels="cmsis-nn")
+    qemu.load(art)  # generates and builds the project in a temporary folder
+    try:
+        assert qemu.sizes["kernels"] == "cmsis-nn" and qemu.sizes["board"] == "mps3-an547"
+        # CONV_2D, FULLY_CONNECTED, MAX_POOL_2D, RESHAPE and SOFTMAX: bit-exact on all 540 samples.
+        assert not _int8_differences(qemu, art, _eval_digits()).any()
+        assert qemu.arena_used <= art.metadata["arena"]["size"]
+    finally:
+        qemu.close()
+
+
+@pytest.mark.slow
+def test_validate_on_qemu_scores_the_firmware(digits_fw, digits_build, tmp_path):
+    build_dir, _ = digits_build  # digits_fw first: the an386 reference objects are in the cache
+    with np.load(EXAMPLE / "eval.npz") as z:  # 100 samples: the reference kernels take 40 ms each under QEMU
+        np.savez(tmp_path / "eval100.npz", x=z["x"][:100], y=z["y"][:100])
+    done = run_cli("validate", str(build_dir), "--eval", str(tmp_path / "eval100.npz"), "--on", "qemu-m4", "--json")
+    assert done.returncode == 0, done.stderr
+    arts = json.loads(done.stdout)["artifacts"]
+    host, fw = arts["tflm/int8"], arts["tflm/int8@qemu-m4"]
+    assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]  # bit-exact: the same scores
+
+
+def test_an_unknown_kernel_library_is_refused(tiny_tflite, tmp_path):
+    with pytest.raises(OptionError, match="--kernels 'fast'.*cmsis-nn"):
+        project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps2-an386", kernels="fast",
                     tflm_root=tmp_path)  # fmt: skip
+
+
+NN_TREE = default_tflm_root("cmsis-nn")
+
+
+@pytest.mark.skipif(not NN_TREE.is_dir(), reason="../shared/tflm/cmsis_nn is not present")
+def test_cmsis_nn_library_files_follow_the_kernels(tiny_tflite):
+    kern = kernel_sources(NN_TREE, ["AddFullyConnected", "AddSoftmax"], "cmsis-nn")
+    lib = [f.rsplit("/", 1)[1] for f in cmsis_nn_sources(NN_TREE, kern)]
+    # What the two kernels call, and what those call in turn; no depthwise or pooling code.
+    assert {"arm_fully_connected_s8.c", "arm_softmax_s8.c", "arm_nn_vec_mat_mult_t_s8.c"} <= set(lib)
+    assert not [f for f in lib if "depthwise" in f or "pool" in f]
+    project = project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps3-an547", kernels="cmsis-nn")
+    make = project.files["Makefile"]
+    assert "LIB_SRCS" in make and "third_party/cmsis_nn/Source/" in make and "-mcpu=cortex-m55" in make
+    assert project.record["cmsis_nn_sources"] == make.count("third_party/cmsis_nn/Source/")
+    assert "ORIGIN = 0x10000000" in project.files["board.ld"]  # the M55's secure ITCM alias
+
+
+def test_validate_on_checks_the_device_before_any_work(tmp_path):
+    from pathlib import Path
+
+    from edgekit.validate import check_devices
+    from targets import device_names
+    from targets.base import Artifact
+
+    assert {"qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55", "qemu-m55-cmsis-nn"} <= set(device_names())
+    tflite = Artifact("tflite", "int8", Path(tmp_path), ("m.tflite",), (), ())
+    tflm = Artifact("tflm", "int8", Path(tmp_path), ("m_model_data.c",), (), ())
+    check_devices(("qemu-m4", "qemu-m55-cmsis-nn"), [tflite, tflm])
+    with pytest.raises(OptionError, match="--on qemu-m99: unknown device; choose from .*qemu-m4"):
+        check_devices(("qemu-m99",), [tflm])
+    with pytest.raises(OptionError, match="--on qemu-m4: none of the artifacts \\(tflite/int8\\) runs there"):
+        check_devices(("qemu-m4",), [tflite])

@@ -18,4 +18,5 @@ FORMAT = Format(
     compares_with="tflite",  # the sources hold a TFLite flatbuffer
     flatbuffer="targets.tflm.runner:model_bytes",
     device_ram="targets.tflm.memory:device_ram",
+    devices="targets.tflm.boards:devices",
 )

@@ -31,15 +31,39 @@ class Board:
         return ("-M", self.qemu_machine, "-nographic", "-semihosting-config", "enable=on,target=native")
 
 
-BOARDS = {
-    "mps2-an386": Board(
-        name="mps2-an386", core="Cortex-M4F",
-        cpu_flags=("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
-        qemu_machine="mps2-an386",
-        flash_origin=0x00000000, flash_size=0x00400000, ram_origin=0x20000000, ram_size=0x00400000,
-        memory_note="Code in ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000).",
-    ),
-}  # fmt: skip
+def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str) -> Board:
+    """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size)."""
+    cpu_flags = (cpu.split()[0], "-mthumb", *cpu.split()[1:])
+    return Board(machine, core, cpu_flags, machine, *flash, *ram, note)
+
+
+_4MB, _SSRAM = 0x00400000, "ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000)"
+BOARDS = {b.name: b for b in (
+    _board("mps2-an386", "Cortex-M4F", "-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+           (0x0, _4MB), (0x20000000, _4MB), f"Code in {_SSRAM}."),
+    _board("mps2-an500", "Cortex-M7 (double-precision FPU)", "-mcpu=cortex-m7 -mfloat-abi=hard -mfpu=fpv5-d16",
+           (0x0, _4MB), (0x20000000, _4MB), f"The an386 map: code in {_SSRAM}."),
+    # The TrustZone boards boot in the secure state with the SAU off, so all memory is secure;
+    # the image is linked at the secure aliases (bit 28 set), where the secure vector table is.
+    _board("mps2-an505", "Cortex-M33 (TrustZone, runs secure)", "-mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16",
+           (0x10000000, _4MB), (0x38000000, _4MB),
+           "Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), data in ZBT SSRAM2/3 (4 MB at 0x38000000)."),
+    _board("mps3-an547", "Cortex-M55 (Helium MVE, TrustZone, runs secure)", "-mcpu=cortex-m55 -mfloat-abi=hard",
+           (0x10000000, 0x00080000), (0x31000000, _4MB),
+           "Secure aliases: code in the ITCM (512 KB at 0x10000000), data in ISRAM0/1 (4 MB at 0x31000000)."),
+)}  # fmt: skip
+
+
+def devices() -> dict:
+    """``validate --on`` device name -> (runner, options): qemu-<core> with the reference
+    kernels, qemu-<core>-cmsis-nn with CMSIS-NN's (the Format's ``devices`` hook)."""
+    out = {}
+    for board in BOARDS.values():
+        core = board.core.split()[0].removeprefix("Cortex-").removesuffix("F").lower()
+        for kernels in KERNELS:
+            name = f"qemu-{core}" + ("" if kernels == "reference" else f"-{kernels}")
+            out[name] = ("targets.tflm.qemu_runner:QemuRunner", {"board": board.name, "kernels": kernels})
+    return out
 
 
 def get_board(name: str) -> Board:
@@ -49,15 +73,9 @@ def get_board(name: str) -> Board:
         raise OptionError(f"--board {name!r}: choose one of {', '.join(sorted(BOARDS))}") from None
 
 
-# Kernel libraries a project can be built with today. CMSIS-NN's flags and kernel selection
-# exist (KERNELS), but its library sources are not compiled yet, so its projects do not link.
-BUILDABLE = ("reference",)
-
-
 def check_kernels(kernels: str) -> str:
-    if kernels not in BUILDABLE:
-        later = " (CMSIS-NN projects do not link yet: its library sources are not built)" if kernels in KERNELS else ""
-        raise OptionError(f"--kernels {kernels!r}: choose {', '.join(BUILDABLE)}{later}")
+    if kernels not in KERNELS:
+        raise OptionError(f"--kernels {kernels!r}: choose {', '.join(KERNELS)}")
     return kernels
 
 
@@ -77,10 +95,12 @@ class Flags:
     # -nostartfiles: startup.c is the entry; newlib-nano with the semihosting syscalls (rdimon).
     ld: tuple[str, ...] = ("-nostartfiles", "--specs=nano.specs", "--specs=rdimon.specs", "-Wl,--gc-sections")
     libs: tuple[str, ...] = ("-lm",)
+    c_objects: bool = False  # the cache holds C objects too (CMSIS-NN's library)
 
     def key_text(self) -> str:
         """Everything that changes a TFLM object: for the cache key."""
-        return "\n".join([*self.cpu, *self.defines, *self.includes, *self.common, *self.cxx, self.core_opt, self.kernel_opt])
+        c = [*self.c] if self.c_objects else []  # reference builds have no cached C objects
+        return "\n".join([*self.cpu, *self.defines, *self.includes, *self.common, *self.cxx, *c, self.core_opt, self.kernel_opt])
 
 
 def flags_for(board: Board, kernels: str) -> Flags:
@@ -89,4 +109,4 @@ def flags_for(board: Board, kernels: str) -> Flags:
     if kernels == "cmsis-nn":
         defines.append("-DCMSIS_NN")
         includes += ["third_party/cmsis_nn", "third_party/cmsis_nn/Include", "third_party/cmsis/CMSIS/Core/Include"]
-    return Flags(cpu=board.cpu_flags, defines=tuple(defines), includes=tuple(i for i in includes))
+    return Flags(cpu=board.cpu_flags, defines=tuple(defines), includes=tuple(includes), c_objects=kernels == "cmsis-nn")
