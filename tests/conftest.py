@@ -40,14 +40,16 @@ def _tiny_keras():
     import keras
 
     keras.utils.set_random_seed(7)
+    # Explicit layer names: Keras numbers unnamed layers from a process-wide counter, so the
+    # model (and every golden file made from it) would depend on which tests built layers first.
     return keras.Sequential(
         [
             keras.Input((6, 6, 1), name="pixels"),
-            keras.layers.Conv2D(8, 3, activation="relu"),
-            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu"),
-            keras.layers.Flatten(),
+            keras.layers.Conv2D(8, 3, activation="relu", name="conv2d"),
+            keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="depthwise_conv2d"),
+            keras.layers.Flatten(name="flatten"),
             # 128 x 16 = 2048 weights: big enough for dynamic-range quantization (>= 1024).
-            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(16, activation="relu", name="dense"),
             keras.layers.Dense(3, activation="softmax", name="scores"),
         ],
         name="tiny",
