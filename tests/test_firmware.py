@@ -101,6 +101,26 @@ def test_cli_without_cross_compiler_says_what_to_install(tiny_tflite, tmp_path):
     assert (tmp_path / "fw" / "Makefile").is_file()  # the project is written before the build is tried
 
 
+@needs_tree
+@pytest.mark.parametrize("c_name", ["../../escaped", None, 7])
+def test_a_damaged_tflm_manifest_entry_is_one_error_and_writes_nothing(tiny_keras, tiny_data, tmp_path, c_name):
+    from edgekit.pipeline import ExportOptions, export
+
+    build_dir = tmp_path / "b"
+    export(ExportOptions(model=tiny_keras, out=build_dir, target=("tflm",), quant="int8", calib=str(tiny_data)))
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    meta = manifest["artifacts"][0]["metadata"]
+    if c_name is None:
+        del meta["c_name"]
+    else:
+        meta["c_name"] = c_name
+    (build_dir / "manifest.json").write_text(json.dumps(manifest))
+    done = run_cli("firmware", str(build_dir), "-o", str(tmp_path / "fw"))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "damaged" in lines[0], done.stderr
+    assert not (tmp_path / "fw").exists() and not list(tmp_path.parent.glob("escaped*"))
+
+
 # --- real build and QEMU run (slow: a cold object cache compiles ~50 TFLM files) ---
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from edgekit import __version__
 from edgekit.errors import ModelFileError, OptionError, UnsupportedError
+from edgekit.files import read_bounded
 from targets.tflm.boards import Board, Flags, check_kernels, flags_for, get_board
 from targets.c_names import camel
 from targets.tflm.sources import _env, c_array_body, c_comment
@@ -184,10 +185,10 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
 def read_project(project: Path) -> dict:
     """firmware.json of a generated project."""
     try:
-        return json.loads((Path(project) / PROJECT).read_text())
+        return json.loads(read_bounded(Path(project) / PROJECT, PROJECT, error=ModelFileError))
     except FileNotFoundError:
         raise ModelFileError(f"{project}: no {PROJECT}; is it a project written by `edgekit firmware`?") from None
-    except (OSError, ValueError) as e:
+    except ValueError as e:
         raise ModelFileError(f"{project / PROJECT}: unreadable ({e})") from e
 
 
@@ -207,16 +208,30 @@ def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels:
                           kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
 
 
-def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:
-    """The project of a tflm artifact (its C array's bytes, C name, language, section and
-    margin), written into ``out``."""
+def artifact_options(artifact) -> dict:
+    """The TFLM options a tflm artifact was made with (C name, language, section, margin) and
+    its model bytes, as keyword arguments of ``project_for``. The entries come from a manifest:
+    a missing or malformed one is a ModelFileError, and the C name must be a plain identifier
+    (it names the files the project writes)."""
+    from targets.c_names import c_identifier
     from targets.tflm.runner import model_bytes
 
     meta = artifact.metadata
-    name = meta["c_name"]
-    project = project_for(model_bytes(artifact), name=name, model_name=model_name or f"{name}.tflite",
-                          lang=meta.get("lang", "c"), section=meta.get("section"),
-                          arena_margin=meta["arena"]["margin"], **options)  # fmt: skip
+    try:
+        name, margin = meta["c_name"], meta["arena"]["margin"]
+        if not isinstance(name, str) or c_identifier(name) != name:
+            raise ValueError(f"c_name {name!r} is not a C identifier")
+        options = {"name": name, "lang": meta.get("lang", "c"), "section": meta.get("section"), "arena_margin": margin}
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{artifact.directory}: the tflm artifact's manifest entry is damaged ({e}); "
+                             "re-export the build") from None  # fmt: skip
+    return {"data": model_bytes(artifact), **options}
+
+
+def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:
+    """The project of a tflm artifact, written into ``out``."""
+    given = artifact_options(artifact)
+    project = project_for(**given, model_name=model_name or f"{given['name']}.tflite", **options)
     out.mkdir(parents=True, exist_ok=True)
     for fname, text in project.files.items():
         (out / fname).write_text(text)
@@ -235,20 +250,18 @@ def model_from_source(source: Path, scheme: str | None = None) -> dict:
     if not source.is_dir():
         raise OptionError(f"{source}: give a build directory (edgekit export -t tflm) or a .tflite file")
     from targets.base import build_artifacts
-    from targets.tflm.runner import model_bytes
 
     build = BuildDir(source)
     manifest = build.read_manifest()
-    found = [a for a in build_artifacts(build, manifest) if a.target == "tflm" and scheme in (None, a.scheme)]
+    tflm = [a for a in build_artifacts(build, manifest) if a.target == "tflm"]
+    found = [a for a in tflm if scheme in (None, a.scheme)]
     if len(found) != 1:
-        have = ", ".join(a.scheme for a in build_artifacts(build, manifest) if a.target == "tflm") or "none"
+        have = ", ".join(a.scheme for a in tflm) or "none"
         raise OptionError(f"{source}: {'several' if found else 'no'} tflm artifacts{f' of scheme {scheme}' if scheme else ''} "
                           f"(tflm schemes: {have}); export with -t tflm{' or pass --scheme' if found else ''}")  # fmt: skip
-    a = found[0]
-    meta = a.metadata
+    options = artifact_options(found[0])
     try:
         model_name = Path(str(manifest["source"]["path"])).name
     except (KeyError, TypeError):
-        model_name = f"{meta['c_name']}.tflite"
-    return {"data": model_bytes(a), "name": meta["c_name"], "model_name": model_name, "lang": meta.get("lang", "c"),
-            "section": meta.get("section"), "arena_margin": meta["arena"]["margin"]}  # fmt: skip
+        model_name = f"{options['name']}.tflite"
+    return {**options, "model_name": model_name}
