@@ -8,7 +8,7 @@ QuantizationDebugger, which the per-layer report in ``targets.tflite.layers`` us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
@@ -23,12 +23,25 @@ class Conversion:
 
     data: bytes
     calibration_used: int
+    # Set when a quantizer other than TFLiteConverter made it (AI Edge Quantizer on a float
+    # .tflite, targets.tflite.post_quantize): what it did, in words, and its manifest record.
+    quantizer: str | None = None
+    record: dict | None = field(default=None, compare=False)
 
 
 def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
     """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
-    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+    session (the TFLite and TFLM targets and pruning's size report of one run share it).
+    A ``.tflite`` source is taken as it is when it already is ``spec``'s scheme; a float32 one
+    is quantized by AI Edge Quantizer (``targets.tflite.post_quantize``)."""
     session = session_or_new(session)
+    if model.kind == "tflite":
+        data = model.tflite_bytes()
+        if model.backend.graph.quant_scheme() == spec.scheme:
+            return Conversion(data, 0)
+        from targets.tflite.post_quantize import quantize_float_tflite
+
+        return quantize_float_tflite(data, spec, calib, session, batch=model.batch, source=str(model.path))
     key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
 
     def make() -> Conversion:
