@@ -9,6 +9,10 @@ and outputs (under their tensor names) and both code fields set, as the schema's
 take them (the larger of the two). The rewrite goes through LiteRT's own flatbuffer helpers
 (``ai_edge_litert.tools.flatbuffer_utils``, the object API AI Edge Quantizer itself reads and
 writes models with); packing is deterministic. The graph and its weights do not change.
+
+The other way round, AI Edge Quantizer writes a model with 256 KiB or more of weights in the
+large-model layout (buffers after the flatbuffer, found by offset and size), which TFLite
+Micro and a C array of the model do not take; ``inline_buffers`` packs them back inside.
 """
 
 from __future__ import annotations
@@ -75,3 +79,16 @@ def _tensor_maps(graph: TFLiteGraph, tensors: tuple[int, ...], prefix: str) -> l
         entry.tensorIndex = tensor
         entries.append(entry)
     return entries
+
+
+def inline_buffers(data: bytes) -> bytes:
+    """``data`` with every buffer stored inside the flatbuffer (unchanged if all already are)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(data, 0)
+    if not any(model.Buffers(i).Offset() > 1 for i in range(model.BuffersLength())):
+        return data
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    # Reading resolves offset buffers into data; packing writes data inline (< 2 GiB models).
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(flatbuffer_utils.read_model_from_bytearray(data)))

@@ -25,7 +25,7 @@ from quantize.calibration import calibration_samples
 from quantize.spec import QuantSpec
 from targets.base import tflite_source_scheme
 from targets.tflite.convert import Conversion
-from targets.tflite.normalize import main_signature, normalized
+from targets.tflite.normalize import inline_buffers, main_signature, normalized
 
 SCHEMES = ("int8", "int16x8", "dynamic")
 RECIPES = {"int8": "static_wi8_ai8", "int16x8": "static_wi8_ai16", "dynamic": "dynamic_legacy_wi8_afp32"}
@@ -130,7 +130,7 @@ def _quantize(data: bytes, spec: QuantSpec, calib, batch: int, source: str) -> C
         signed = normalized(data)
         key, names = main_signature(TFLiteGraph(signed, source))
         recipe_used = recipe(spec)
-        out = _run_quantizer(signed, recipe_used, key, names, samples)
+        out = inline_buffers(_run_quantizer(signed, recipe_used, key, names, samples))
     except EdgekitError:
         raise
     except Exception as e:  # ValueError/RuntimeError from AEQ's policy checks, calibration or packing
