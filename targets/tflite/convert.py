@@ -8,25 +8,12 @@ QuantizationDebugger, which the per-layer report in ``targets.tflite.layers`` us
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession, session_or_new
 from quantize.calibration import calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """One TFLite conversion: the flatbuffer and how many calibration samples it used."""
-
-    data: bytes
-    calibration_used: int
-    # Set when a quantizer other than TFLiteConverter made it (AI Edge Quantizer on a float
-    # .tflite, targets.tflite.post_quantize): what it did, in words, and its manifest record.
-    quantizer: str | None = None
-    record: dict | None = field(default=None, compare=False)
+from targets.tflite.converted import Conversion
 
 
 def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:

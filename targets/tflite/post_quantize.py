@@ -24,7 +24,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_samples
 from quantize.spec import QuantSpec
 from targets.base import tflite_source_scheme
-from targets.tflite.convert import Conversion
+from targets.tflite.converted import Conversion
 from targets.tflite.normalize import inline_buffers, main_signature, normalized
 
 SCHEMES = ("int8", "int16x8", "dynamic")

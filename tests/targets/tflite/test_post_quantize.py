@@ -24,18 +24,7 @@ from targets.tflite.post_quantize import quantize_float_tflite
 from targets.tflm.exporter import TFLMTarget
 from targets.tflm.sources import parse_c_array
 from tests.conftest import EXAMPLE, MLPERF, needs_shared, run_cli
-
-
-def legacy_bytes(data: bytes) -> bytes:
-    """``data`` as an older converter wrote it: no signature, op codes in deprecated_builtin_code."""
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
-    model.signatureDefs = []
-    for code in model.operatorCodes:
-        if code.builtinCode < 127:
-            code.deprecatedBuiltinCode, code.builtinCode = code.builtinCode, 0
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+from tests.targets.tflite.test_normalize import legacy_bytes
 
 
 @pytest.fixture(scope="module")
