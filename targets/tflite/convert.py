@@ -8,27 +8,27 @@ QuantizationDebugger, which the per-layer report in ``targets.tflite.layers`` us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession, session_or_new
 from quantize.calibration import calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """One TFLite conversion: the flatbuffer and how many calibration samples it used."""
-
-    data: bytes
-    calibration_used: int
+from targets.tflite.converted import Conversion
 
 
 def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
     """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
-    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+    session (the TFLite and TFLM targets and pruning's size report of one run share it).
+    A ``.tflite`` source is taken as it is when it already is ``spec``'s scheme; a float32 one
+    is quantized by AI Edge Quantizer (``targets.tflite.post_quantize``)."""
     session = session_or_new(session)
+    if model.kind == "tflite":
+        data = model.tflite_bytes()
+        if model.backend.graph.quant_scheme() == spec.scheme:
+            return Conversion(data, 0)
+        from targets.tflite.post_quantize import quantize_float_tflite
+
+        return quantize_float_tflite(data, spec, calib, session, batch=model.batch, source=str(model.path))
     key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
 
     def make() -> Conversion:
