@@ -238,3 +238,15 @@ def test_force_never_deletes_the_config_file_of_the_run(tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     assert "edgekit.toml" in res.stderr and "Traceback" not in res.stderr
     assert cfg.exists() and (build / "manifest.json").exists()
+
+
+def test_a_repeated_list_option_joins_and_a_repeated_value_is_an_error(tmp_path):
+    # click kept only the last -t: `-t tflite -t nosuch` exported tflite... or just nosuch.
+    res = run_cli("export", EXAMPLE / "digits.keras", "-t", "tflite", "-t", "nosuch", "-o", tmp_path / "b")
+    assert res.returncode == 2 and "nosuch" in res.stderr, res.stderr
+    res = run_cli("export", EXAMPLE / "digits.keras", "-t", "nosuch", "-t", "tflite", "-o", tmp_path / "b")
+    assert res.returncode == 2 and "nosuch" in res.stderr, res.stderr
+    res = run_cli("export", EXAMPLE / "digits.keras", "--calib", "a.npz", "--calib", "b.npz", "-o", tmp_path / "b")
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "error: --calib was given 2 times (a.npz, b.npz); give it once"], res.stderr
+    assert not (tmp_path / "b").exists()
