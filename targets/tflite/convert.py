@@ -25,11 +25,13 @@ class Conversion:
     calibration_used: int
 
 
-def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
-    """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
-    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+               layout: str | None = None) -> Conversion:  # fmt: skip
+    """The TFLite conversion for ``spec``, made once per model, spec, calibration set and I/O
+    layout of a session (the TFLite and TFLM targets and pruning's size report of one run share
+    it). ``layout``: "nhwc" for channels-last I/O of a channels-first source, None: the source's."""
     session = session_or_new(session)
-    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
+    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None, layout)
 
     def make() -> Conversion:
         samples = None
@@ -37,16 +39,17 @@ def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportS
             if calib is None:
                 raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
-        data = _convert(model, spec, samples, session)
+        data = _convert(model, spec, samples, session, layout)
         session.trust(data)  # our converter's output goes to LiteRT without a crash probe
         return Conversion(data, sum(len(s[0]) for s in samples) if samples else 0)
 
     return session.cached(key, make, keep=(model.backend, calib))
 
 
-def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+                   layout: str | None = None) -> bytes:  # fmt: skip
     """The TFLite flatbuffer of ``conversion``."""
-    return conversion(model, spec, calib, session).data
+    return conversion(model, spec, calib, session, layout).data
 
 
 def _converter(model: SourceModel):
@@ -88,7 +91,9 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
     return conv
 
 
-def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None) -> bytes:
+def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None,
+             layout: str | None = None) -> bytes:  # fmt: skip
+    """TensorFlow-family sources are NHWC already: ``layout`` changes nothing for them."""
     scheme = spec.scheme
     try:
         if spec.float_layers:
