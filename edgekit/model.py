@@ -2,7 +2,7 @@
 
 Loading picks a loader by file type (``edgekit.loaders``), resolves the input signature to
 fixed shapes (batch 1 unless asked), and keeps a handle each target can ask for in the form
-its converter wants: a Keras model, a concrete function, or TFLite bytes.
+its converter wants: a Keras model, a concrete function, ONNX or TFLite bytes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class SourceModel:
     """A loaded float model with fixed input signatures."""
 
     path: Path
-    kind: str  # "keras", "tf_keras", "saved_model" or "tflite"
+    kind: str  # "keras", "tf_keras", "saved_model", "tflite" or "onnx"
     name: str
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
@@ -79,6 +79,13 @@ class SourceModel:
             raise ModelFileError(f"{self.path}: a {self.kind} model has no TF function form")
         return getter()
 
+    def onnx_bytes(self) -> bytes:
+        """The ONNX model with the fixed input shapes and its weights inline."""
+        getter = getattr(self.backend, "onnx_bytes", None)
+        if getter is None:
+            raise ModelFileError(f"{self.path}: a {self.kind} model is not an ONNX model")
+        return getter()
+
     def tflite_bytes(self) -> bytes:
         getter = getattr(self.backend, "tflite_bytes", None)
         if getter is None:
@@ -106,7 +113,7 @@ def load_model(
     signature: str | None = None,
     unsafe: bool = False,
 ) -> SourceModel:
-    """Load ``.keras``, ``.h5``, a SavedModel directory or ``.tflite`` into a SourceModel."""
+    """Load ``.keras``, ``.h5``, a SavedModel directory, ``.tflite`` or ``.onnx`` into a SourceModel."""
     from edgekit.loaders import pick_loader
 
     path = Path(path)

@@ -22,11 +22,15 @@ def pick_loader(path: Path):
         from edgekit.loaders.keras import load_keras
 
         return load_keras
+    if suffix == ".onnx":
+        from edgekit.loaders.onnx import load_onnx
+
+        return load_onnx
     if suffix == ".tflite":
         from edgekit.loaders.tflite import load_tflite
 
         return load_tflite
     raise ModelFileError(
-        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite file "
+        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .onnx file "
         "or a SavedModel directory"
     )
