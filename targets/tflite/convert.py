@@ -25,11 +25,13 @@ class Conversion:
     calibration_used: int
 
 
-def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
-    """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
-    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+               layout: str | None = None) -> Conversion:  # fmt: skip
+    """The TFLite conversion for ``spec``, made once per model, spec, calibration set and I/O
+    layout of a session (the TFLite and TFLM targets and pruning's size report of one run share
+    it). ``layout``: "nhwc" for channels-last I/O of a channels-first source, None: the source's."""
     session = session_or_new(session)
-    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
+    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None, layout)
 
     def make() -> Conversion:
         samples = None
@@ -37,16 +39,45 @@ def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportS
             if calib is None:
                 raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
-        data = _convert(model, spec, samples, session)
+        data = _convert(model, spec, samples, session, layout)
         session.trust(data)  # our converter's output goes to LiteRT without a crash probe
         return Conversion(data, sum(len(s[0]) for s in samples) if samples else 0)
 
     return session.cached(key, make, keep=(model.backend, calib))
 
 
-def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+                   layout: str | None = None) -> bytes:  # fmt: skip
     """The TFLite flatbuffer of ``conversion``."""
-    return conversion(model, spec, calib, session).data
+    return conversion(model, spec, calib, session, layout).data
+
+
+def float_source(model: SourceModel, session: ExportSession, layout: str | None = None) -> bytes:
+    """The float32 flatbuffer of a source TensorFlow's converter does not read (PyTorch, via
+    litert-torch), once per session: the other schemes quantize it."""
+    from targets.tflite import torch_convert
+
+    def make() -> bytes:
+        data = torch_convert.float_flatbuffer(model, layout)
+        session.trust(data)
+        return data
+
+    return session.cached(("tflite-float", id(model.backend), layout), make, keep=(model.backend,))
+
+
+def _from_float(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None, layout) -> bytes:
+    """A scheme of a PyTorch source: its float32 flatbuffer, as it is or quantized."""
+    from targets.tflite import torch_convert
+
+    data = float_source(model, session_or_new(session), layout)
+    if spec.scheme == "float32":
+        return data
+    if spec.scheme == "float16":
+        return torch_convert.float16_flatbuffer(data)
+    raise UnsupportedError(
+        f"{model.path}: --quant {spec.scheme} of a PyTorch model is not available yet "
+        "(it quantizes the float .tflite with AI Edge Quantizer); use float32 or float16"
+    )
 
 
 def _converter(model: SourceModel):
@@ -88,9 +119,12 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
     return conv
 
 
-def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None) -> bytes:
+def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None,
+             layout: str | None = None) -> bytes:  # fmt: skip
     scheme = spec.scheme
     try:
+        if model.kind == "torch":
+            return _from_float(model, spec, samples, session, layout)
         if spec.float_layers:
             return selective_int8(model, spec, samples, session)
         return bytes(configured_converter(model, spec, samples).convert())
