@@ -10,6 +10,7 @@ whole-module ``torch.save`` file (``.pt``/``.pth``) runs code when it loads: ref
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,14 @@ PICKLE_SUFFIXES = (".pt", ".pth")
 
 
 def import_torch():
-    """``torch``, or the one-line error naming the extra."""
+    """``torch``, or the one-line error naming the extra.
+
+    Triton (the GPU kernel compiler of ``torch.compile``; nothing edgekit runs uses it) crashes
+    the process when its native library loads after TensorFlow's, and ``torch._dynamo``, which
+    ``torch.export`` and the converters import, loads it whenever it is installed. So unless
+    something imported it already, its import is made to fail, which torch takes as "no triton"."""
+    if "triton" not in sys.modules:
+        sys.modules["triton"] = None  # type: ignore[assignment]  # import triton -> ImportError
     try:
         import torch
     except ImportError as e:
