@@ -81,10 +81,22 @@ class TorchBackend:
         return [o for o in flat if isinstance(o, torch.Tensor)]
 
     def predict(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Outputs for a batch of any size: the program's shapes are fixed, so the batch runs in
+        chunks of the program's batch (the last one padded with zeros, its padding dropped)."""
         import torch
 
-        tensors = [torch.from_numpy(np.ascontiguousarray(a, dtype=t.dtype)) for a, t in zip(arrays, self.inputs)]
-        return [o.detach().cpu().numpy() for o in self._run(tensors)]
+        arrays = [np.ascontiguousarray(a, dtype=t.dtype) for a, t in zip(arrays, self.inputs)]
+        step = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
+        n = len(arrays[0]) if arrays and arrays[0].ndim else step
+        if n == step or not self.inputs:
+            return [o.detach().cpu().numpy() for o in self._run([torch.from_numpy(a) for a in arrays])]
+        chunks = []
+        for start in range(0, n, step):
+            part = [a[start:start + step] for a in arrays]
+            short = step - len(part[0])
+            part = [np.concatenate([p, np.zeros((short, *p.shape[1:]), p.dtype)]) if short else p for p in part]
+            chunks.append([o.detach().cpu().numpy() for o in self._run([torch.from_numpy(p) for p in part])])
+        return [np.concatenate([c[i] for c in chunks])[:n] for i in range(len(chunks[0]))]
 
     def exported_program(self):
         """The ExportedProgram with fixed shapes (what litert-torch, OpenVINO and coremltools take)."""
@@ -103,8 +115,6 @@ class TorchBackend:
         )
         return dict(ops.most_common())
 
-    def source_params(self) -> int:
-        return int(sum(p.numel() for p in self.program.state_dict.values()))
 
 
 def _info(name: str, val, source: str) -> TensorInfo:
