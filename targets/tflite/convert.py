@@ -121,6 +121,8 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
 
 def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None,
              layout: str | None = None) -> bytes:  # fmt: skip
+    """TensorFlow-family sources are NHWC already: ``layout`` changes nothing for them; a
+    PyTorch source converts through litert-torch with channels-last I/O when it is "nhwc"."""
     scheme = spec.scheme
     try:
         if model.kind == "torch":

@@ -16,7 +16,7 @@ from edgekit.session import ExportSession, session_or_new
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme, tflite_source_scheme
+from targets.base import Artifact, check_scheme, tflite_source_scheme, with_layouts
 from targets.tflite.convert import conversion
 
 _DESCRIBE = {
@@ -33,6 +33,11 @@ class TFLiteTarget:
     name = "tflite"
     schemes = frozenset(_DESCRIBE)
     suffix = ".tflite"
+
+    def __init__(self, layout: str | None = None):
+        # "nhwc": channels-last I/O for a channels-first (PyTorch, ONNX) source; None/"source":
+        # the source's layout. TensorFlow-family sources are NHWC either way.
+        self.layout = None if layout in (None, "source") else layout
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         """Refuse schemes TFLite cannot produce, and re-quantizing a .tflite source."""
@@ -70,7 +75,7 @@ class TFLiteTarget:
             content = model.tflite_bytes()
             notes.append("re-emitted unchanged from the .tflite source")
         else:
-            converted = conversion(model, spec, calib, session)
+            converted = conversion(model, spec, calib, session, self.layout)
             content = converted.data
             if spec.needs_calibration:
                 meta["calibration"], note = calibration_record(calib, converted.calibration_used)
@@ -95,7 +100,7 @@ class TFLiteTarget:
             )
         meta["ops"] = graph.op_histogram()
         meta["macs"] = graph.macs
-        return Artifact(
+        return with_layouts(Artifact(
             target=self.name,
             scheme=spec.scheme,
             directory=out_dir,
@@ -105,7 +110,7 @@ class TFLiteTarget:
             notes=tuple(notes),
             metadata=meta,
             spec=spec,
-        )
+        ), model, self.layout)
 
 
 def _sparse_note(graph: TFLiteGraph) -> str:

@@ -20,7 +20,7 @@ from edgekit.model import SourceModel
 from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme, tflite_source_scheme
+from targets.base import Artifact, check_scheme, tflite_source_scheme, with_layouts
 from targets.c_names import model_c_name
 from targets.tflm.ops import check_graph, resolver_ops
 from targets.tflm.sources import ArenaFigures, check_section, parse_c_array, render_sources
@@ -51,7 +51,7 @@ class TFLMTarget:
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
-                 labels: list[str] | None = None, arena_margin: int | None = None):  # fmt: skip
+                 labels: list[str] | None = None, arena_margin: int | None = None, layout: str | None = None):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
         check_margin(arena_margin)
@@ -61,6 +61,7 @@ class TFLMTarget:
         self.section = section
         self.labels = labels
         self.arena_margin = arena_margin
+        self.layout = None if layout in (None, "source") else layout  # as the TFLite target's
         if c_name is not None:
             model_c_name(c_name, explicit=True)
 
@@ -86,14 +87,14 @@ class TFLMTarget:
         else:
             from targets.tflite.convert import convert_cached
 
-            data = convert_cached(model, spec, calib, session)
+            data = convert_cached(model, spec, calib, session, self.layout)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin,
         )  # fmt: skip
         # One folder per scheme: the file names carry the C name, not the scheme.
-        return sources.write(out_dir / spec.scheme, spec)
+        return with_layouts(sources.write(out_dir / spec.scheme, spec), model, self.layout)
 
 
 @dataclass(frozen=True)
