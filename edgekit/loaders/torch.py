@@ -18,7 +18,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError, MissingExtraError, ModelFileError, OptionError, UnsafeModelError
 from edgekit.loaders.pt2_safety import _PT2_SAVE, check_graph, check_pt2_archive
-from edgekit.tensors import TensorInfo, resolve_shape
+from edgekit.tensors import TensorInfo, image_layout, resolve_shape
 
 EXTRA_HINT = "PyTorch sources need the torch extra: pip install 'edgekit[torch]'"
 PICKLE_SUFFIXES = (".pt", ".pth")
@@ -44,11 +44,6 @@ def _dtype_name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _layout(shape: tuple[int, ...]) -> str | None:
-    """PyTorch conv nets take channels first: a rank-3..5 tensor is NC... (NCW, NCHW, NCDHW)."""
-    return {3: "NCW", 4: "NCHW", 5: "NCDHW"}.get(len(shape))
-
-
 class TorchBackend:
     """An ExportedProgram with fixed input shapes, run by PyTorch as the float reference."""
 
@@ -69,7 +64,8 @@ class TorchBackend:
         if len(names) != len(outs):
             names = [f"output_{i}" for i in range(len(outs))]
         self.outputs = tuple(
-            TensorInfo(n, tuple(int(d) for d in o.shape), _dtype_name(o.dtype)) for n, o in zip(names, outs)
+            TensorInfo(n, tuple(int(d) for d in o.shape), _dtype_name(o.dtype), layout=image_layout(o.shape, True))
+            for n, o in zip(names, outs)
         )
 
     def _run(self, tensors) -> list:
@@ -121,7 +117,8 @@ def _info(name: str, val, source: str) -> TensorInfo:
     if val is None or not hasattr(val, "shape"):
         raise UnsupportedSource(f"{source}: input '{name}' is not a tensor; edgekit takes tensor inputs only")
     shape = tuple(int(d) for d in val.shape)
-    return TensorInfo(name, shape, _dtype_name(val.dtype))
+    # PyTorch convolutions take channels first: a rank-4 tensor is NCHW.
+    return TensorInfo(name, shape, _dtype_name(val.dtype), layout=image_layout(shape, channels_first=True))
 
 
 class UnsupportedSource(ModelFileError):

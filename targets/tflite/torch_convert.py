@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from edgekit.errors import ConversionError, EdgekitError
 from edgekit.model import SourceModel
+from edgekit.tensors import NCHW
 
 
 def _litert_torch():
@@ -35,8 +38,8 @@ def _litert_torch():
 
 
 def image_indices(tensors) -> list[int]:
-    """Indices of the rank-4 (N, C, H, W) tensors: the ones ``--layout nhwc`` makes channels-last."""
-    return [i for i, t in enumerate(tensors) if len(t.shape) == 4]
+    """Indices of the NCHW image tensors: the ones ``--layout nhwc`` makes channels-last."""
+    return [i for i, t in enumerate(tensors) if t.layout == NCHW]
 
 
 def float_flatbuffer(model: SourceModel, layout: str | None = None) -> bytes:
@@ -144,3 +147,27 @@ def _owner(gm, target: str):
 def _first_line(e: Exception) -> str:
     text = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
     return text[-1][:300] if text else type(e).__name__
+
+
+class _ChannelsLast:
+    """A calibration Dataset whose rank-4 samples are transposed NCHW -> NHWC, for the
+    ``--layout nhwc`` flatbuffer (the data stay in the source's layout on disk)."""
+
+    def __init__(self, calib, images: list[int]):
+        self._calib = calib
+        self._images = images
+        self.source = calib.source
+        self.random = calib.random
+
+    def take(self, count: int):
+        return [[np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if i in self._images else x for i, x in enumerate(s)]
+                for s in self._calib.take(count)]  # fmt: skip
+
+
+def calibration_in_layout(model: SourceModel, calib, layout: str | None, session):
+    """``calib`` as the flatbuffer of ``layout`` takes it (one wrapper per session, so the
+    tflite and tflm targets share one quantization)."""
+    images = image_indices(model.inputs)
+    if calib is None or layout != "nhwc" or not images:
+        return calib
+    return session.cached(("channels-last-calib", id(calib)), lambda: _ChannelsLast(calib, images), keep=(calib,))
