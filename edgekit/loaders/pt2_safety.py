@@ -37,10 +37,21 @@ from edgekit.errors import ModelFileError, UnsafeModelError
 # What the serializer writes for an ATen/prims/HOP op or operator.getitem: dotted identifiers,
 # no dunder (``torch.ops.<namespace>.<op>.<overload>``).
 _TARGET = re.compile(r"^(torch\.ops\.[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){1,2}|_operator\.getitem)$")
-# Symbolic shape expressions: symbols (s0, u3), integer/float literals, arithmetic and the
-# capitalised sympy/torch functions (Max, FloorDiv, ...); no attribute access, no strings.
-_EXPR = re.compile(r"^[A-Za-z0-9_ +\-*/%(),<>=!.]*$")
-_EXPR_BAD = re.compile(r"__|[A-Za-z_]\.|\.[A-Za-z_]")
+# Symbolic shape expressions, as torch writes them (``s31 + 1``, sympy's ``srepr`` form
+# ``Symbol('s31', positive=True, integer=True)``, ``FloorDiv(s0, 2)``): sympify evaluates them
+# in a namespace of sympy's names plus Python's builtin functions (eval, getattr, ...), which
+# are all lower case. Allowed: capitalised names (sympy/torch classes and functions), symbols
+# (s0, u3), sympy's assumption keywords, quoted identifiers (symbol names), numbers and
+# operators; no attribute access, no subscripts.
+_EXPR = re.compile(r"^[A-Za-z0-9_ +\-*/%(),<>=!.']*$")
+_QUOTED = re.compile(r"'[A-Za-z_][A-Za-z0-9_]*'")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SYMBOL = re.compile(r"^[a-z]{1,3}[0-9]+$")
+_ASSUMPTIONS = frozenset({"positive", "negative", "nonnegative", "nonpositive", "integer", "real", "finite",
+                          "infinite", "zero", "nonzero", "even", "odd", "rational", "commutative", "extended_real",
+                          "extended_positive", "extended_negative", "extended_nonnegative", "extended_nonpositive",
+                          "evaluate", "oo", "zoo", "nan"})  # fmt: skip
+_NOT_BETWEEN_DIGITS = re.compile(r"(?<![0-9])\.|\.(?![0-9])")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Characters that end a line of Python source (or have no business in a graph file).
 _CONTROL = re.compile(r"[\r\x00-\x08\x0b-\x1f\x7f\u2028\u2029\x85]")
@@ -100,12 +111,22 @@ def _check_program(path: Path, program) -> None:
     for key, value in _items(program):
         if key == "target" and isinstance(value, str) and not _TARGET.match(value):
             _refuse(path, f"calls {value[:80]!r}, which is not a torch operator")
-        elif key == "expr_str" and isinstance(value, str) and (not _EXPR.match(value) or _EXPR_BAD.search(value)):
+        elif key == "expr_str" and isinstance(value, str) and not safe_expression(value):
             _refuse(path, f"holds a shape expression {value[:80]!r} that torch would evaluate as code")
         elif key in ("name", "as_name") and isinstance(value, str) and value and not _NAME.match(value):
             _refuse(path, f"names a graph value {value[:80]!r}, which torch writes into Python source")
         elif key == "guards_code" and value:
             _refuse(path, "holds guard code, which torch compiles into the module")
+
+
+def safe_expression(text: str) -> bool:
+    """True when sympify can only build a symbolic expression from ``text`` (see ``_EXPR``)."""
+    if not _EXPR.match(text):
+        return False
+    rest = _QUOTED.sub("''", text)
+    if "'" in rest.replace("''", "") or "__" in rest or _NOT_BETWEEN_DIGITS.search(rest):
+        return False
+    return all(w[0].isupper() or w in _ASSUMPTIONS or _SYMBOL.match(w) for w in _IDENT.findall(rest))
 
 
 def _check_payloads(path: Path, z: zipfile.ZipFile, prefix: str, name: str, names: list[str]) -> None:

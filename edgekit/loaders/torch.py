@@ -24,15 +24,19 @@ EXTRA_HINT = "PyTorch sources need the torch extra: pip install 'edgekit[torch]'
 PICKLE_SUFFIXES = (".pt", ".pth")
 
 
-def import_torch():
-    """``torch``, or the one-line error naming the extra.
-
-    Triton (the GPU kernel compiler of ``torch.compile``; nothing edgekit runs uses it) crashes
-    the process when its native library loads after TensorFlow's, and ``torch._dynamo``, which
-    ``torch.export`` and the converters import, loads it whenever it is installed. So unless
-    something imported it already, its import is made to fail, which torch takes as "no triton"."""
+def block_triton() -> None:
+    """Triton (the GPU kernel compiler of ``torch.compile``; nothing edgekit runs uses it)
+    crashes the process when its native library loads after TensorFlow's, and ``torch._dynamo``,
+    which ``torch.export`` and the converters import, loads it whenever it is installed. So
+    unless something imported it already, its import is made to fail, which torch takes as
+    "no triton"."""
     if "triton" not in sys.modules:
         sys.modules["triton"] = None  # type: ignore[assignment]  # import triton -> ImportError
+
+
+def import_torch():
+    """``torch`` (triton blocked), or the one-line error naming the extra."""
+    block_triton()
     try:
         import torch
     except ImportError as e:
