@@ -54,6 +54,9 @@ def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False)
         outputs=[t.to_json() for t in model.outputs],
         note="ops, MACs and tensor sizes are those of the model converted to float32 TFLite",
     )
+    source_ops = getattr(model.backend, "source_ops", None)
+    if source_ops is not None:  # the program's own ops (PyTorch: ATen), beside the TFLite ones
+        report["source_ops"] = source_ops()
     layers = getattr(model.backend, "model", None)
     if layers is not None and hasattr(layers, "layers"):
         report["layers"] = dict(Counter(type(layer).__name__ for layer in layers.layers).most_common())
@@ -97,6 +100,14 @@ def render(report: dict, console) -> None:
     for name, count in report["ops"].items():
         ops.add_row(safe(name), str(count))
     console.print(ops)
+
+    if report.get("source_ops"):
+        src = Table(title=f"Ops of the {safe(report['format'])} program", title_justify="left")
+        src.add_column("op")
+        src.add_column("count", justify="right")
+        for name, count in report["source_ops"].items():
+            src.add_row(safe(name), str(count))
+        console.print(src)
 
     params = Table(title="Parameters by dtype", title_justify="left")
     for col in ("dtype", "params", "bytes"):

@@ -35,7 +35,7 @@ class SourceModel:
     """A loaded float model with fixed input signatures."""
 
     path: Path
-    kind: str  # "keras", "tf_keras", "saved_model", "tflite" or "onnx"
+    kind: str  # "keras", "tf_keras", "saved_model", "tflite", "onnx" or "torch"
     name: str
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
@@ -86,6 +86,20 @@ class SourceModel:
             raise ModelFileError(f"{self.path}: a {self.kind} model is not an ONNX model")
         return getter()
 
+    def exported_program(self):
+        """The ``torch.export`` ExportedProgram with fixed input shapes (PyTorch sources)."""
+        getter = getattr(self.backend, "exported_program", None)
+        if getter is None:
+            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
+        return getter()
+
+    def example_inputs(self) -> tuple:
+        """Torch tensors of the fixed input shapes, for converters that trace (PyTorch sources)."""
+        getter = getattr(self.backend, "example_inputs", None)
+        if getter is None:
+            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
+        return getter()
+
     def tflite_bytes(self) -> bytes:
         getter = getattr(self.backend, "tflite_bytes", None)
         if getter is None:
@@ -106,16 +120,23 @@ def model_name(path: Path) -> str:
 
 
 def load_model(
-    path: str | Path,
+    path,
     *,
     batch: int = 1,
     input_shapes: Mapping[str | None, tuple[int, ...]] | None = None,
     signature: str | None = None,
     unsafe: bool = False,
+    example_inputs=None,
 ) -> SourceModel:
-    """Load ``.keras``, ``.h5``, a SavedModel directory, ``.tflite`` or ``.onnx`` into a SourceModel."""
+    """Load ``.keras``, ``.h5``, a SavedModel directory, ``.tflite``, ``.onnx`` or ``.pt2`` into a
+    SourceModel; or a ``torch.nn.Module`` given with ``example_inputs`` (a tensor or a tuple of
+    tensors, one per ``forward`` argument, whose shapes become the fixed input shapes)."""
     from edgekit.loaders import pick_loader
 
+    if not isinstance(path, (str, Path)):
+        return _from_module(path, example_inputs)
+    if example_inputs is not None:
+        raise OptionError("example_inputs is for a torch.nn.Module; a model file carries its own signature")
     path = Path(path)
     if batch < 1:
         raise OptionError(f"--batch must be at least 1, got {batch}")
@@ -134,3 +155,18 @@ def load_model(
         batch=batch,
         backend=backend,
     )
+
+
+def _from_module(module, example_inputs) -> SourceModel:
+    from edgekit.loaders.torch import from_module
+
+    if example_inputs is None:
+        raise OptionError(
+            f"load_model got a {type(module).__name__}, not a path; give a torch.nn.Module with "
+            "example_inputs=(tensor, ...)"
+        )
+    backend = from_module(module, example_inputs)
+    name = sanitize_name(type(module).__name__)
+    return SourceModel(path=Path(name), kind=backend.kind, name=name, inputs=backend.inputs,
+                       outputs=backend.outputs, batch=backend.inputs[0].shape[0] if backend.inputs else 1,
+                       backend=backend)  # fmt: skip

@@ -30,7 +30,15 @@ def pick_loader(path: Path):
         from edgekit.loaders.tflite import load_tflite
 
         return load_tflite
+    if suffix == ".pt2":
+        from edgekit.loaders.torch import load_pt2
+
+        return load_pt2
+    if suffix in (".pt", ".pth"):
+        from edgekit.loaders.torch import load_pickled
+
+        return load_pickled
     raise ModelFileError(
-        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .onnx file "
+        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .onnx, .pt2 file "
         "or a SavedModel directory"
     )
