@@ -42,6 +42,12 @@ class SourceModel:
     batch: int
     backend: Backend = field(repr=False, compare=False)
 
+    @property
+    def via_torch(self) -> bool:
+        """TFLite and Core ML convert this model through PyTorch: PyTorch sources, and ONNX
+        ones (onnx2torch makes their ExportedProgram; OpenVINO reads the ONNX itself)."""
+        return self.kind in ("torch", "onnx")
+
     def predict(self, batch: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]):
         """Float reference outputs (one array per output) for a batch of inputs."""
         return self.backend.predict(self.as_input_list(batch))

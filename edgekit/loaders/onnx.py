@@ -263,6 +263,7 @@ class ONNXBackend:
         from edgekit.runtime.probe import digest, probe_file
 
         self.path = path
+        self._program = None
         self._data = fixed.SerializeToString(deterministic=True)
         ref = reference.SerializeToString(deterministic=True)
         with tempfile.TemporaryDirectory(prefix="edgekit-probe-") as tmp:
@@ -306,6 +307,22 @@ class ONNXBackend:
         report["note"] = (f"ONNX opset {report.pop('opset')}" + (f", made by {report['producer']}" if report["producer"] else "")
                           + "; MACs of Conv/ConvTranspose/Gemm/MatMul from ONNX shape inference at the fixed input shapes")  # fmt: skip
         return report
+
+    def exported_program(self):
+        """The model as a PyTorch ExportedProgram at the fixed shapes (onnx2torch), made once,
+        for the targets whose converters read PyTorch (tflite, tflm, coreml)."""
+        if self._program is None:
+            from edgekit.loaders.onnx_torch import exported_program
+
+            self._program = exported_program(self._data, self.inputs, self.predict, str(self.path))
+        return self._program
+
+    def example_inputs(self) -> tuple:
+        """Torch zeros of the fixed input shapes (what litert-torch and the tracer take)."""
+        from edgekit.loaders.torch import import_torch
+
+        torch = import_torch()
+        return tuple(torch.zeros(t.shape, dtype=getattr(torch, t.dtype)) for t in self.inputs)
 
     def onnx_bytes(self) -> bytes:
         """The model with the fixed input shapes and its weights inline (what converters read)."""

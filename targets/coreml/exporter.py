@@ -166,11 +166,11 @@ class CoreMLTarget:
         import coremltools as ct
         import numpy as np
 
-        source, source_kind = (_traced(model), "pytorch") if model.kind == "torch" else (_concrete_function(model), "tensorflow")
+        source, source_kind = (_traced(model), "pytorch") if model.via_torch else (_concrete_function(model), "tensorflow")
         image_meta: dict = {}
-        if self.input_kind == "image" and model.kind == "torch":
+        if self.input_kind == "image" and model.via_torch:
             raise UnsupportedError("--coreml-input image takes a channels-last (Keras, SavedModel) source; "
-                                   "use --coreml-input tensor for a PyTorch model")  # fmt: skip
+                                   f"use --coreml-input tensor for a {model.kind} model")  # fmt: skip
         if self.input_kind == "image":
             t = model.inputs[0]
             scale, bias = _image_scale_bias(self.preprocess, t.shape[-1])
