@@ -64,7 +64,7 @@ def exported_program(data: bytes, inputs, reference, source: str):
         raise MissingExtraError(EXTRA_HINT) from e
     model = fold_weight_nodes(onnx.load_from_string(data))
     try:
-        module = convert(model).eval()
+        module = _quantizable(convert(model).eval())
     except NotImplementedError as e:  # "Converter is not implemented (OperationDescription(...))"
         raise UnsupportedError(f"{source}: {_op_of(e)} has no PyTorch converter in onnx2torch, so it cannot go "
                                "to tflite/tflm/coreml; the openvino target reads the ONNX model directly") from e  # fmt: skip
@@ -87,6 +87,31 @@ def exported_program(data: bytes, inputs, reference, source: str):
             raise ConversionError(f"{source}: the PyTorch module onnx2torch made differs from ONNX Runtime on output {i} "
                                   f"(cosine {cos:.6f}); the tflite/tflm/coreml targets cannot use it, openvino can")  # fmt: skip
     return program
+
+
+def _quantizable(module):
+    """``module`` with onnx2torch's HardSigmoid (``clip(alpha*x + beta, 0, 1)``, which litert-torch
+    lowers to RELU_0_TO_1, an op AI Edge Quantizer leaves float) as ``relu6(6*alpha*x + 6*beta) / 6``:
+    the same function; PyTorch's own hardsigmoid for MobileNetV3's alpha 1/6, beta 1/2, which
+    litert-torch folds into the preceding conv (RELU6) and one MUL."""
+    import torch
+    from onnx2torch.node_converters.activations import OnnxHardSigmoid
+
+    class _Relu6Sigmoid(torch.nn.Module):
+        def __init__(self, alpha: float, beta: float):
+            super().__init__()
+            self.scale, self.shift = 6.0 * alpha, 6.0 * beta
+
+        def forward(self, x):
+            return torch.nn.functional.relu6(x * self.scale + self.shift) / 6.0
+
+    for name, sub in list(module.named_modules()):
+        if isinstance(sub, OnnxHardSigmoid):
+            standard = abs(sub.alpha - 1 / 6) < 1e-6 and abs(sub.beta - 0.5) < 1e-6
+            new = torch.nn.Hardsigmoid() if standard else _Relu6Sigmoid(sub.alpha, sub.beta)
+            parent, _, leaf = name.rpartition(".")
+            setattr(module.get_submodule(parent) if parent else module, leaf, new)
+    return module
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
