@@ -71,46 +71,36 @@ class SourceModel:
         return [np.asarray(a) if t.quantized else np.asarray(a, dtype=t.dtype) for a, t in zip(arrays, self.inputs)]
 
     # Handles for targets, in the form each converter wants.
+    def _handle(self, getter: str, lacks: str):
+        """The backend's ``getter()``, or one error saying this kind of model ``lacks`` that form."""
+        get = getattr(self.backend, getter, None)
+        if get is None:
+            raise ModelFileError(f"{self.path}: a {self.kind} model {lacks}")
+        return get()
+
     def keras_model(self):
         """A Keras model with the fixed input signature (Keras 3 or tf_keras)."""
-        getter = getattr(self.backend, "fixed_keras_model", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model has no Keras form")
-        return getter()
+        return self._handle("fixed_keras_model", "has no Keras form")
 
     def concrete_function(self):
         """``(tf ConcreteFunction with fixed signature, trackable owner)`` for TF converters."""
-        getter = getattr(self.backend, "fixed_concrete_function", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model has no TF function form")
-        return getter()
+        return self._handle("fixed_concrete_function", "has no TF function form")
 
     def onnx_bytes(self) -> bytes:
         """The ONNX model with the fixed input shapes and its weights inline."""
-        getter = getattr(self.backend, "onnx_bytes", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not an ONNX model")
-        return getter()
+        return self._handle("onnx_bytes", "is not an ONNX model")
 
     def exported_program(self):
-        """The ``torch.export`` ExportedProgram with fixed input shapes (PyTorch sources)."""
-        getter = getattr(self.backend, "exported_program", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
-        return getter()
+        """The ``torch.export`` ExportedProgram with fixed input shapes (PyTorch sources; ONNX
+        sources through onnx2torch)."""
+        return self._handle("exported_program", "is not a PyTorch program")
 
     def example_inputs(self) -> tuple:
         """Torch tensors of the fixed input shapes, for converters that trace (PyTorch sources)."""
-        getter = getattr(self.backend, "example_inputs", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
-        return getter()
+        return self._handle("example_inputs", "is not a PyTorch program")
 
     def tflite_bytes(self) -> bytes:
-        getter = getattr(self.backend, "tflite_bytes", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a .tflite file")
-        return getter()
+        return self._handle("tflite_bytes", "is not a .tflite file")
 
 
 def sanitize_name(text: str) -> str:
