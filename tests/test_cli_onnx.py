@@ -10,6 +10,7 @@ import pytest
 
 from tests import onnx_models as om
 from tests.conftest import run_cli
+from tests.loaders.test_onnx_torch import needs_onnx2torch
 from tests.test_cli import _one_line_error
 
 
@@ -68,3 +69,28 @@ def test_onnx_refusals_are_one_line_and_write_nothing(tmp_path):
             res = run_cli(*args)
             _one_line_error(res, *fragments)
             assert not out.exists(), args
+
+
+@needs_onnx2torch
+def test_tflite_with_nhwc_io_validates_on_nchw_data(onnx_net, tmp_path):
+    model, data = onnx_net
+    out = tmp_path / "b"
+    res = run_cli("export", model, "-t", "tflite,tflm", "-q", "tflite=float32,tflite=int8,tflm=int8", "--calib", data,
+                  "--eval", data, "--layout", "nhwc", "--min-cosine", "0.99", "-o", out)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "NHWC (source NCHW)" in res.stdout
+    entries = json.loads((out / "manifest.json").read_text())["artifacts"]
+    assert all(e["inputs"][0]["layout"] == "NHWC" and e["inputs"][0]["shape"] == [1, 8, 8, 3] for e in entries)
+    assert all(e["source_layouts"] == {"inputs": ["NCHW"], "outputs": [None]} for e in entries)
+    validation = json.loads((out / "validation.json").read_text())
+    assert validation["artifacts"]["tflite/float32"]["cosine"] >= 0.99999 and validation["passed"]
+    res = run_cli("validate", out, "--eval", data, "--min-cosine", "0.99")  # NCHW data, NHWC artifacts
+    assert res.returncode == 0, res.stderr
+
+
+@needs_onnx2torch
+def test_an_op_without_a_pytorch_converter_is_one_line_for_tflite(tmp_path):
+    model = om.save(om.with_node(om.conv_net(), "Hardmax"), tmp_path / "hardmax.onnx")
+    res = run_cli("export", model, "-t", "tflite", "-o", tmp_path / "o")
+    _one_line_error(res, "op 'Hardmax'", "onnx2torch", "openvino")
+    assert not (tmp_path / "o").exists()
