@@ -5,6 +5,7 @@ tflm int8 for mobilenet) and openvino int8, with --layout source and nhwc.
 Prints per model: export seconds, cosine of the float32 .tflite against ONNX Runtime, int8
 top-1 agreement with the float model on structured synthetic images (tests/synthetic.py), and
 the TRANSPOSE ops inside each int8 graph. Needs the torch extra (and onnx2torch).
+``python benchmarks/onnx_sources.py [MODEL ...]`` (torchvision names; default both).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def main() -> int:
         tmp = Path(tmp)
         _data(tmp / "calib.npz", 64, 1)
         _data(tmp / "eval.npz", 200, 2)
-        for name in ("mobilenet_v3_small", "resnet18"):
+        for name in sys.argv[1:] or ("mobilenet_v3_small", "resnet18"):
             model = tmp / f"{name}.onnx"
             _onnx(name, model)
             targets = "tflite,tflm,openvino" if name == "mobilenet_v3_small" else "tflite,openvino"
