@@ -167,7 +167,7 @@ EPOCHS_HELP = "Fine-tuning epochs (default 5)."
 # come from targets/<format>/options.py (see edgekit.export_options).
 COMMON: tuple[Option, ...] = (
     Option("model", type=Path, is_path=True, positional=True, reproduce=False,
-           help="The trained model: .keras, .h5, a SavedModel directory or .tflite."),
+           help="The trained model: .keras, .h5, a SavedModel directory, .tflite, .onnx or .pt2."),
     Option("target", ("-t", "--target"), default=("tflite",), comma_list=True,
            help="Targets, comma-separated (default: tflite).",
            doc="targets, comma-separated, from `edgekit targets` ([targets.md](targets.md); default `tflite`); "

@@ -23,7 +23,7 @@ from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, closest_plan
 from targets import check_target_names, get_target
-from targets.base import Artifact, sha256_of
+from targets.base import Artifact, sha256_of, with_layouts
 
 RANDOM_CALIB = "random"
 LATENCY_SECONDS = 0.1  # per artifact in the export summary; `edgekit simulate` measures longer
@@ -48,6 +48,7 @@ class ExportOptions:
     io_dtype: str | None = None
     per_channel: str = "conv"
     float_layers: tuple[str, ...] = ()  # int8: keep these layers float (selective quantization)
+    layout: str | None = None  # TFLite/TFLM I/O of a channels-first source: "source" (None) or "nhwc"
     batch: int = 1
     input_shape: str | None = None
     signature: str | None = None
@@ -212,7 +213,8 @@ def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable
         artifacts = []
         for target, spec in pairs:
             with step(f"Exporting {target.name} {spec.scheme}"):
-                artifacts.append(as_requested(target.export(model, spec, stage / target.name, calib, session), spec))
+                artifact = with_layouts(target.export(model, spec, stage / target.name, calib, session), model)
+                artifacts.append(as_requested(artifact, spec))
 
         report = None
         if evalset is not None:

@@ -64,7 +64,7 @@ def test_verbose_shows_framework_logs(tmp_path):
     assert len(res.stderr) > 200  # TensorFlow's own chatter reaches the terminal
 
 
-@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".h5"])
+@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".h5", ".onnx"])
 def test_random_bytes_model(tmp_path, suffix):
     junk = tmp_path / f"junk{suffix}"
     junk.write_bytes(np.random.default_rng(0).bytes(3000))

@@ -16,8 +16,8 @@ from edgekit.session import ExportSession, session_or_new
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme
-from targets.tflite.convert import conversion
+from targets.base import Artifact, check_scheme, with_layouts
+from targets.tflite.convert import TORCH_SCHEMES, conversion
 from targets.tflite.post_quantize import check_source
 
 _DESCRIBE = {
@@ -35,10 +35,21 @@ class TFLiteTarget:
     schemes = frozenset(_DESCRIBE)
     suffix = ".tflite"
 
+    def __init__(self, layout: str | None = None):
+        # "nhwc": channels-last I/O for a channels-first (PyTorch, ONNX) source; None/"source":
+        # the source's layout. TensorFlow-family sources are NHWC either way.
+        self.layout = None if layout in (None, "source") else layout
+
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         """Refuse schemes TFLite cannot produce, and what a .tflite source cannot become."""
         check_scheme(self, spec)
         check_source(model, spec, self.name)
+        if model is not None and model.via_torch and spec.scheme not in TORCH_SCHEMES:
+            raise UnsupportedError(f"{model.path}: a {model.kind} model converts to tflite {', '.join(TORCH_SCHEMES)} "
+                                   f"(litert-torch, then AI Edge Quantizer), not {spec.scheme}")  # fmt: skip
+        if model is not None and model.via_torch and spec.float_layers:
+            raise UnsupportedError(f"--float-layers works with Keras and SavedModel sources (TFLiteConverter), "
+                                   f"not a {model.kind} model ({model.path})")  # fmt: skip
 
     def describe(self, spec: QuantSpec) -> str:
         text = _DESCRIBE[spec.scheme]
@@ -61,7 +72,7 @@ class TFLiteTarget:
         session = session_or_new(session)
         notes = [self.describe(spec)]
         meta: dict = {}
-        converted = conversion(model, spec, calib, session)
+        converted = conversion(model, spec, calib, session, self.layout)
         content = converted.data
         if model.kind == "tflite" and converted.quantizer is None:
             notes.append("re-emitted unchanged from the .tflite source")
@@ -91,7 +102,7 @@ class TFLiteTarget:
             )
         meta["ops"] = graph.op_histogram()
         meta["macs"] = graph.macs
-        return Artifact(
+        return with_layouts(Artifact(
             target=self.name,
             scheme=spec.scheme,
             directory=out_dir,
@@ -101,7 +112,7 @@ class TFLiteTarget:
             notes=tuple(notes),
             metadata=meta,
             spec=spec,
-        )
+        ), model, self.layout)
 
 
 def _sparse_note(graph: TFLiteGraph) -> str:

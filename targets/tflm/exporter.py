@@ -21,7 +21,7 @@ from edgekit.model import SourceModel
 from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme
+from targets.base import Artifact, check_scheme, with_layouts
 from targets.c_names import model_c_name
 from targets.tflm.ops import check_graph, resolver_ops
 from targets.tflm.sources import ArenaFigures, check_section, parse_c_array, render_sources
@@ -52,7 +52,7 @@ class TFLMTarget:
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
-                 labels: list[str] | None = None, arena_margin: int | None = None):  # fmt: skip
+                 labels: list[str] | None = None, arena_margin: int | None = None, layout: str | None = None):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
         check_margin(arena_margin)
@@ -62,6 +62,7 @@ class TFLMTarget:
         self.section = section
         self.labels = labels
         self.arena_margin = arena_margin
+        self.layout = None if layout in (None, "source") else layout  # as the TFLite target's
         if c_name is not None:
             model_c_name(c_name, explicit=True)
 
@@ -81,7 +82,7 @@ class TFLMTarget:
         self.check(model, spec)
         from targets.tflite.convert import conversion
 
-        converted = conversion(model, spec, calib, session)
+        converted = conversion(model, spec, calib, session, self.layout)
         data = converted.data
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
@@ -89,7 +90,7 @@ class TFLMTarget:
             labels=self.labels, arena_margin=self.arena_margin,
         )  # fmt: skip
         # One folder per scheme: the file names carry the C name, not the scheme.
-        artifact = sources.write(out_dir / spec.scheme, spec)
+        artifact = with_layouts(sources.write(out_dir / spec.scheme, spec), model, self.layout)
         if converted.quantizer is None:
             return artifact
         return replace(artifact, notes=(converted.quantizer, *artifact.notes),
