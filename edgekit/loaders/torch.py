@@ -85,7 +85,8 @@ class TorchBackend:
         chunks of the program's batch (the last one padded with zeros, its padding dropped)."""
         import torch
 
-        arrays = [np.ascontiguousarray(a, dtype=t.dtype) for a, t in zip(arrays, self.inputs)]
+        # A writable contiguous copy where needed: torch.from_numpy shares the memory.
+        arrays = [np.require(np.asarray(a, dtype=t.dtype), requirements=("C", "W")) for a, t in zip(arrays, self.inputs)]
         step = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
         n = len(arrays[0]) if arrays and arrays[0].ndim else step
         if n == step or not self.inputs:
