@@ -23,12 +23,22 @@ CASES = {
 QUANT = {"tflite": "int8", "tflm": "int8", "openvino": "int8", "coreml": "float16"}
 
 
-def _module(name: str):
+def _module(name: str, nchw):
+    """The architecture with seeded random weights and batch-norm statistics measured on
+    synthetic images (not the init's mean 0 / variance 1, which no trained net has)."""
     torch = import_torch()
     import torchvision
 
     torch.manual_seed(0)
-    return getattr(torchvision.models, name)(weights=None).eval()
+    module = getattr(torchvision.models, name)(weights=None)
+    for bn in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.reset_running_stats()
+        bn.momentum = None  # a cumulative average over the batches below
+    module.train()
+    with torch.no_grad():
+        for seed in range(4):
+            module(torch.from_numpy(nchw(32, 10 + seed)))
+    return module.eval()
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
@@ -36,9 +46,9 @@ def build(request, tmp_path_factory):
     torch = import_torch()
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
-    module = _module(name)
-    torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 96, 96),)), str(tmp / f"{name}.pt2"))
     nchw = lambda n, seed: synthetic.images(n, 96, 96, 3, seed).transpose(0, 3, 1, 2).copy()  # noqa: E731
+    module = _module(name, nchw)
+    torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 96, 96),)), str(tmp / f"{name}.pt2"))
     np.savez(tmp / "calib.npz", x=nchw(100, 1))
     np.savez(tmp / "eval.npz", x=synthetic.sharpen_torch(module, nchw(40, 2), 0.0, 1.0))
     targets = CASES[name]
@@ -53,7 +63,8 @@ def test_every_target_runs_and_agrees_with_pytorch(build):
     assert set(ev) == {f"{t}/{QUANT[t]}" for t in CASES[name]}
     for artifact, r in ev.items():
         print(f"{name} {artifact}: agreement {r['agreement']:.3f}, cosine {r['cosine']:.5f}")
-        assert r["agreement"] >= 0.95, artifact
+    low = {a: round(r["agreement"], 3) for a, r in ev.items() if r["agreement"] < 0.95}
+    assert not low, f"top-1 agreement below 95%: {low}"
 
 
 def test_int8_tflite_has_no_transpose_inside(build):
