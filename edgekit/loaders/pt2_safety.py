@@ -36,7 +36,7 @@ from edgekit.errors import ModelFileError, UnsafeModelError
 
 # What the serializer writes for an ATen/prims/HOP op or operator.getitem: dotted identifiers,
 # no dunder (``torch.ops.<namespace>.<op>.<overload>``).
-_TARGET = re.compile(r"^(torch\.ops\.[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){1,2}|_operator\.getitem)$")
+_TARGET = re.compile(r"^(torch\.ops\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){1,2}|_operator\.getitem)$")
 # Symbolic shape expressions, as torch writes them (``s31 + 1``, sympy's ``srepr`` form
 # ``Symbol('s31', positive=True, integer=True)``, ``FloorDiv(s0, 2)``): sympify evaluates them
 # in a namespace of sympy's names plus Python's builtin functions (eval, getattr, ...), which
@@ -109,7 +109,7 @@ def _check_program(path: Path, program) -> None:
         if _CONTROL.search(text):
             _refuse(path, "holds control characters in its graph text (which torch writes into Python source)")
     for key, value in _items(program):
-        if key == "target" and isinstance(value, str) and not _TARGET.match(value):
+        if key == "target" and isinstance(value, str) and (not _TARGET.match(value) or "__" in value):
             _refuse(path, f"calls {value[:80]!r}, which is not a torch operator")
         elif key == "expr_str" and isinstance(value, str) and not safe_expression(value):
             _refuse(path, f"holds a shape expression {value[:80]!r} that torch would evaluate as code")

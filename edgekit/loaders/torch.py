@@ -10,28 +10,18 @@ whole-module ``torch.save`` file (``.pt``/``.pth``) runs code when it loads: ref
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from edgekit import block_triton
 from edgekit.errors import EdgekitError, MissingExtraError, ModelFileError, OptionError, UnsafeModelError
 from edgekit.loaders.pt2_safety import _PT2_SAVE, check_graph, check_pt2_archive
 from edgekit.tensors import TensorInfo, image_layout, resolve_shape
 
 EXTRA_HINT = "PyTorch sources need the torch extra: pip install 'edgekit[torch]'"
 PICKLE_SUFFIXES = (".pt", ".pth")
-
-
-def block_triton() -> None:
-    """Triton (the GPU kernel compiler of ``torch.compile``; nothing edgekit runs uses it)
-    crashes the process when its native library loads after TensorFlow's, and ``torch._dynamo``,
-    which ``torch.export`` and the converters import, loads it whenever it is installed. So
-    unless something imported it already, its import is made to fail, which torch takes as
-    "no triton"."""
-    if "triton" not in sys.modules:
-        sys.modules["triton"] = None  # type: ignore[assignment]  # import triton -> ImportError
 
 
 def import_torch():
@@ -85,7 +75,8 @@ class TorchBackend:
         chunks of the program's batch (the last one padded with zeros, its padding dropped)."""
         import torch
 
-        arrays = [np.ascontiguousarray(a, dtype=t.dtype) for a, t in zip(arrays, self.inputs)]
+        # A writable contiguous copy where needed: torch.from_numpy shares the memory.
+        arrays = [np.require(np.asarray(a, dtype=t.dtype), requirements=("C", "W")) for a, t in zip(arrays, self.inputs)]
         step = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else 1
         n = len(arrays[0]) if arrays and arrays[0].ndim else step
         if n == step or not self.inputs:

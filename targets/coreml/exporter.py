@@ -103,6 +103,9 @@ class CoreMLTarget:
                     raise OptionError(f"coreml {option}: {len(names)} name(s) for {len(tensors)} tensor(s) of {model.name}")
             if self.input_kind == "image" and spec.scheme == "int8":
                 raise UnsupportedError("coreml int8 calibrates on tensors; use --coreml-input tensor with int8")
+            if self.input_kind == "image" and model.via_torch:
+                raise UnsupportedError("--coreml-input image takes a channels-last (Keras, SavedModel) source; "
+                                       "use --coreml-input tensor for a PyTorch model")  # fmt: skip
             if self.input_kind == "image" and (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4
                                                or model.inputs[0].shape[-1] not in (1, 3)):  # fmt: skip
                 raise UnsupportedError("--coreml-input image needs one NHWC input with 1 or 3 channels")
@@ -168,9 +171,6 @@ class CoreMLTarget:
 
         source, source_kind = (_traced(model), "pytorch") if model.via_torch else (_concrete_function(model), "tensorflow")
         image_meta: dict = {}
-        if self.input_kind == "image" and model.via_torch:
-            raise UnsupportedError("--coreml-input image takes a channels-last (Keras, SavedModel) source; "
-                                   f"use --coreml-input tensor for a {model.kind} model")  # fmt: skip
         if self.input_kind == "image":
             t = model.inputs[0]
             scale, bias = _image_scale_bias(self.preprocess, t.shape[-1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgekit.errors import UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession, session_or_new
 from edgekit.tflite_graph import TFLiteGraph

@@ -145,8 +145,10 @@ def _owner(gm, target: str):
 
 
 def _first_line(e: Exception) -> str:
+    """The line naming the problem ("Lowering not found: aten.searchsorted.Tensor"), not the
+    traceback and tool hints litert-torch appends."""
     text = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
-    return text[-1][:300] if text else type(e).__name__
+    return text[0][:300] if text else type(e).__name__
 
 
 class _ChannelsLast:
