@@ -424,9 +424,10 @@ def devices(state: _State):
 @click.option("--labels", help="Text file with the class labels, one per line.")
 @click.option("--arena-margin", type=int, help="Bytes added to the measured arena (default 5%, >= 1 KiB).")
 @click.option("--app", is_flag=True, help="Also write NAME_main.cc, a minimal TFLM application.")
+@click.option("--keep-strings", is_flag=True, help="Keep the tensor names, signatures and metadata TFLM never reads.")
 @click.option("--force", is_flag=True, help="Replace generated files that already exist.")
 @click.pass_obj
-def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, force):
+def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, keep_strings, force):
     """Turn a .tflite into TFLite Micro sources: model data, settings, op resolver.
 
     \b
@@ -447,6 +448,7 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
         sources = build_tflm_sources(
             graph.data, name=cname, model_name=model.name, lang=lang, section=section,
             labels=read_labels(labels) if labels else None, arena_margin=arena_margin, app=app,
+            keep_strings=keep_strings,
         )  # fmt: skip
     written = write_files(out, sources.files, force)
     arena = sources.metadata["arena"]
@@ -456,6 +458,7 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
         f"arena {arena['size']:,} B ({arena['required']:,} measured + {arena['margin']:,} margin; "
         f"32-bit target {arena['size_32bit']:,} B); ops: {safe(', '.join(sources.metadata['ops']))}"
     )
+    state.out.print(safe(sources.notes[-1]))
 
 
 @cli.command()

@@ -194,7 +194,7 @@ def read_project(project: Path) -> dict:
 
 def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels: str, tflm_root: Path | None = None,
                 lang: str = "c", section: str | None = None, arena_margin: int | None = None,
-                sample: bytes | None = None) -> FirmwareProject:  # fmt: skip
+                sample: bytes | None = None, keep_strings: bool = False) -> FirmwareProject:  # fmt: skip
     """Check, measure and render the model's TFLM sources, then the project around them."""
     from edgekit.tflite_graph import TFLiteGraph
     from targets.tflm.exporter import build_tflm_sources
@@ -203,7 +203,7 @@ def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels:
     get_board(board)
     root = check_tflm_root(tflm_root if tflm_root is not None else default_tflm_root(kernels))
     sources = build_tflm_sources(data, name=name, model_name=model_name, lang=lang, section=section,
-                                 arena_margin=arena_margin)  # fmt: skip
+                                 arena_margin=arena_margin, keep_strings=keep_strings)  # fmt: skip
     return render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=board,
                           kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
 
@@ -221,7 +221,8 @@ def artifact_options(artifact) -> dict:
         name, margin = meta["c_name"], meta["arena"]["margin"]
         if not isinstance(name, str) or c_identifier(name) != name:
             raise ValueError(f"c_name {name!r} is not a C identifier")
-        options = {"name": name, "lang": meta.get("lang", "c"), "section": meta.get("section"), "arena_margin": margin}
+        options = {"name": name, "lang": meta.get("lang", "c"), "section": meta.get("section"), "arena_margin": margin,
+                   "keep_strings": bool(meta.get("keep_strings", False))}
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{artifact.directory}: the tflm artifact's manifest entry is damaged ({e}); "
                              "re-export the build") from None  # fmt: skip
