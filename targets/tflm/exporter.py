@@ -130,7 +130,7 @@ class TFLMSources:
 
 def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,
                        labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False,
-                       keep_strings: bool = False) -> TFLMSources:  # fmt: skip
+                       keep_strings: bool = False, arena32: tuple[int, str] | None = None) -> TFLMSources:  # fmt: skip
     """Check, measure, render and prove the TFLM sources of one TFLite model. The C array holds
     the model without the strings TFLM never reads (``keep_strings`` keeps them); their names go
     to ``NAME_names.json``."""
@@ -147,7 +147,8 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
     data, names = (data, None) if keep_strings else strip_strings(data)
     measured = measure_arena(data, model_name)
     margin = default_margin(measured.required) if arena_margin is None else int(math.ceil(arena_margin / 16) * 16)
-    arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation)
+    arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation,
+                         *(arena32 or (None, "")))  # fmt: skip
     ops = resolver_ops(graph)
     scheme = graph.quant_scheme()
     rendered = render_sources(graph, name=name, model_name=model_name, scheme=scheme, lang=lang, section=section,

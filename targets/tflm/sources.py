@@ -44,6 +44,8 @@ class ArenaFigures:
     margin: int
     persistent32: int
     derivation: str
+    measured32: int | None = None  # the exact arena bisected on an emulated 32-bit core
+    measured32_on: str = ""  # where: "mps2-an386 (Cortex-M4F), reference kernels"
 
     @property
     def required(self) -> int:
@@ -54,15 +56,22 @@ class ArenaFigures:
         return self.required + self.margin
 
     @property
-    def size32(self) -> int:
+    def estimate32(self) -> int:
         return self.nonpersistent + self.persistent32 + self.margin
 
+    @property
+    def size32(self) -> int:
+        return self.measured32 if self.measured32 is not None else self.estimate32
+
     def to_json(self) -> dict:
-        return {
+        out = {
             "nonpersistent": self.nonpersistent, "persistent": self.persistent, "required": self.required,
             "margin": self.margin, "size": self.size, "persistent_32bit": self.persistent32,
             "size_32bit": self.size32, "derivation": self.derivation, "measured_on": "64-bit host",
         }  # fmt: skip
+        if self.measured32 is not None:
+            out.update(size_32bit_estimate=self.estimate32, size_32bit_measured_on=self.measured32_on)
+        return out
 
 
 def _env():
