@@ -122,6 +122,25 @@ def test_a_damaged_tflm_manifest_entry_is_one_error_and_writes_nothing(tiny_kera
     assert not (tmp_path / "fw").exists() and not list(tmp_path.parent.glob("escaped*"))
 
 
+@needs_tree
+def test_a_project_of_a_stripped_artifact_keeps_its_name_map(tiny_keras, tiny_data, tmp_path):
+    from edgekit.pipeline import ExportOptions, export
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.tflm.firmware import model_from_source
+    from targets.tflm.sources import parse_c_array
+
+    build_dir = tmp_path / "b"
+    (art,) = export(ExportOptions(model=tiny_keras, out=build_dir, target=("tflm",), quant="int8",
+                                  calib=str(tiny_data))).artifacts  # fmt: skip
+    names = json.loads((art.directory / "tiny_names.json").read_text())
+    project = project_for(**model_from_source(build_dir), board="mps2-an386", kernels="reference")
+    assert json.loads(project.files["tiny_names.json"])["subgraphs"] == names["subgraphs"]
+    graph = TFLiteGraph(parse_c_array(project.files["tiny_model_data.c"], "tiny"))
+    assert graph.inputs[0].name == ""  # stripped: the comment's name comes from the name map
+    first_input = names["subgraphs"][0]["tensors"][graph.inputs[0].index]
+    assert first_input and f'/* input 0: "{first_input}" */' in project.files["tiny_model_settings.h"]
+
+
 # --- real build and QEMU run (slow: a cold object cache compiles ~50 TFLM files) ---
 
 

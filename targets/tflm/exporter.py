@@ -98,6 +98,13 @@ class TFLMTarget:
         return sources.write(out_dir / spec.scheme, spec)
 
 
+def _main_tensor_names(names: dict | None) -> list | None:
+    try:
+        return names["subgraphs"][0]["tensors"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 def strip_note(before: int, after: int, names: dict | None, keep_strings: bool, name: str) -> str:
     """The artifact note on the strings TFLM never reads."""
     if keep_strings:
@@ -130,10 +137,12 @@ class TFLMSources:
 
 def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,
                        labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False,
-                       keep_strings: bool = False, arena32: tuple[int, str] | None = None) -> TFLMSources:  # fmt: skip
+                       keep_strings: bool = False, arena32: tuple[int, str] | None = None,
+                       names: dict | None = None) -> TFLMSources:  # fmt: skip
     """Check, measure, render and prove the TFLM sources of one TFLite model. The C array holds
     the model without the strings TFLM never reads (``keep_strings`` keeps them); their names go
-    to ``NAME_names.json``."""
+    to ``NAME_names.json``. ``names``: the name map of an already stripped model (a tflm
+    artifact's), kept with the sources and used for the tensor comments."""
     from targets.tflm.runner import TFLMRunner, measure_arena
     from targets.tflm.strip import strip_strings
 
@@ -144,7 +153,8 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
     if labels is not None and len(labels) != n_classes:
         raise OptionError(f"--labels has {len(labels)} labels, the model's first output has {n_classes} classes")
     source_data = data
-    data, names = (data, None) if keep_strings else strip_strings(data)
+    data, stripped = (data, None) if keep_strings else strip_strings(data)
+    names = stripped or (names if not keep_strings and isinstance(names, dict) else None)
     measured = measure_arena(data, model_name)
     margin = default_margin(measured.required) if arena_margin is None else int(math.ceil(arena_margin / 16) * 16)
     arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation,
@@ -152,12 +162,13 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
     ops = resolver_ops(graph)
     scheme = graph.quant_scheme()
     rendered = render_sources(graph, name=name, model_name=model_name, scheme=scheme, lang=lang, section=section,
-                              labels=labels, arena=arena, ops=ops, app=app, data=data)  # fmt: skip
+                              labels=labels, arena=arena, ops=ops, app=app, data=data,
+                              tensor_names=_main_tensor_names(names))  # fmt: skip
     source = f"{name}_model_data.{lang}"
     if parse_c_array(rendered[source], name) != data:
         raise ModelFileError(f"{source}: the generated array does not read back as the model")
     if names is not None:
-        names["model_sha256"] = hashlib.sha256(data).hexdigest()
+        names = {**names, "model_sha256": hashlib.sha256(data).hexdigest()}
         rendered[f"{name}_names.json"] = json.dumps(names, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
     files = {source: rendered[source], **{f: rendered[f] for f in sorted(rendered) if f != source}}
     # Prove the bytes in the C file run in TFLM with the reported arena.
@@ -171,13 +182,13 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
         f"{len(ops)}-op resolver; arena {arena.size:,} B = {arena.required:,} measured "
         f"({arena.nonpersistent:,} tensors + {arena.persistent:,} persistent, 64-bit host) + {arena.margin:,} margin; "
         f"32-bit target {arena.size32:,} B",
-        strip_note(len(source_data), len(data), names, keep_strings, name),
+        strip_note(len(source_data), len(data), stripped, keep_strings, name),
     )
     metadata = {
         "scheme": scheme, "c_name": name, "lang": lang, "section": section, "ops": [o["builtin"] for o in ops],
         "arena": arena.to_json(), "allocations": measured.allocations, "model_bytes": len(data),
         "tflite_sha256": hashlib.sha256(data).hexdigest(), "keep_strings": keep_strings,
         "strings_stripped": {"source_bytes": len(source_data), "saved_bytes": len(source_data) - len(data),
-                             "source_sha256": hashlib.sha256(source_data).hexdigest()} if names else None,
+                             "source_sha256": hashlib.sha256(source_data).hexdigest()} if stripped else None,
     }  # fmt: skip
     return TFLMSources(name, lang, files, runner.inputs, runner.outputs, notes, metadata)

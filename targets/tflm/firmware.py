@@ -197,7 +197,7 @@ def read_project(project: Path) -> dict:
 def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels: str, tflm_root: Path | None = None,
                 lang: str = "c", section: str | None = None, arena_margin: int | None = None,
                 sample: bytes | None = None, keep_strings: bool = False,
-                arena32: tuple[int, str] | None = None) -> FirmwareProject:  # fmt: skip
+                arena32: tuple[int, str] | None = None, names: dict | None = None) -> FirmwareProject:  # fmt: skip
     """Check, measure and render the model's TFLM sources, then the project around them."""
     from edgekit.tflite_graph import TFLiteGraph
     from targets.tflm.exporter import build_tflm_sources
@@ -206,7 +206,8 @@ def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels:
     get_board(board)
     root = check_tflm_root(tflm_root if tflm_root is not None else default_tflm_root(kernels))
     sources = build_tflm_sources(data, name=name, model_name=model_name, lang=lang, section=section,
-                                 arena_margin=arena_margin, keep_strings=keep_strings, arena32=arena32)  # fmt: skip
+                                 arena_margin=arena_margin, keep_strings=keep_strings, arena32=arena32,
+                                 names=names)  # fmt: skip
     return render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=board,
                           kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
 
@@ -229,7 +230,16 @@ def artifact_options(artifact) -> dict:
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{artifact.directory}: the tflm artifact's manifest entry is damaged ({e}); "
                              "re-export the build") from None  # fmt: skip
-    return {"data": model_bytes(artifact), **options}
+    return {"data": model_bytes(artifact), **options, "names": _name_map(artifact.directory / f"{name}_names.json")}
+
+
+def _name_map(path: Path) -> dict | None:
+    """The artifact's NAME_names.json (what stripping took out), or None: it only labels comments."""
+    try:
+        found = json.loads(read_bounded(path, path.name, error=ModelFileError))
+    except (FileNotFoundError, ModelFileError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:

@@ -123,7 +123,9 @@ def check_section(section: str | None) -> None:
         raise OptionError(f"--section {section!r}: use a linker section name such as .rodata.model")
 
 
-def _tensors(graph) -> list[dict]:
+def _tensors(graph, names: list | None = None) -> list[dict]:
+    """The I/O tensors for the settings header; ``names`` (tensor index -> name, from a name
+    map) labels the tensors of a model whose names were stripped."""
     out = []
     for kind, tensors in (("input", graph.inputs), ("output", graph.outputs)):
         for i, t in enumerate(tensors):
@@ -131,16 +133,21 @@ def _tensors(graph) -> list[dict]:
                 raise OptionError(f"{kind} {i} has dtype {t.dtype}, which has no C type here")
             q = t.quant if t.quant is not None and len(t.quant.scale) == 1 else None
             out.append({
-                "kind": kind, "KIND": kind.upper(), "index": i, "label": c_comment(t.name), "ctype": CTYPES[t.dtype],
+                "kind": kind, "KIND": kind.upper(), "index": i, "label": c_comment(t.name or _listed(names, t.index)), "ctype": CTYPES[t.dtype],
                 "shape": list(t.shape), "elements": t.elements, "bytes": t.nbytes,
                 "scale": c_float(q.scale[0]) if q else None, "zero_point": q.zero_point[0] if q else None,
             })  # fmt: skip
     return out
 
 
+def _listed(names: list | None, index: int) -> str:
+    ok = isinstance(names, list) and 0 <= index < len(names) and isinstance(names[index], str)
+    return names[index] if ok else ""
+
+
 def render_sources(graph, *, name: str, model_name: str, scheme: str, lang: str, section: str | None,
                    labels: list[str] | None, arena: ArenaFigures, ops: list[dict], app: bool = False,
-                   data: bytes | None = None) -> dict[str, str]:
+                   data: bytes | None = None, tensor_names: list | None = None) -> dict[str, str]:
     """File name -> text for the generated files (and ``NAME_main.cc`` with ``app``); the model
     array holds ``data`` (default: the graph's bytes; the stripped model), the comments name
     the graph's tensors."""
@@ -166,7 +173,7 @@ def render_sources(graph, *, name: str, model_name: str, scheme: str, lang: str,
             **common, lang=lang, section=section, body=c_array_body(data)
         ),
         f"{name}_model_settings.h": env.get_template("model_settings.h.j2").render(
-            **common, guard=f"{NAME}_MODEL_SETTINGS_H_", arena=arena, tensors=_tensors(graph),
+            **common, guard=f"{NAME}_MODEL_SETTINGS_H_", arena=arena, tensors=_tensors(graph, tensor_names),
             inputs=len(graph.inputs), outputs=len(graph.outputs), labels=[c_string(x) for x in labels or []],
         ),  # fmt: skip
         f"{name}_op_resolver.h": env.get_template("op_resolver.h.j2").render(
