@@ -444,9 +444,10 @@ def devices(state: _State):
 @click.option("--labels", help="Text file with the class labels, one per line.")
 @click.option("--arena-margin", type=int, help="Bytes added to the measured arena (default 5%, >= 1 KiB).")
 @click.option("--app", is_flag=True, help="Also write NAME_main.cc, a minimal TFLM application.")
+@click.option("--keep-strings", is_flag=True, help="Keep the tensor names, signatures and metadata TFLM never reads.")
 @click.option("--force", is_flag=True, help="Replace generated files that already exist.")
 @click.pass_obj
-def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, force):
+def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, keep_strings, force):
     """Turn a .tflite into TFLite Micro sources: model data, settings, op resolver.
 
     \b
@@ -467,6 +468,7 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
         sources = build_tflm_sources(
             graph.data, name=cname, model_name=model.name, lang=lang, section=section,
             labels=read_labels(labels) if labels else None, arena_margin=arena_margin, app=app,
+            keep_strings=keep_strings,
         )  # fmt: skip
     written = write_files(out, sources.files, force)
     arena = sources.metadata["arena"]
@@ -476,6 +478,7 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
         f"arena {arena['size']:,} B ({arena['required']:,} measured + {arena['margin']:,} margin; "
         f"32-bit target {arena['size_32bit']:,} B); ops: {safe(', '.join(sources.metadata['ops']))}"
     )
+    state.out.print(safe(sources.notes[-1]))
 
 
 @cli.command()
@@ -486,10 +489,12 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 @click.option("--kernels", default="reference", show_default=True, help="TFLM kernel library: reference or cmsis-nn.")
 @click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
 @click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
-@click.option("--build", "do_build", is_flag=True, help="Also build it (arm-none-eabi-gcc) and measure flash and RAM.")
+@click.option("--build", "do_build", is_flag=True,
+              help="Also build it (arm-none-eabi-gcc), measure flash and RAM per component, run it once in QEMU for the stack.")
+@click.option("--measure-arena", is_flag=True, help="With --build: bisect the exact 32-bit arena on the emulated core.")
 @click.option("--force", is_flag=True, help="Replace project files that already exist.")
 @click.pass_obj
-def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, do_build, force):
+def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, do_build, measure_arena, force):
     """Write a buildable firmware project for SOURCE (a build with a tflm artifact, or a .tflite).
 
     \b
@@ -498,20 +503,56 @@ def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, do_b
     from edgekit.outdir import write_files
     from targets.tflm.firmware import model_from_source, project_for
 
+    if measure_arena and not do_build:
+        raise OptionError("--measure-arena runs the built firmware: add --build")
+    given = model_from_source(source, scheme)
     with state.step(f"Measuring the arena and rendering the {board} project"):
-        project = project_for(**model_from_source(source, scheme), board=board, kernels=kernels, tflm_root=tflm_root)
+        project = project_for(**given, board=board, kernels=kernels, tflm_root=tflm_root)
     written = write_files(out, project.files, force)
     state.out.print(f"{safe(out)}: {len(written)} files for {board} ({kernels} kernels, "
                     f"{len(project.record['kernel_sources'])} kernel files); build with `make -C {safe(out)}`")  # fmt: skip
     if do_build:
-        from targets.tflm.fwbuild import SIZES, build
+        _build_firmware(state, source, scheme, given, project, out, measure_arena)
 
-        with state.step("Building the firmware"):
-            sizes = build(out)
-        state.out.print(f"flash {sizes['flash']:,} B (model {sizes['model_data']:,} B), RAM {sizes['ram_static']:,} B "
-                        f"static (arena {sizes['arena_size']:,} B) + {sizes['stack_size']:,} B stack; "
-                        f"{sizes['tflm_objects_compiled']} TFLM objects compiled in {sizes['build_seconds']} s; "
-                        f"{safe(out / 'build' / SIZES)}")  # fmt: skip
+
+def _build_firmware(state: _State, source, scheme, given, project, out, measure_arena) -> None:
+    """Build, measure (and bisect the arena of) a written project; print the size table."""
+    from rich.table import Table
+
+    from targets.tflm.firmware import project_for
+    from targets.tflm.fwbuild import SIZES, build
+    from targets.tflm.fwmeasure import arena_note, measure_project, record_for_artifact
+    from targets.tflm.fwsize import table_rows
+
+    with state.step("Building the firmware"):
+        build(out)
+    with state.step("Measuring it under QEMU" + (" (arena bisection)" if measure_arena else "")):
+        sizes = measure_project(out, arena=measure_arena)
+    table = Table(title=f"{project.board.name} ({project.kernels} kernels): bytes from the linked ELF's map"
+                        + (", RAM run on the emulated core" if "ram" in sizes else ""), title_justify="left")  # fmt: skip
+    for col in ("component", "flash", "RAM"):
+        table.add_column(col, justify="left" if col == "component" else "right")
+    for label, flash, ram in table_rows(sizes):
+        table.add_row(safe(label), f"{flash:,}" if flash else "", f"{ram:,}" if ram else "")
+    state.out.print(table)
+    if "ram_note" in sizes:
+        state.out.print(safe(sizes["ram_note"]))
+    if measure_arena:
+        found = sizes["arena_32bit"]
+        nbytes, where = arena_note(found)
+        settings = f"{project.name}_model_settings.h"
+        again = project_for(**given, board=project.board.name, kernels=project.kernels, tflm_root=project.tflm_root,
+                            arena32=(nbytes, where))  # fmt: skip
+        (out / settings).write_text(again.files[settings])
+        state.out.print(f"arena on {safe(where)}: {nbytes:,} B exact (fails at {found['fails_at']:,} B; TFLM reported "
+                        f"{found['arena_used_reported']:,} B used; {found['qemu_runs']} QEMU runs); "
+                        f"{project.name.upper()}_ARENA_SIZE_32BIT in {safe(out / settings)}")  # fmt: skip
+    state.out.print(f"{sizes['tflm_objects_compiled']} TFLM objects compiled in {sizes['build_seconds']} s; {safe(out / 'build' / SIZES)}")
+    if Path(source).is_dir():
+        from targets.tflm.firmware import tflm_artifact
+
+        kept = record_for_artifact(tflm_artifact(source, scheme)[0].directory, sizes, project.record["tflite_sha256"])
+        state.out.print(f"measurements kept for `edgekit simulate --device`: {safe(kept)}")
 
 
 @cli.command()

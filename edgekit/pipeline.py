@@ -59,6 +59,7 @@ class ExportOptions:
     lang: str = "c"
     section: str | None = None
     arena_margin: int | None = None
+    keep_strings: bool = False  # tflm: keep the strings TFLM never reads in the model array
     # OpenVINO
     ov_preset: str | None = None
     # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,

@@ -176,8 +176,12 @@ def render_device(result: dict, device, console, show_ops: bool = False) -> None
             console.print(f"[dim]{safe(key)}: no latency estimate: {safe(e['why'])}[/]", soft_wrap=True)
         for note in e.get("notes", []):
             console.print(f"[dim]{safe(key)}: {safe(note)}[/]", soft_wrap=True)
-    if memory:
-        console.print(f"[dim]{next(iter(memory.values())).get('not_counted', '')}[/]", soft_wrap=True)
+    for key, m in memory.items():
+        if m.get("basis") == "measured":
+            console.print(f"[dim]{safe(key)}: RAM and flash {safe(m['ram_source'])}[/]", soft_wrap=True)
+    estimated = [m for m in memory.values() if m.get("applies") and m.get("basis", "estimated") == "estimated"]
+    if estimated:
+        console.print(f"[dim]RAM and flash estimated (lower bounds); {estimated[0].get('not_counted', '')}[/]", soft_wrap=True)
     if show_ops:
         for key, e in latency.items():
             if e.get("applies"):

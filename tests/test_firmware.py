@@ -4,6 +4,7 @@ Python interpreter on the digits example."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -121,6 +122,25 @@ def test_a_damaged_tflm_manifest_entry_is_one_error_and_writes_nothing(tiny_kera
     assert not (tmp_path / "fw").exists() and not list(tmp_path.parent.glob("escaped*"))
 
 
+@needs_tree
+def test_a_project_of_a_stripped_artifact_keeps_its_name_map(tiny_keras, tiny_data, tmp_path):
+    from edgekit.pipeline import ExportOptions, export
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.tflm.firmware import model_from_source
+    from targets.tflm.sources import parse_c_array
+
+    build_dir = tmp_path / "b"
+    (art,) = export(ExportOptions(model=tiny_keras, out=build_dir, target=("tflm",), quant="int8",
+                                  calib=str(tiny_data))).artifacts  # fmt: skip
+    names = json.loads((art.directory / "tiny_names.json").read_text())
+    project = project_for(**model_from_source(build_dir), board="mps2-an386", kernels="reference")
+    assert json.loads(project.files["tiny_names.json"])["subgraphs"] == names["subgraphs"]
+    graph = TFLiteGraph(parse_c_array(project.files["tiny_model_data.c"], "tiny"))
+    assert graph.inputs[0].name == ""  # stripped: the comment's name comes from the name map
+    first_input = names["subgraphs"][0]["tensors"][graph.inputs[0].index]
+    assert first_input and f'/* input 0: "{first_input}" */' in project.files["tiny_model_settings.h"]
+
+
 # --- real build and QEMU run (slow: a cold object cache compiles ~50 TFLM files) ---
 
 
@@ -158,10 +178,12 @@ def digits_fw(digits_build, tmp_path_factory):
 
     build_dir, art = digits_build
     out = tmp_path_factory.mktemp("fwp") / "digits"
-    done = run_cli("firmware", str(build_dir), "-o", str(out), "--build", timeout=3600)
+    done = run_cli("firmware", str(build_dir), "-o", str(out), "--build", "--measure-arena", timeout=3600)
     assert done.returncode == 0, done.stderr
+    assert "kernel: conv" in done.stdout and "stack (high-water mark)" in done.stdout  # the size table
+    sizes = json.loads((out / "build" / "size.json").read_text())
     again = build(out)  # every TFLM object now comes from the cache
-    return art, out, json.loads((out / "build" / "size.json").read_text()), again
+    return art, out, sizes, again
 
 
 def _eval_digits(n: int | None = None) -> np.ndarray:
@@ -193,6 +215,48 @@ def test_digits_firmware_builds_and_measures(digits_fw):
     assert sizes["model_data"] == art.metadata["model_bytes"]
     assert 20_000 < sizes["flash_without_model"] < 200_000  # TFLM runtime + 5 kernels + newlib-nano
     assert sizes["ram_static"] >= art.metadata["arena"]["size"]
+
+
+@pytest.mark.slow
+def test_digits_flash_per_component_sums_to_the_total(digits_fw):
+    from targets.tflm.fwsize import group_totals
+
+    art, _, sizes, _ = digits_fw
+    flash = sizes["components"]["flash"]
+    assert sum(group_totals(flash).values()) == sizes["flash"]  # every byte charged to one component
+    assert flash["model"]["model data"] == sizes["model_data"] == art.metadata["model_bytes"]
+    assert {"conv", "fully_connected", "pooling", "reshape", "softmax"} <= set(flash["kernels"])
+    assert all(v > 0 for v in flash["kernels"].values()) and flash["runtime"]["TFLM runtime"] > 10_000
+    assert flash["libraries"]["libc"] > 0 and 0 <= sum(flash.get("padding", {}).values()) < 1024
+    ram = sizes["components"]["ram"]
+    assert sum(group_totals(ram).values()) == sizes["ram_static"] and ram["arena"]["tensor arena"] == sizes["arena_size"]
+
+
+@pytest.mark.slow
+def test_stack_high_water_mark_is_measured(digits_fw):
+    _, _, sizes, _ = digits_fw
+    assert 0 < sizes["run"]["stack_used"] < sizes["stack_size"] == sizes["run"]["stack_size"]
+    assert sizes["ram"]["total"] == sizes["ram_static"] + sizes["run"]["stack_used"] + sizes["run"]["heap_used"]
+
+
+@pytest.mark.slow
+def test_bisected_arena_allocates_and_fails_16_bytes_below(digits_fw):
+    from edgekit.device import get_device
+    from edgekit.simulate.memory import memory_fit
+    from targets.tflm.boards import get_board
+    from targets.tflm.fwmeasure import ARENA_BUILD, _run
+
+    art, out, sizes, _ = digits_fw
+    found = sizes["arena_32bit"]["arena_32bit"]
+    elf, board = out / ARENA_BUILD / "fw.elf", get_board("mps2-an386")
+    assert _run(elf, board, found)[0] and not _run(elf, board, found - 16)[0]
+    assert found % 16 == 0 and found < art.metadata["arena"]["size"]  # below the 64-bit host figure + margin
+    assert f"#define DIGITS_ARENA_SIZE_32BIT {found}\n" in (out / "digits_model_settings.h").read_text()
+    m4 = dataclasses.replace(get_device("cortex-m4"), kernels="reference")  # what the build used
+    fit = memory_fit(art, m4)  # the firmware --build above kept its measurements
+    assert fit["basis"] == "measured" and fit["flash_bytes"] == sizes["flash"] and "(measured)" in fit["verdict"]
+    assert fit["ram_bytes"] == sizes["ram"]["total"]
+    assert memory_fit(art, dataclasses.replace(m4, kernels="cmsis-nn"))["basis"] == "estimated"  # none recorded
 
 
 @pytest.mark.slow

@@ -245,8 +245,12 @@ def notes(manifest: dict, validation: dict | None, simulation: dict | None) -> l
         for n in e.get("notes", []):
             out.append(f"{e['artifact']}: {n}")
     mem = [m for m in (simulation or {}).get("memory", []) if m.get("applies")]
-    if mem:
-        out.append(f"RAM and flash are lower bounds; {mem[0].get('not_counted', '')}")
+    for m in mem:
+        if m.get("basis") == "measured":
+            out.append(f"{m['artifact']}: RAM and flash {m['ram_source']}")
+    estimated = [m for m in mem if m.get("basis", "estimated") == "estimated"]
+    if estimated:
+        out.append(f"RAM and flash are estimated lower bounds; {estimated[0].get('not_counted', '')}")
     return out
 
 

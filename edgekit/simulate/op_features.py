@@ -84,7 +84,8 @@ def _subgraph_work(sg) -> list[OpWork]:
             c["mac_fc"], c["outputs"], c["entries"] = op.macs, out, out
         else:
             c["elements"] = largest
-        name = tensors[op.outputs[0]].name if op.outputs else f"op {op.index}"
+        # TFLM sources strip tensor names (targets/tflm/strip.py): the op's index names it then.
+        name = (tensors[op.outputs[0]].name if op.outputs else "") or f"op {op.index}"
         work.append(OpWork(op.index, op.opcode, name, tuple(c[f] for f in FEATURES)))
     return work
 

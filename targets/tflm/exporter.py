@@ -10,6 +10,7 @@ array are run once in TFLM to prove the file is right.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,7 +53,8 @@ class TFLMTarget:
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
-                 labels: list[str] | None = None, arena_margin: int | None = None, layout: str | None = None):  # fmt: skip
+                 labels: list[str] | None = None, arena_margin: int | None = None, layout: str | None = None,
+                 keep_strings: bool = False):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
         check_margin(arena_margin)
@@ -63,6 +65,7 @@ class TFLMTarget:
         self.labels = labels
         self.arena_margin = arena_margin
         self.layout = None if layout in (None, "source") else layout  # as the TFLite target's
+        self.keep_strings = bool(keep_strings)
         if c_name is not None:
             model_c_name(c_name, explicit=True)
 
@@ -87,7 +90,7 @@ class TFLMTarget:
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
-            labels=self.labels, arena_margin=self.arena_margin,
+            labels=self.labels, arena_margin=self.arena_margin, keep_strings=self.keep_strings,
         )  # fmt: skip
         # One folder per scheme: the file names carry the C name, not the scheme.
         artifact = with_layouts(sources.write(out_dir / spec.scheme, spec), model, self.layout)
@@ -95,6 +98,23 @@ class TFLMTarget:
             return artifact
         return replace(artifact, notes=(converted.quantizer, *artifact.notes),
                        metadata={**artifact.metadata, "quantizer": converted.record})
+
+
+def _main_tensor_names(names: dict | None) -> list | None:
+    try:
+        return names["subgraphs"][0]["tensors"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def strip_note(before: int, after: int, names: dict | None, keep_strings: bool, name: str) -> str:
+    """The artifact note on the strings TFLM never reads."""
+    if keep_strings:
+        return f"model strings kept (--keep-strings): {after:,} B"
+    if names is None:
+        return f"model {after:,} B has no strings TFLM skips (already stripped)"
+    return (f"tensor names, signatures and metadata TFLM never reads stripped: model {after:,} B, "
+            f"{before - after:,} B ({100 * (before - after) / before:.1f}%) less flash; names in {name}_names.json")
 
 
 @dataclass(frozen=True)
@@ -118,9 +138,15 @@ class TFLMSources:
 
 
 def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "c", section: str | None = None,
-                       labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False) -> TFLMSources:  # fmt: skip
-    """Check, measure, render and prove the TFLM sources of one TFLite model."""
+                       labels: list[str] | None = None, arena_margin: int | None = None, app: bool = False,
+                       keep_strings: bool = False, arena32: tuple[int, str] | None = None,
+                       names: dict | None = None) -> TFLMSources:  # fmt: skip
+    """Check, measure, render and prove the TFLM sources of one TFLite model. The C array holds
+    the model without the strings TFLM never reads (``keep_strings`` keeps them); their names go
+    to ``NAME_names.json``. ``names``: the name map of an already stripped model (a tflm
+    artifact's), kept with the sources and used for the tensor comments."""
     from targets.tflm.runner import TFLMRunner, measure_arena
+    from targets.tflm.strip import strip_strings
 
     check_margin(arena_margin)
     graph = TFLiteGraph(data, model_name)
@@ -128,16 +154,24 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
     n_classes = graph.outputs[0].shape[-1] if graph.outputs and graph.outputs[0].shape else 0
     if labels is not None and len(labels) != n_classes:
         raise OptionError(f"--labels has {len(labels)} labels, the model's first output has {n_classes} classes")
+    source_data = data
+    data, stripped = (data, None) if keep_strings else strip_strings(data)
+    names = stripped or (names if not keep_strings and isinstance(names, dict) else None)
     measured = measure_arena(data, model_name)
     margin = default_margin(measured.required) if arena_margin is None else int(math.ceil(arena_margin / 16) * 16)
-    arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation)
+    arena = ArenaFigures(measured.nonpersistent, measured.persistent, margin, measured.persistent32, measured.derivation,
+                         *(arena32 or (None, "")))  # fmt: skip
     ops = resolver_ops(graph)
     scheme = graph.quant_scheme()
     rendered = render_sources(graph, name=name, model_name=model_name, scheme=scheme, lang=lang, section=section,
-                              labels=labels, arena=arena, ops=ops, app=app)  # fmt: skip
+                              labels=labels, arena=arena, ops=ops, app=app, data=data,
+                              tensor_names=_main_tensor_names(names))  # fmt: skip
     source = f"{name}_model_data.{lang}"
     if parse_c_array(rendered[source], name) != data:
         raise ModelFileError(f"{source}: the generated array does not read back as the model")
+    if names is not None:
+        names = {**names, "model_sha256": hashlib.sha256(data).hexdigest()}
+        rendered[f"{name}_names.json"] = json.dumps(names, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
     files = {source: rendered[source], **{f: rendered[f] for f in sorted(rendered) if f != source}}
     # Prove the bytes in the C file run in TFLM with the reported arena.
     runner = TFLMRunner()
@@ -150,10 +184,13 @@ def build_tflm_sources(data: bytes, *, name: str, model_name: str, lang: str = "
         f"{len(ops)}-op resolver; arena {arena.size:,} B = {arena.required:,} measured "
         f"({arena.nonpersistent:,} tensors + {arena.persistent:,} persistent, 64-bit host) + {arena.margin:,} margin; "
         f"32-bit target {arena.size32:,} B",
+        strip_note(len(source_data), len(data), stripped, keep_strings, name),
     )
     metadata = {
         "scheme": scheme, "c_name": name, "lang": lang, "section": section, "ops": [o["builtin"] for o in ops],
         "arena": arena.to_json(), "allocations": measured.allocations, "model_bytes": len(data),
-        "tflite_sha256": hashlib.sha256(data).hexdigest(),
+        "tflite_sha256": hashlib.sha256(data).hexdigest(), "keep_strings": keep_strings,
+        "strings_stripped": {"source_bytes": len(source_data), "saved_bytes": len(source_data) - len(data),
+                             "source_sha256": hashlib.sha256(source_data).hexdigest()} if stripped else None,
     }  # fmt: skip
     return TFLMSources(name, lang, files, runner.inputs, runner.outputs, notes, metadata)

@@ -22,6 +22,7 @@ from targets.tflm.sources import _env, c_array_body, c_comment
 
 PROJECT = "firmware.json"  # what the project was generated from, for `edgekit` to build and run it
 INPUTS_FILE = "edgekit_inputs.bin"  # read over semihosting, relative to QEMU's working directory
+ARENA_FILE = "edgekit_arena.txt"  # the arena size to use at run time (the bisection's candidates), same folder
 STACK_SIZE = 0x4000  # bytes reserved below the top of RAM; the interpreter's deepest calls use a few KiB
 _TREES = {"reference": "reference", "cmsis-nn": "cmsis_nn"}
 _MICRO = "tensorflow/lite/micro"
@@ -158,7 +159,8 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
               " * Do not edit: regenerate with `edgekit firmware`. */")  # fmt: skip
     data, note = _sample_bytes(graph, sample)
     common = {"banner": banner, "name": name, "NAME": name.upper(), "Camel": camel(name), "board": b,
-              "model_name": model_name, "version": __version__, "inputs_file": INPUTS_FILE}  # fmt: skip
+              "model_name": model_name, "version": __version__, "inputs_file": INPUTS_FILE,
+              "arena_file": ARENA_FILE}  # fmt: skip
     env = _env()
     files = dict(sources.files)
     app = ["main.cc", "startup.c", f"{name}_sample.c", *sorted(f for f in sources.files if f.endswith((".c", ".cc")))]
@@ -194,7 +196,8 @@ def read_project(project: Path) -> dict:
 
 def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels: str, tflm_root: Path | None = None,
                 lang: str = "c", section: str | None = None, arena_margin: int | None = None,
-                sample: bytes | None = None) -> FirmwareProject:  # fmt: skip
+                sample: bytes | None = None, keep_strings: bool = False,
+                arena32: tuple[int, str] | None = None, names: dict | None = None) -> FirmwareProject:  # fmt: skip
     """Check, measure and render the model's TFLM sources, then the project around them."""
     from edgekit.tflite_graph import TFLiteGraph
     from targets.tflm.exporter import build_tflm_sources
@@ -203,7 +206,8 @@ def project_for(data: bytes, *, name: str, model_name: str, board: str, kernels:
     get_board(board)
     root = check_tflm_root(tflm_root if tflm_root is not None else default_tflm_root(kernels))
     sources = build_tflm_sources(data, name=name, model_name=model_name, lang=lang, section=section,
-                                 arena_margin=arena_margin)  # fmt: skip
+                                 arena_margin=arena_margin, keep_strings=keep_strings, arena32=arena32,
+                                 names=names)  # fmt: skip
     return render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=board,
                           kernels=kernels, tflm_root=root, sample=sample)  # fmt: skip
 
@@ -221,11 +225,21 @@ def artifact_options(artifact) -> dict:
         name, margin = meta["c_name"], meta["arena"]["margin"]
         if not isinstance(name, str) or c_identifier(name) != name:
             raise ValueError(f"c_name {name!r} is not a C identifier")
-        options = {"name": name, "lang": meta.get("lang", "c"), "section": meta.get("section"), "arena_margin": margin}
+        options = {"name": name, "lang": meta.get("lang", "c"), "section": meta.get("section"), "arena_margin": margin,
+                   "keep_strings": bool(meta.get("keep_strings", False))}
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{artifact.directory}: the tflm artifact's manifest entry is damaged ({e}); "
                              "re-export the build") from None  # fmt: skip
-    return {"data": model_bytes(artifact), **options}
+    return {"data": model_bytes(artifact), **options, "names": _name_map(artifact.directory / f"{name}_names.json")}
+
+
+def _name_map(path: Path) -> dict | None:
+    """The artifact's NAME_names.json (what stripping took out), or None: it only labels comments."""
+    try:
+        found = json.loads(read_bounded(path, path.name, error=ModelFileError))
+    except (FileNotFoundError, ModelFileError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def project_from_artifact(artifact, out: Path, *, model_name: str | None = None, **options) -> FirmwareProject:
@@ -241,16 +255,28 @@ def project_from_artifact(artifact, out: Path, *, model_name: str | None = None,
 def model_from_source(source: Path, scheme: str | None = None) -> dict:
     """The model bytes and TFLM options of a ``.tflite`` or of the tflm artifact of a build
     (``scheme`` picks one when the build has several), as keyword arguments of ``project_for``."""
-    from edgekit.build import BuildDir
     from targets.c_names import model_c_name
 
     source = Path(source)
     if source.is_file() and source.suffix.lower() == ".tflite":
         return {"data": source.read_bytes(), "name": model_c_name(source.stem, explicit=False), "model_name": source.name}
-    if not source.is_dir():
-        raise OptionError(f"{source}: give a build directory (edgekit export -t tflm) or a .tflite file")
+    artifact, manifest = tflm_artifact(source, scheme)
+    options = artifact_options(artifact)
+    try:
+        model_name = Path(str(manifest["source"]["path"])).name
+    except (KeyError, TypeError):
+        model_name = f"{options['name']}.tflite"
+    return {**options, "model_name": model_name}
+
+
+def tflm_artifact(source: Path, scheme: str | None = None):
+    """(the tflm Artifact of the build ``source``, its manifest); ``scheme`` picks one."""
+    from edgekit.build import BuildDir
     from targets.base import build_artifacts
 
+    source = Path(source)
+    if not source.is_dir():
+        raise OptionError(f"{source}: give a build directory (edgekit export -t tflm) or a .tflite file")
     build = BuildDir(source)
     manifest = build.read_manifest()
     tflm = [a for a in build_artifacts(build, manifest) if a.target == "tflm"]
@@ -259,9 +285,4 @@ def model_from_source(source: Path, scheme: str | None = None) -> dict:
         have = ", ".join(a.scheme for a in tflm) or "none"
         raise OptionError(f"{source}: {'several' if found else 'no'} tflm artifacts{f' of scheme {scheme}' if scheme else ''} "
                           f"(tflm schemes: {have}); export with -t tflm{' or pass --scheme' if found else ''}")  # fmt: skip
-    options = artifact_options(found[0])
-    try:
-        model_name = Path(str(manifest["source"]["path"])).name
-    except (KeyError, TypeError):
-        model_name = f"{options['name']}.tflite"
-    return {**options, "model_name": model_name}
+    return found[0], manifest

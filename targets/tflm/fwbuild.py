@@ -18,9 +18,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from edgekit.errors import ToolchainError
+from edgekit.errors import ModelFileError, ToolchainError
+from edgekit.files import read_bounded
 from targets.tflm.boards import flags_for, get_board
 from targets.tflm.firmware import read_project
+from targets.tflm.fwsize import components
 
 CACHE_ENV = "EDGEKIT_TFLM_OBJECTS"
 SIZES = "size.json"  # in the project's build/ folder
@@ -76,9 +78,10 @@ def elf_sizes(elf: Path, model_symbol: str) -> dict:
             "model_data": model, "flash_without_model": text + data - model}  # fmt: skip
 
 
-def build(project: Path, jobs: int = 2) -> dict:
-    """``make`` the project (TFLM objects from the cache); the measurements, also written to
-    ``build/size.json``."""
+def build(project: Path, jobs: int = 2, out: str = "build", arena_size: int | None = None) -> dict:
+    """``make`` the project (TFLM objects from the cache) into ``out``; the measurements, also
+    written to ``OUT/size.json``. ``arena_size`` compiles a tensor arena of that many bytes
+    instead of NAME_ARENA_SIZE (the arena bisection's build)."""
     require_tools("arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-size", "arm-none-eabi-nm", "make")
     project = Path(project)
     rec = read_project(project)
@@ -89,22 +92,45 @@ def build(project: Path, jobs: int = 2) -> dict:
     objects = cache_root() / key
     before = set(objects.rglob("*.o")) if objects.is_dir() else set()
     start = time.perf_counter()
+    cmd = ["make", "-C", str(project), f"-j{jobs}", f"TFLM_OBJ_DIR={objects}", f"OUT={out}"]
+    if arena_size is not None:  # main.cc's EDGEKIT_ARENA_SIZE; APP_OPT is what only the app's objects get
+        cmd.append(f"APP_OPT={flags.app_opt} -DEDGEKIT_ARENA_SIZE={int(arena_size)}")
     try:
-        done = subprocess.run(["make", "-C", str(project), f"-j{jobs}", f"TFLM_OBJ_DIR={objects}"],
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT)  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{project}: the firmware build took more than {BUILD_TIMEOUT:.0f} s") from None
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         errors = [ln for ln in done.stderr.splitlines() if "error" in ln.lower()] or done.stderr.splitlines()[-3:]
         raise ToolchainError(f"{project}: the firmware build failed: {' | '.join(errors[:3])[:600]}")
-    elf = project / "build" / "fw.elf"
+    elf = project / out / "fw.elf"
     compiled = len(set(objects.rglob("*.o")) - before)
+    board = get_board(rec["board"])
     record = {
-        "elf": "build/fw.elf", "board": rec["board"], "kernels": rec["kernels"], "compiler": compiler,
-        "object_cache": str(objects), "tflm_objects_compiled": compiled, "build_seconds": round(seconds, 1),
-        "arena_size": rec["arena_size"], "stack_size": rec["stack_size"],
+        "elf": f"{out}/fw.elf", "board": rec["board"], "core": board.core, "kernels": rec["kernels"],
+        "compiler": compiler, "object_cache": str(objects), "tflm_objects_compiled": compiled,
+        "build_seconds": round(seconds, 1), "arena_size": arena_size or rec["arena_size"], "stack_size": rec["stack_size"],
         **elf_sizes(elf, f"{rec['name']}_model_data"),
     }  # fmt: skip
-    (project / "build" / SIZES).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    parts = components((project / out / "fw.map").read_text(errors="replace"), name=rec["name"], objects=str(objects),
+                       flash=(board.flash_origin, board.flash_size), ram=(board.ram_origin, board.ram_size))  # fmt: skip
+    if parts["flash_total"] != record["flash"]:  # the map and the ELF disagree: say so rather than guess
+        parts["flash"].setdefault("padding", {})["not in the map"] = record["flash"] - parts["flash_total"]
+    record["components"] = {"flash": parts["flash"], "ram": parts["ram"]}
+    write_sizes(project, record, out)
     return record
+
+
+def write_sizes(project: Path, record: dict, out: str = "build") -> None:
+    (Path(project) / out / SIZES).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def read_sizes(project: Path, out: str = "build") -> dict | None:
+    """``OUT/size.json`` of a built project, or None."""
+    path = Path(project) / out / SIZES
+    try:
+        return json.loads(read_bounded(path, SIZES, error=ModelFileError))
+    except FileNotFoundError:
+        return None
+    except ValueError as e:
+        raise ModelFileError(f"{path}: unreadable ({e}); rebuild the firmware") from e

@@ -27,5 +27,10 @@ OPTIONS: tuple[Option, ...] = (
                                           "(default: 5%, at least 1 KiB)",
            help="tflm: bytes added to the measured arena (default 5%, >= 1 KiB).",
            doc=f"bytes added to the measured arena (default 5%, at least 1 KiB), as `--arena-margin` of {_HEADER}"),
+    Option("keep_strings", ("--keep-strings",), type=bool, default=False, formats=("tflm",), arg="keep_strings",
+           help="tflm: keep the tensor names, signatures and metadata TFLM never reads in the model data.",
+           doc="keep the tensor names, signatures and metadata TFLM never reads in the model array (by default "
+               "they are stripped to save flash and listed in `NAME_names.json`), as `--keep-strings` of "
+               f"{_HEADER}"),
 )  # fmt: skip
 READS: dict[str, str] = {}

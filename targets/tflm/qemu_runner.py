@@ -25,6 +25,18 @@ TIMEOUT = 120.0  # seconds for one QEMU run (digits: 0.2 s for 100 samples)
 _OUT = re.compile(r"^out (\d+) (\d+) ([0-9a-f]*)$", re.M)
 
 
+def run_elf(elf: Path, board, files: dict[str, bytes], timeout: float) -> subprocess.CompletedProcess:
+    """Run a firmware ELF under QEMU with ``files`` (name -> bytes) in its semihosting folder."""
+    with tempfile.TemporaryDirectory(prefix="edgekit-qemu-") as cwd:
+        for fname, data in files.items():
+            (Path(cwd) / fname).write_bytes(data)
+        cmd = [QEMU, *board.qemu_args, "-kernel", str(Path(elf).resolve())]
+        try:
+            return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise UnsupportedError(f"{elf}: the firmware did not finish within {timeout:.0f} s under QEMU") from None
+
+
 class QemuRunner(RunnerBase):
     """Runs a built firmware project (``load_project``) or a tflm artifact, generated and built
     in a temporary folder (``load``), under QEMU."""
@@ -68,17 +80,8 @@ class QemuRunner(RunnerBase):
     def run_raw(self, samples: list[np.ndarray]) -> list[np.ndarray]:
         """Stored-type outputs for stored-type inputs (one array per tensor, batch first)."""
         n = len(samples[0])
-        with tempfile.TemporaryDirectory(prefix="edgekit-qemu-") as cwd:
-            with open(Path(cwd) / INPUTS_FILE, "wb") as f:
-                for i in range(n):
-                    for x, t in zip(samples, self.inputs):
-                        f.write(np.ascontiguousarray(x[i], dtype=t.dtype).tobytes())
-            cmd = [QEMU, *self._board.qemu_args, "-kernel", str(self.elf.resolve())]
-            try:
-                done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout,
-                                      stdin=subprocess.DEVNULL)  # fmt: skip
-            except subprocess.TimeoutExpired:
-                raise UnsupportedError(f"{self.elf}: the firmware did not finish within {self.timeout:.0f} s under QEMU") from None
+        data = b"".join(np.ascontiguousarray(x[i], dtype=t.dtype).tobytes() for i in range(n) for x, t in zip(samples, self.inputs))
+        done = run_elf(self.elf, self._board, {INPUTS_FILE: data}, self.timeout)
         text = done.stdout
         if done.returncode != 0 or f"edgekit-fw done {n}" not in text:
             why = next((ln for ln in text.splitlines() if ln.startswith("edgekit-fw error") or "fault" in ln), None)

@@ -39,3 +39,14 @@ def test_elementwise_ops_count_elements(tiny_keras):
             assert c["elements"] == 0 and c["outputs"] > 0 and c["entries"] > 0
         else:
             assert c["elements"] > 0 and c["entries"] == c["outputs"] == 0
+
+
+@needs_shared()
+def test_ops_of_a_stripped_model_are_named_by_index():
+    from targets.tflm.strip import strip_strings
+
+    data = (MLPERF / "keyword_spotting" / "kws_ref_model.tflite").read_bytes()
+    named = op_work(TFLiteGraph(data))
+    stripped = op_work(TFLiteGraph(strip_strings(data)[0]))  # what TFLM sources hold
+    assert all(w.name for w in named) and [w.name for w in stripped] == [f"op {w.index}" for w in named]
+    assert [w.as_dict() for w in stripped] == [w.as_dict() for w in named]

@@ -21,8 +21,25 @@ extern "C" const unsigned int tiny_sample_len;
 
 namespace {
 
-// 16-byte alignment is what the arena size was measured with.
-alignas(16) uint8_t tensor_arena[TINY_ARENA_SIZE];
+// 16-byte alignment is what the arena size was measured with. edgekit's arena bisection
+// builds a bigger one (-DEDGEKIT_ARENA_SIZE) and gives the size to try in "edgekit_arena.txt".
+#ifndef EDGEKIT_ARENA_SIZE
+#define EDGEKIT_ARENA_SIZE TINY_ARENA_SIZE
+#endif
+alignas(16) uint8_t tensor_arena[EDGEKIT_ARENA_SIZE];
+
+// The arena bytes to use: the decimal number in the host file "edgekit_arena.txt" (read over
+// semihosting) when it exists and fits, else the whole array. No scanf: it would cost flash.
+size_t arena_size() {
+  FILE* f = fopen("edgekit_arena.txt", "rb");
+  if (f == nullptr) return sizeof(tensor_arena);
+  char text[16] = {0};
+  fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  size_t n = 0;
+  for (const char* c = text; *c >= '0' && *c <= '9'; ++c) n = n * 10 + static_cast<size_t>(*c - '0');
+  return n > 0 && n <= sizeof(tensor_arena) ? n : sizeof(tensor_arena);
+}
 
 void log_line(const char* s) { fputs(s, stdout); }
 
@@ -65,13 +82,13 @@ int main() {
     printf("edgekit-fw error: registering the model's ops failed\n");
     return 1;
   }
-  static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, sizeof(tensor_arena));
+  const size_t arena = arena_size();
+  static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, arena);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
-    printf("edgekit-fw error: AllocateTensors failed with a %u-byte arena\n", static_cast<unsigned>(sizeof(tensor_arena)));
+    printf("edgekit-fw error: AllocateTensors failed with a %u-byte arena\n", static_cast<unsigned>(arena));
     return 1;
   }
-  printf("edgekit-fw arena %u %u\n", static_cast<unsigned>(interpreter.arena_used_bytes()),
-         static_cast<unsigned>(sizeof(tensor_arena)));
+  printf("edgekit-fw arena %u %u\n", static_cast<unsigned>(interpreter.arena_used_bytes()), static_cast<unsigned>(arena));
   FILE* in = fopen("edgekit_inputs.bin", "rb");
   int n = 0;
   while (fill_inputs(interpreter, in)) {

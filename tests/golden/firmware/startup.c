@@ -5,8 +5,11 @@
  * CMSIS m-profile headers the TFLM trees leave out); linked with -nostartfiles and newlib's
  * semihosting syscalls (librdimon). */
 #include <stdint.h>
+#include <stdio.h>
 
-extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __StackTop;
+extern uint32_t __data_load__, __data_start__, __data_end__, __bss_start__, __bss_end__, __StackTop, __StackLimit;
+extern char end;
+extern void* sbrk(int increment);
 extern int main(void);
 extern void __libc_init_array(void);
 extern void initialise_monitor_handles(void);
@@ -31,7 +34,26 @@ void Fault_Handler(void) {
   for (;;) {}
 }
 
+/* The stack is painted at reset and the untouched part read after main: its high-water mark
+ * (and the heap newlib's stdio took) is RAM the firmware really needs. */
+#define STACK_PAINT 0x5AA5C33Cu
+
+static void paint_stack(void) {
+  uint32_t* sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  for (uint32_t* p = &__StackLimit; p < sp - 16; ++p) *p = STACK_PAINT;  /* 64 B below the live frame */
+}
+
+static void report_memory(void) {
+  const uint32_t* p = &__StackLimit;
+  while (p < &__StackTop && *p == STACK_PAINT) ++p;
+  printf("edgekit-fw stack %u %u\n", (unsigned)((char*)&__StackTop - (char*)p),
+         (unsigned)((char*)&__StackTop - (char*)&__StackLimit));
+  printf("edgekit-fw heap %u\n", (unsigned)((char*)sbrk(0) - &end));
+}
+
 void Reset_Handler(void) {
+  paint_stack();
 #if defined(__ARM_FP)
   /* Hard-float code faults unless CP10/CP11 (the FPU) are enabled in CPACR. */
   *(volatile uint32_t*)0xE000ED88u |= 0xFu << 20;
@@ -41,7 +63,9 @@ void Reset_Handler(void) {
   for (uint32_t* dst = &__bss_start__; dst < &__bss_end__;) *dst++ = 0;
   initialise_monitor_handles();
   __libc_init_array();
-  exit(main());
+  int status = main();
+  report_memory();
+  exit(status);
 }
 
 /* Initial stack pointer, reset, and the 14 other system exceptions. */

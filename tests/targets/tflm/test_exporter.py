@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from edgekit.errors import OptionError, UnsupportedError
@@ -11,6 +13,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
 from targets.tflm.exporter import TFLMTarget, default_margin
 from targets.tflm.sources import parse_c_array
+from targets.tflm.strip import strip_strings
 from tests.conftest import EXAMPLE, SHARED, needs_shared, run_cli
 
 
@@ -26,9 +29,11 @@ def digits(tmp_path_factory):
 def test_tflm_artifact_is_the_tflite_model(digits):
     by = {a.target: a for a in digits.artifacts}
     tfl, tflm = by["tflite"], by["tflm"]
-    assert tflm.files == ("digits_model_data.c", "digits_model_data.h", "digits_model_settings.h", "digits_op_resolver.h")
+    assert tflm.files == ("digits_model_data.c", "digits_model_data.h", "digits_model_settings.h", "digits_names.json",
+                          "digits_op_resolver.h")
     data = parse_c_array(tflm.primary.read_text(), "digits")
-    assert data == tfl.primary.read_bytes()  # one conversion serves both targets
+    assert data == strip_strings(tfl.primary.read_bytes())[0]  # one conversion serves both targets, TFLM's stripped
+    assert tflm.metadata["strings_stripped"]["source_sha256"] == hashlib.sha256(tfl.primary.read_bytes()).hexdigest()
     arena = tflm.metadata["arena"]
     assert arena["size"] == arena["required"] + arena["margin"] and arena["margin"] == default_margin(arena["required"])
     assert tflm.metadata["ops"] == TFLiteGraph(data).op_names
@@ -147,14 +152,20 @@ def test_header_command(tmp_path):
                   "--section", ".rodata.model", "--labels", labels, "--app")  # fmt: skip
     assert res.returncode == 0, res.stderr
     files = sorted(p.name for p in (tmp_path / "src").iterdir())
-    assert files == ["pd_main.cc", "pd_model_data.cc", "pd_model_data.h", "pd_model_settings.h", "pd_op_resolver.h"]
+    assert files == ["pd_main.cc", "pd_model_data.cc", "pd_model_data.h", "pd_model_settings.h", "pd_names.json",
+                     "pd_op_resolver.h"]
     src = (tmp_path / "src" / "pd_model_data.cc").read_text()
     assert 'alignas(16) __attribute__((section(".rodata.model"))) const uint8_t pd_model_data[]' in src
-    assert parse_c_array(src, "pd") == model.read_bytes()
+    assert parse_c_array(src, "pd") == strip_strings(model.read_bytes())[0]
+    assert "less flash; names in pd_names.json" in res.stdout
     settings = (tmp_path / "src" / "pd_model_settings.h").read_text()
     assert '#define PD_LABELS {"no person", "person \\"quoted\\""}' in settings
     again = run_cli("header", model, "-o", tmp_path / "src", "--name", "pd")
     assert again.returncode == 2 and "--force" in again.stderr
+    kept = run_cli("header", model, "-o", tmp_path / "kept", "--name", "pd", "--keep-strings")
+    assert kept.returncode == 0, kept.stderr
+    assert parse_c_array((tmp_path / "kept" / "pd_model_data.c").read_text(), "pd") == model.read_bytes()
+    assert not (tmp_path / "kept" / "pd_names.json").exists()
 
 
 def test_header_refuses_non_tflite(tiny_keras, tmp_path):
