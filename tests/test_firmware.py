@@ -256,6 +256,19 @@ def test_cmsis_nn_library_files_follow_the_kernels(tiny_tflite):
     assert "LIB_SRCS" in make and "third_party/cmsis_nn/Source/" in make and "-mcpu=cortex-m55" in make
     assert project.record["cmsis_nn_sources"] == make.count("third_party/cmsis_nn/Source/")
     assert "ORIGIN = 0x10000000" in project.files["board.ld"]  # the M55's secure ITCM alias
+    # The 512 KB ITCM holds the code only; constants and the model go to the 8 MB QSPI flash.
+    assert "ROM   (r)   : ORIGIN = 0x38000000" in project.files["board.ld"] and "> ROM" in project.files["board.ld"]
+
+
+def test_a_qemu_run_may_take_as_long_as_it_makes_progress():
+    from targets.tflm.qemu_runner import _run_watched
+
+    ticking = [sys.executable, "-c", "import time\nfor i in range(4):\n    print(i, flush=True); time.sleep(1.0)"]
+    code, text = _run_watched(ticking, ".", stall=8.0)  # a line a second: never 8 s without one
+    assert code == 0 and text.split() == ["0", "1", "2", "3"]
+    silent = [sys.executable, "-c", "import time; print('set up', flush=True); time.sleep(60)"]
+    code, text = _run_watched(silent, ".", stall=2.0)
+    assert code is None and text == "set up\n"  # killed after 2 s of silence, not after 60
 
 
 def test_validate_on_checks_the_device_before_any_work(tmp_path):

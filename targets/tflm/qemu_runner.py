@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +23,39 @@ from targets.tflm.fwbuild import require_tools
 from targets.tflm.sources import parse_c_array
 
 QEMU = "qemu-system-arm"
-TIMEOUT = 120.0  # seconds for one QEMU run (digits: 0.2 s for 100 samples)
+# Seconds QEMU may run without finishing a sample (or set-up) before it counts as hung: a run
+# of a batch may take as long as it keeps making progress (MLPerf models on the reference
+# kernels take seconds per sample; digits 40 ms).
+TIMEOUT = 120.0
 _OUT = re.compile(r"^out (\d+) (\d+) ([0-9a-f]*)$", re.M)
+
+
+def _run_watched(cmd: list[str], cwd: str, stall: float) -> tuple[int | None, str]:
+    """(exit code, stdout and stderr) of ``cmd``; the code is None when it printed nothing for
+    ``stall`` seconds and was killed (the firmware prints a line per finished sample)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True)  # fmt: skip
+    lines: list[str] = []
+    last = [time.monotonic()]
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            last[0] = time.monotonic()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    code: int | None = None
+    while code is None:
+        try:
+            code = proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() - last[0] > stall:
+                proc.kill()
+                proc.wait()
+                break
+    reader.join(timeout=10)
+    return code, "".join(lines)
 
 
 class QemuRunner(RunnerBase):
@@ -74,16 +107,13 @@ class QemuRunner(RunnerBase):
                     for x, t in zip(samples, self.inputs):
                         f.write(np.ascontiguousarray(x[i], dtype=t.dtype).tobytes())
             cmd = [QEMU, *self._board.qemu_args, "-kernel", str(self.elf.resolve())]
-            try:
-                done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=self.timeout,
-                                      stdin=subprocess.DEVNULL)  # fmt: skip
-            except subprocess.TimeoutExpired:
-                raise UnsupportedError(f"{self.elf}: the firmware did not finish within {self.timeout:.0f} s under QEMU") from None
-        text = done.stdout
-        if done.returncode != 0 or f"edgekit-fw done {n}" not in text:
+            code, text = _run_watched(cmd, cwd, self.timeout)
+        if code is None:
+            raise UnsupportedError(f"{self.elf}: the firmware made no progress for {self.timeout:.0f} s under QEMU "
+                                   f"(after {len(_OUT.findall(text))} output lines)")  # fmt: skip
+        if code != 0 or f"edgekit-fw done {n}" not in text:
             why = next((ln for ln in text.splitlines() if ln.startswith("edgekit-fw error") or "fault" in ln), None)
-            raise UnsupportedError(f"{self.elf}: the firmware failed under QEMU (exit {done.returncode}): "
-                                   f"{why or (text + done.stderr).strip()[-300:]}")  # fmt: skip
+            raise UnsupportedError(f"{self.elf}: the firmware failed under QEMU (exit {code}): {why or text.strip()[-300:]}")
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
         outs = [np.zeros((n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape), t.dtype) for t in self.outputs]
