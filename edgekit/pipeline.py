@@ -58,6 +58,9 @@ class ExportOptions:
     lang: str = "c"
     section: str | None = None
     arena_margin: int | None = None
+    firmware: str | None = None  # a board: also write the firmware project (targets.tflm.firmware)
+    firmware_kernels: str = "reference"
+    tflm_root: str | None = None
     # OpenVINO
     ov_preset: str | None = None
     # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,

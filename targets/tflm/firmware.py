@@ -20,6 +20,8 @@ from targets.tflm.boards import Board, Flags, check_kernels, flags_for, get_boar
 from targets.c_names import camel
 from targets.tflm.sources import _env, c_array_body, c_comment
 
+FIRMWARE_DIR = "firmware"  # the project's folder inside a tflm artifact (export --firmware)
+CMAKE_TOOLCHAIN = "arm-none-eabi.cmake"  # the CMake toolchain file beside CMakeLists.txt
 PROJECT = "firmware.json"  # what the project was generated from, for `edgekit` to build and run it
 INPUTS_FILE = "edgekit_inputs.bin"  # read over semihosting, relative to QEMU's working directory
 STACK_SIZE = 0x4000  # bytes reserved below the top of RAM; the interpreter's deepest calls use a few KiB
@@ -167,9 +169,11 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
     files[f"{name}_sample.c"] = env.get_template("project/sample.c.j2").render(
         **common, body=c_array_body(data), size=len(data), sample_note=note)
     files["board.ld"] = env.get_template("project/board.ld.j2").render(**common, stack_size=STACK_SIZE)
-    files["Makefile"] = env.get_template("project/Makefile.j2").render(
-        **common, kernels=kernels, tflm_root=str(root), flags=flags, core_srcs=core, kernel_srcs=kern,
-        lib_srcs=lib, app_srcs=app)
+    build = {"kernels": kernels, "tflm_root": str(root), "flags": flags, "core_srcs": core, "kernel_srcs": kern,
+             "lib_srcs": lib, "app_srcs": app}  # fmt: skip
+    files["Makefile"] = env.get_template("project/Makefile.j2").render(**common, **build)
+    files["CMakeLists.txt"] = env.get_template("project/CMakeLists.txt.j2").render(**common, **build)
+    files[CMAKE_TOOLCHAIN] = env.get_template("project/arm-none-eabi.cmake.j2").render(**common)
     record = {
         "edgekit_firmware": 1, "name": name, "board": b.name, "kernels": kernels, "tflm_root": str(root),
         "model_source": f"{name}_model_data.{sources.lang}", "arena_size": sources.metadata["arena"]["size"],
