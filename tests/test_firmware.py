@@ -124,31 +124,14 @@ def test_a_damaged_tflm_manifest_entry_is_one_error_and_writes_nothing(tiny_kera
 # --- real build and QEMU run (slow: a cold object cache compiles ~50 TFLM files) ---
 
 
-@pytest.fixture(scope="session")
-def object_cache():
-    """One TFLM object cache for every test and every run (repo build/ folder)."""
-    path = ROOT / "build" / "test-tflm-objects"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
-def digits_build(object_cache, tmp_path_factory):
-    """The digits example exported to TFLM int8 (build dir, artifact), with the object cache
-    pointed at by EDGEKIT_TFLM_OBJECTS for this module's builds and the CLI's."""
-    if not TREE.is_dir() or not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")):
-        pytest.fail("the firmware tests need ../shared/tflm and `make toolchain` (gcc-arm-none-eabi, qemu-system-arm)")
+def digits_build(firmware_objects, tmp_path_factory):
+    """The digits example exported to TFLM int8 (build dir, artifact)."""
     from edgekit.pipeline import ExportOptions, export
 
-    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
-    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)
     result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("fwd") / "b",
                                   target=("tflm",), quant="int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
-    yield result.out, result.artifacts[0]
-    if before is None:
-        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
-    else:
-        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+    return result.out, result.artifacts[0]
 
 
 @pytest.fixture(scope="module")
