@@ -112,7 +112,10 @@ class QemuRunner(RunnerBase):
             raise UnsupportedError(f"{self.elf}: the firmware made no progress for {self.timeout:.0f} s under QEMU "
                                    f"(after {len(_OUT.findall(text))} output lines)")  # fmt: skip
         if code != 0 or f"edgekit-fw done {n}" not in text:
-            why = next((ln for ln in text.splitlines() if ln.startswith("edgekit-fw error") or "fault" in ln), None)
+            lines = text.splitlines()
+            at = next((i for i, ln in enumerate(lines) if ln.startswith("edgekit-fw error") or "fault" in ln), None)
+            # with TFLM's own line before it ("Failed to resize buffer. Requested: 20464, available 18776, missing: 1688")
+            why = None if at is None else " / ".join(lines[max(at - 1, 0) : at + 1])
             raise UnsupportedError(f"{self.elf}: the firmware failed under QEMU (exit {code}): {why or text.strip()[-300:]}")
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
