@@ -51,8 +51,7 @@ class TFLMTarget:
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
-                 labels: list[str] | None = None, arena_margin: int | None = None, firmware: str | None = None,
-                 firmware_kernels: str = "reference", tflm_root: str | None = None):  # fmt: skip
+                 labels: list[str] | None = None, arena_margin: int | None = None):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
         check_margin(arena_margin)
@@ -62,15 +61,6 @@ class TFLMTarget:
         self.section = section
         self.labels = labels
         self.arena_margin = arena_margin
-        self.firmware, self.firmware_kernels = firmware, firmware_kernels
-        self.tflm_root = Path(tflm_root) if tflm_root is not None else None
-        if firmware is not None:  # refuse a wrong board, library or tree before any conversion
-            from targets.tflm.boards import check_kernels, get_board
-            from targets.tflm.firmware import check_tflm_root, default_tflm_root
-
-            get_board(firmware)
-            check_kernels(firmware_kernels)
-            check_tflm_root(self.tflm_root or default_tflm_root(firmware_kernels))
         if c_name is not None:
             model_c_name(c_name, explicit=True)
 
@@ -102,30 +92,11 @@ class TFLMTarget:
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin,
         )  # fmt: skip
-        # One folder per scheme: the file names carry the C name, not the scheme.
-        artifact = sources.write(out_dir / spec.scheme, spec)
-        if self.firmware is None:
-            return artifact
-        return self._with_firmware(artifact, sources, data, model.path.name)
+        return self.write_sources(sources, spec, out_dir, data, model.path.name)
 
-    def _with_firmware(self, artifact: Artifact, sources: TFLMSources, data: bytes, model_name: str) -> Artifact:
-        """The artifact with ``edgekit firmware``'s project written into its firmware/ folder: a
-        self-contained copy (model sources included) that ``make -C`` builds. Its files are listed
-        in the metadata, not in ``files``, so the artifact's size counts the model once."""
-        from dataclasses import replace
-
-        from targets.tflm.firmware import FIRMWARE_DIR, default_tflm_root, render_project
-
-        root = self.tflm_root or default_tflm_root(self.firmware_kernels)
-        project = render_project(sources, TFLiteGraph(data, model_name), model_name=model_name, board=self.firmware,
-                                 kernels=self.firmware_kernels, tflm_root=root)  # fmt: skip
-        folder = artifact.directory / FIRMWARE_DIR
-        folder.mkdir(exist_ok=True)
-        for fname, text in project.files.items():
-            (folder / fname).write_text(text)
-        note = f"firmware project for {project.board.name} ({project.kernels} kernels) in {FIRMWARE_DIR}/: make -C it"
-        record = {"board": project.board.name, "kernels": project.kernels, "dir": FIRMWARE_DIR, "files": sorted(project.files)}
-        return replace(artifact, notes=(*artifact.notes, note), metadata={**artifact.metadata, "firmware": record})
+    def write_sources(self, sources: TFLMSources, spec: QuantSpec, out_dir: Path, data: bytes, model_name: str) -> Artifact:
+        """Write the sources (one folder per scheme: the file names carry the C name, not the scheme)."""
+        return sources.write(out_dir / spec.scheme, spec)
 
 
 @dataclass(frozen=True)
