@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.edgekit-installed
 # on by default; keep it between CI runs) makes a fresh venv a local copy, not a download.
 EXTRAS ?= dev,torch
 
-.PHONY: demo test test-fast fuzz bench calibrate docs venv clean toolchain
+.PHONY: demo test test-firmware test-fast fuzz bench calibrate docs venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -26,10 +26,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 toolchain:
 	@command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 && \
-		command -v qemu-system-arm >/dev/null 2>&1 || { \
-		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib, qemu-system-arm and g++ (apt-get)"; \
+		command -v qemu-system-arm >/dev/null 2>&1 && command -v cmake >/dev/null 2>&1 || { \
+		echo "installing gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib, qemu-system-arm, g++ and cmake (apt-get)"; \
 		$(APT) update -qq && \
-		$(APT) install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm g++ make; }
+		$(APT) install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm g++ make cmake; }
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing chromium (apt-get), for the headless check of report.html"; \
 		$(APT) update -qq && $(APT) install -y -qq chromium; }
@@ -45,7 +45,12 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) toolchain
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not firmware"
+
+# The whole firmware matrix (tests/test_firmware_matrix.py): 6 models x 3 (board, kernels) builds
+# under QEMU; `make test` runs one model per board and kernel library of it.
+test-firmware: $(STAMP) toolchain
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"

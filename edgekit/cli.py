@@ -489,25 +489,30 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 @click.option("--kernels", default="reference", show_default=True, help="TFLM kernel library: reference or cmsis-nn.")
 @click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
 @click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
+@click.option("--sample", "sample_data", type=click.Path(path_type=Path),
+              help="Evaluation data (as --eval takes it): compile one of its samples into NAME_sample.c (default: zeros).")
+@click.option("--sample-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which sample of --sample.")
 @click.option("--build", "do_build", is_flag=True,
               help="Also build it (arm-none-eabi-gcc), measure flash and RAM per component, run it once in QEMU for the stack.")
 @click.option("--measure-arena", is_flag=True, help="With --build: bisect the exact 32-bit arena on the emulated core.")
 @click.option("--force", is_flag=True, help="Replace project files that already exist.")
 @click.pass_obj
-def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, do_build, measure_arena, force):
+def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, sample_data, sample_index, do_build,
+             measure_arena, force):  # fmt: skip
     """Write a buildable firmware project for SOURCE (a build with a tflm artifact, or a .tflite).
 
     \b
     edgekit firmware build/digits --board mps2-an386 -o fw/digits --build
     """
     from edgekit.outdir import write_files
-    from targets.tflm.firmware import model_from_source, project_for
+    from targets.tflm.firmware import model_from_source, project_for, sample_from_data
 
     if measure_arena and not do_build:
         raise OptionError("--measure-arena runs the built firmware: add --build")
     given = model_from_source(source, scheme)
+    sample = sample_from_data(given["data"], sample_data, sample_index) if sample_data is not None else None
     with state.step(f"Measuring the arena and rendering the {board} project"):
-        project = project_for(**given, board=board, kernels=kernels, tflm_root=tflm_root)
+        project = project_for(**given, board=board, kernels=kernels, tflm_root=tflm_root, sample=sample)
     written = write_files(out, project.files, force)
     state.out.print(f"{safe(out)}: {len(written)} files for {board} ({kernels} kernels, "
                     f"{len(project.record['kernel_sources'])} kernel files); build with `make -C {safe(out)}`")  # fmt: skip
@@ -542,7 +547,7 @@ def _build_firmware(state: _State, source, scheme, given, project, out, measure_
         nbytes, where = arena_note(found)
         settings = f"{project.name}_model_settings.h"
         again = project_for(**given, board=project.board.name, kernels=project.kernels, tflm_root=project.tflm_root,
-                            arena32=(nbytes, where))  # fmt: skip
+                            arena32=(nbytes, where), sample=sample)  # fmt: skip
         (out / settings).write_text(again.files[settings])
         state.out.print(f"arena on {safe(where)}: {nbytes:,} B exact (fails at {found['fails_at']:,} B; TFLM reported "
                         f"{found['arena_used_reported']:,} B used; {found['qemu_runs']} QEMU runs); "

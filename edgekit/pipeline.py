@@ -60,6 +60,9 @@ class ExportOptions:
     section: str | None = None
     arena_margin: int | None = None
     keep_strings: bool = False  # tflm: keep the strings TFLM never reads in the model array
+    firmware: str | None = None  # a board: also write the firmware project (targets.tflm.firmware)
+    firmware_kernels: str = "reference"
+    tflm_root: str | None = None
     # OpenVINO
     ov_preset: str | None = None
     # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,

@@ -29,6 +29,27 @@ def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def firmware_objects():
+    """One TFLM object cache for every firmware test and run (the repo's build/ folder), pointed
+    at by EDGEKIT_TFLM_OBJECTS for the module's builds and the CLI's; fails without the toolchain."""
+    import shutil
+
+    from targets.tflm.firmware import default_tflm_root
+
+    if not default_tflm_root("reference").is_dir() or not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")):
+        pytest.fail("the firmware tests need ../shared/tflm and `make toolchain` (gcc-arm-none-eabi, qemu-system-arm)")
+    path = ROOT / "build" / "test-tflm-objects"
+    path.mkdir(parents=True, exist_ok=True)
+    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
+    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
+    else:
+        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+
+
 def needs_shared():
     return pytest.mark.skipif(not SHARED.exists(), reason="../shared/models is not present")
 

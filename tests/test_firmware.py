@@ -144,31 +144,14 @@ def test_a_project_of_a_stripped_artifact_keeps_its_name_map(tiny_keras, tiny_da
 # --- real build and QEMU run (slow: a cold object cache compiles ~50 TFLM files) ---
 
 
-@pytest.fixture(scope="session")
-def object_cache():
-    """One TFLM object cache for every test and every run (repo build/ folder)."""
-    path = ROOT / "build" / "test-tflm-objects"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
-def digits_build(object_cache, tmp_path_factory):
-    """The digits example exported to TFLM int8 (build dir, artifact), with the object cache
-    pointed at by EDGEKIT_TFLM_OBJECTS for this module's builds and the CLI's."""
-    if not TREE.is_dir() or not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")):
-        pytest.fail("the firmware tests need ../shared/tflm and `make toolchain` (gcc-arm-none-eabi, qemu-system-arm)")
+def digits_build(firmware_objects, tmp_path_factory):
+    """The digits example exported to TFLM int8 (build dir, artifact)."""
     from edgekit.pipeline import ExportOptions, export
 
-    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
-    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(object_cache)
     result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("fwd") / "b",
                                   target=("tflm",), quant="int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
-    yield result.out, result.artifacts[0]
-    if before is None:
-        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
-    else:
-        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+    return result.out, result.artifacts[0]
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +282,46 @@ def test_validate_on_qemu_scores_the_firmware(digits_fw, digits_build, tmp_path)
     assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]  # bit-exact: the same scores
 
 
+@pytest.mark.slow
+def test_the_compiled_in_sample_runs_without_an_inputs_file(digits_fw, digits_build, tmp_path):
+    from targets.tflm.qemu_runner import QEMU, _OUT
+
+    build_dir, art = digits_build  # digits_fw first: the an386 reference objects are in the cache
+    out = tmp_path / "fw"
+    done = run_cli("firmware", str(build_dir), "-o", str(out), "--sample", str(EXAMPLE / "eval.npz"), "--sample-index", "3",
+                   "--build", timeout=3600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ran = subprocess.run([QEMU, *get_board("mps2-an386").qemu_args, "-kernel", str(out / "build" / "fw.elf")], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    line = _OUT.search(ran.stdout)
+    from targets.tflm.runner import TFLMRunner
+
+    tflm = TFLMRunner()
+    tflm.load(art)
+    try:
+        want = tflm.run([_eval_digits(4)[3:4]])[0]
+    finally:
+        tflm.close()
+    got = np.frombuffer(bytes.fromhex(line.group(3)), np.int8).astype(np.float32)
+    scale, zero = tflm.outputs[0].scale, tflm.outputs[0].zero_point
+    assert "edgekit-fw done 1" in ran.stdout and np.array_equal(got, np.round(want[0] / scale) + zero)
+
+
+@pytest.mark.slow
+def test_the_cmake_project_builds_the_same_firmware(digits_fw, tmp_path):
+    """CMakeLists.txt + arm-none-eabi.cmake beside the Makefile: the same sections, the same outputs."""
+    _, out, sizes, _ = digits_fw
+    assert shutil.which("cmake"), "cmake is missing: run `make toolchain`"
+    build = tmp_path / "cmake"
+    for cmd in (["cmake", "-S", str(out), "-B", str(build), "-DCMAKE_TOOLCHAIN_FILE=arm-none-eabi.cmake"],
+                ["cmake", "--build", str(build), "-j2"]):  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=out)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    from targets.tflm.fwbuild import elf_sizes
+
+    assert elf_sizes(build / "fw.elf", "digits_model_data") == {k: sizes[k] for k in elf_sizes(build / "fw.elf", "digits_model_data")}
+
+
 def test_an_unknown_kernel_library_is_refused(tiny_tflite, tmp_path):
     with pytest.raises(OptionError, match="--kernels 'fast'.*cmsis-nn"):
         project_for(tiny_tflite.read_bytes(), name="tiny", model_name="t", board="mps2-an386", kernels="fast",
@@ -320,6 +343,19 @@ def test_cmsis_nn_library_files_follow_the_kernels(tiny_tflite):
     assert "LIB_SRCS" in make and "third_party/cmsis_nn/Source/" in make and "-mcpu=cortex-m55" in make
     assert project.record["cmsis_nn_sources"] == make.count("third_party/cmsis_nn/Source/")
     assert "ORIGIN = 0x10000000" in project.files["board.ld"]  # the M55's secure ITCM alias
+    # The 512 KB ITCM holds the code only; constants and the model go to the 8 MB QSPI flash.
+    assert "ROM   (r)   : ORIGIN = 0x38000000" in project.files["board.ld"] and "> ROM" in project.files["board.ld"]
+
+
+def test_a_qemu_run_may_take_as_long_as_it_makes_progress():
+    from targets.tflm.qemu_runner import _run_watched
+
+    ticking = [sys.executable, "-c", "import time\nfor i in range(4):\n    print(i, flush=True); time.sleep(1.0)"]
+    code, text = _run_watched(ticking, ".", stall=8.0)  # a line a second: never 8 s without one
+    assert code == 0 and text.split() == ["0", "1", "2", "3"]
+    silent = [sys.executable, "-c", "import time; print('set up', flush=True); time.sleep(60)"]
+    code, text = _run_watched(silent, ".", stall=2.0)
+    assert code is None and text == "set up\n"  # killed after 2 s of silence, not after 60
 
 
 def test_validate_on_checks_the_device_before_any_work(tmp_path):
@@ -337,3 +373,39 @@ def test_validate_on_checks_the_device_before_any_work(tmp_path):
         check_devices(("qemu-m99",), [tflm])
     with pytest.raises(OptionError, match="--on qemu-m4: none of the artifacts \\(tflite/int8\\) runs there"):
         check_devices(("qemu-m4",), [tflite])
+
+
+def test_a_real_sample_is_compiled_in(tiny_tflite, tiny_data):
+    """--sample: sample.c held zeros only."""
+    from edgekit.runtime.io import to_runtime
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.tflm.firmware import sample_from_data
+    from targets.tflm.runner import _info
+
+    data = tiny_tflite.read_bytes()
+    raw, note = sample_from_data(data, tiny_data, 2)
+    info = _info(TFLiteGraph(data, "t").inputs[0])
+    with np.load(tiny_data) as z:
+        want = to_runtime(z[z.files[0]][2:3].astype(np.float32), info).tobytes()
+    assert raw == want and any(raw) and note == f"sample 2 of {tiny_data.name}"
+    project = project_for(data, name="tiny", model_name="t", board="mps2-an386", kernels="reference", sample=(raw, note))
+    assert f"0x{raw[0]:02x}" in project.files["tiny_sample.c"] and note in project.files["tiny_sample.c"]
+    with pytest.raises(OptionError, match="--sample-index 99999: .* has \\d+ samples"):
+        sample_from_data(data, tiny_data, 99999)
+
+
+@needs_tree
+def test_export_writes_the_firmware_project_into_the_build(tiny_keras, tiny_data, tmp_path):
+    out = tmp_path / "b"
+    done = run_cli("export", str(tiny_keras), "-t", "tflm", "-q", "int8", "--calib", str(tiny_data), "-o", str(out),
+                   "--firmware", "mps3-an547", "--firmware-kernels", "cmsis-nn")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    art = out / "tflm" / "int8"
+    record = json.loads((art / "firmware" / "firmware.json").read_text())
+    assert record["board"] == "mps3-an547" and record["kernels"] == "cmsis-nn"
+    for name in ("Makefile", "CMakeLists.txt", "arm-none-eabi.cmake", "main.cc", "board.ld", record["model_source"]):
+        assert (art / "firmware" / name).is_file(), name
+    assert (art / "firmware" / record["model_source"]).read_text() == (art / record["model_source"]).read_text()
+    assert "--firmware mps3-an547 --firmware-kernels cmsis-nn" in (out / "report.md").read_text()  # reproduce command
+    bad = run_cli("export", str(tiny_keras), "-t", "tflm", "-q", "int8", "-o", str(tmp_path / "c"), "--firmware", "stm32")
+    assert bad.returncode == 2 and "--firmware" in bad.stderr and "mps2-an386" in bad.stderr

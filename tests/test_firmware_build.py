@@ -1,14 +1,9 @@
-"""Generated TFLM sources compile with -Wall -Wextra -Werror on the host and for Cortex-M.
+"""Generated TFLM sources compile with -Wall -Wextra -Werror on the host and for Cortex-M, and
+``NAME_main.cc`` (which includes the op resolver header and registers the ops) compiles against
+TFLM's real headers (the tree in ../shared/tflm/reference, as TFLM's create_tflm_tree.py writes it).
 
 Needs gcc/g++ and arm-none-eabi-gcc (Debian: gcc-arm-none-eabi, libnewlib-arm-none-eabi;
 `make toolchain` installs them, and `make test` runs it first).
-
-The op resolver header needs TFLM's headers, which no package registry ships. It is compiled
-here against a declaration-only stand-in for ``micro_mutable_op_resolver.h`` written from
-edgekit's op table (whose method names were read from TFLM's header; see targets/tflm/ops.py):
-this proves the generated C++ is well-formed and only calls methods that table knows. With a
-TFLM checkout, ``make -f firmware/check.mk resolver TFLM=/path/to/tflite-micro`` checks it
-against the real header.
 """
 
 from __future__ import annotations
@@ -21,8 +16,11 @@ import pytest
 
 from edgekit.tflite_graph import TFLiteGraph
 from targets.tflm.exporter import build_tflm_sources
-from targets.tflm.ops import BUILTINS, CUSTOMS, problems
+from targets.tflm.ops import problems
+from targets.tflm.firmware import default_tflm_root
 from tests.conftest import EXAMPLE, ROOT, SHARED
+
+TFLM = default_tflm_root("reference")
 
 pytestmark = pytest.mark.slow
 
@@ -38,24 +36,10 @@ def _models():
 
 
 @pytest.fixture(scope="module")
-def standin(tmp_path_factory):
-    """tensorflow/lite/micro/micro_mutable_op_resolver.h with only declarations."""
-    root = tmp_path_factory.mktemp("tflm_standin")
-    header = root / "tensorflow" / "lite" / "micro" / "micro_mutable_op_resolver.h"
-    header.parent.mkdir(parents=True)
-    methods = "\n".join(f"  TfLiteStatus {m}();" for m in sorted(set(BUILTINS.values()) | set(CUSTOMS.values())))
-    header.write_text(
-        "#pragma once\ntypedef enum { kTfLiteOk = 0, kTfLiteError = 1 } TfLiteStatus;\n"
-        "namespace tflite {\ntemplate <unsigned int tOpCount>\nclass MicroMutableOpResolver {\n public:\n"
-        f"{methods}\n}};\n}}  // namespace tflite\n"
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
 def toolchain():
     missing = [t for t in ("gcc", "g++", "arm-none-eabi-gcc", "arm-none-eabi-size", "make") if not shutil.which(t)]
     assert not missing, f"missing {', '.join(missing)}: run `make toolchain` (installs gcc-arm-none-eabi)"
+    assert TFLM.is_dir(), f"{TFLM}: the TFLM tree the resolver and NAME_main.cc are compiled against is missing"
 
 
 def _check(gen, name, *targets, tflm=None):
@@ -66,7 +50,7 @@ def _check(gen, name, *targets, tflm=None):
 
 
 def _build(data, out, name, lang="c", section=None):
-    sources = build_tflm_sources(data, name=name, model_name=f"{name}.tflite", lang=lang, section=section)
+    sources = build_tflm_sources(data, name=name, model_name=f"{name}.tflite", lang=lang, section=section, app=True)
     out.mkdir(parents=True, exist_ok=True)
     for fname, text in sources.files.items():
         (out / fname).write_text(text)
@@ -78,18 +62,18 @@ def _flash_bytes(stdout: str) -> list[int]:
 
 
 @pytest.mark.parametrize("path", _models(), ids=lambda p: p.name)
-def test_shared_models_compile(path, tmp_path, toolchain, standin):
+def test_shared_models_compile(path, tmp_path, toolchain):
     data = path.read_bytes()
     name = re.sub(r"\W", "_", path.stem)
     _build(data, tmp_path, name)
-    res = _check(tmp_path, name, "all", "resolver", tflm=standin)
+    res = _check(tmp_path, name, "all", "main", tflm=TFLM)
     assert res.returncode == 0, res.stdout + res.stderr
     sizes = _flash_bytes(res.stdout)
     assert len(sizes) == 4 and all(s >= len(data) for s in sizes), res.stdout
     print(f"{path.name}: {len(data):,} B model -> {sizes[0]:,} B flash in the Cortex-M object")
 
 
-def test_digits_compiles_as_c_and_cxx(tmp_path, toolchain, standin):
+def test_digits_compiles_as_c_and_cxx(tmp_path, toolchain):
     from edgekit.pipeline import ExportOptions, export
 
     res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("tflite",), quant="int8",
@@ -98,7 +82,7 @@ def test_digits_compiles_as_c_and_cxx(tmp_path, toolchain, standin):
     for lang, section in (("c", None), ("cc", ".rodata.model")):
         gen = tmp_path / lang
         _build(data, gen, "digits", lang=lang, section=section)
-        out = _check(gen, "digits", "all", "resolver", tflm=standin)
+        out = _check(gen, "digits", "all", "main", tflm=TFLM)
         assert out.returncode == 0, out.stdout + out.stderr
         if section:
             sections = subprocess.run(["arm-none-eabi-objdump", "-h", str(gen / ".check" / "cortex-m4_data.o")],

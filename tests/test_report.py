@@ -248,3 +248,19 @@ def test_reproduce_command_keeps_every_option_that_shaped_the_build():
         "edgekit export m.keras --target tflite,coreml --scale 0.00392157 --mean 0.5,0.5 --coreml-target iOS17 "
         "--prune ops --prune channels=0.5 --finetune t.npz --epochs 3 --out b --force"
     )
+
+
+def test_device_runs_of_validate_on_are_rows_of_their_own(build, tmp_path):
+    """validate --on qemu-m4 writes tflm/int8@qemu-m4 into validation.json; the report showed only the host run."""
+    b = _copy(build, tmp_path)
+    validation = json.loads((b / "validation.json").read_text())
+    host = validation["artifacts"]["tflm/int8"]
+    validation["artifacts"]["tflm/int8@qemu-m4"] = {**host, "cosine": 0.5}  # told apart from the host run
+    (b / "validation.json").write_text(json.dumps(validation))
+    res = run_cli("report", b)
+    assert res.returncode == 0, res.stderr
+    md = (b / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| tflm/int8")]
+    assert [r.split(" | ")[0] for r in rows] == ["| tflm/int8", "| tflm/int8@qemu-m4"]
+    assert "0.500000" in rows[1] and rows[1].split(" | ")[2] == rows[0].split(" | ")[2]  # same file, same size
+    assert "--on qemu-m4" in md and "tflm/int8@qemu-m4" in (b / "report.html").read_text()

@@ -85,6 +85,7 @@ def collect(build_dir: Path) -> dict:
             "flash_bytes": mem.get("flash_bytes") if mem.get("applies") else None,
             "fits": mem.get("fits") if mem.get("applies") else None,
         })  # fmt: skip
+        artifacts += _device_rows(artifacts[-1], evaluated, head)
     view = {
         "title": f"edgekit build report: {src.get('name', build_dir.name)}",
         "build_dir": manifest.get("build_dir", str(build_dir)),
@@ -110,6 +111,19 @@ def collect(build_dir: Path) -> dict:
         "notes": notes(manifest, validation, simulation),
     }
     return view
+
+
+def _device_rows(row: dict, evaluated: dict, head: str | None) -> list[dict]:
+    """One row per ``KEY@DEVICE`` entry of validation.json (``validate --on``): the artifact's
+    file and size, scored on the device; host and estimate columns do not apply."""
+    out = []
+    for key in sorted(k for k in evaluated if k.startswith(row["key"] + "@")):
+        m, device = evaluated[key], key.split("@", 1)[1]
+        out.append({**row, "key": key, "device": device, "notes": [f"run on {device} (validate --on {device})"],
+                    "accuracy": m.get(head) if head else None, "agreement": m.get("agreement"), "cosine": m.get("cosine"),
+                    "host_ms": None, "host_variant": None, "device_ms": None, "device_error": None, "device_why": None,
+                    "ram_bytes": None, "flash_bytes": None, "fits": None})  # fmt: skip
+    return out
 
 
 def _meta(entry: dict) -> RunnerMetadata:
@@ -189,12 +203,16 @@ def commands(manifest: dict, validation: dict | None, simulation: dict | None) -
     lines = [shlex.join(cmd)]
     gates = validation.get("gates", []) if validation else []
     export_gates = any(opts.get(k) is not None for k in ("max_drop", "min_cosine", "min_accuracy"))
+    devices = sorted({k.split("@", 1)[1] for k in (validation or {}).get("artifacts", {}) if "@" in k})
     if validation and validation.get("eval", {}).get("source") and (
         validation["eval"]["source"] != opts.get("eval")
         or (validation.get("layers") and not opts.get("layers"))
         or (gates and not export_gates)
+        or devices
     ):
         v = ["edgekit", "validate", str(out), "--eval", validation["eval"]["source"]]
+        for device in devices:
+            v += ["--on", device]
         seen = {}
         for g in gates:
             seen.setdefault(g["gate"], g["bound"])

@@ -8,7 +8,7 @@ from targets.tflm.options import OPTIONS, READS
 FORMAT = Format(
     name="tflm",
     title="TFLite Micro C/C++ sources",
-    target="targets.tflm.exporter:TFLMTarget",
+    target="targets.tflm.fwtarget:FirmwareTFLMTarget",  # TFLMTarget + the --firmware options
     runner="targets.tflm.runner:TFLMRunner",
     variants=lambda: [("reference", {})],
     options=OPTIONS,

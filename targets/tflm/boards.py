@@ -24,6 +24,7 @@ class Board:
     ram_origin: int
     ram_size: int
     memory_note: str
+    rodata: tuple[int, int] | None = None  # (origin, size) of a read-only region for .rodata (the model), else in FLASH
 
     @property
     def qemu_args(self) -> tuple[str, ...]:
@@ -31,10 +32,11 @@ class Board:
         return ("-M", self.qemu_machine, "-nographic", "-semihosting-config", "enable=on,target=native")
 
 
-def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str) -> Board:
+def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str,
+           rodata: tuple[int, int] | None = None) -> Board:  # fmt: skip
     """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size)."""
     cpu_flags = (cpu.split()[0], "-mthumb", *cpu.split()[1:])
-    return Board(machine, core, cpu_flags, machine, *flash, *ram, note)
+    return Board(machine, core, cpu_flags, machine, *flash, *ram, note, rodata)
 
 
 _4MB, _SSRAM = 0x00400000, "ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000)"
@@ -50,7 +52,8 @@ BOARDS = {b.name: b for b in (
            "Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), data in ZBT SSRAM2/3 (4 MB at 0x38000000)."),
     _board("mps3-an547", "Cortex-M55 (Helium MVE, TrustZone, runs secure)", "-mcpu=cortex-m55 -mfloat-abi=hard",
            (0x10000000, 0x00080000), (0x31000000, _4MB),
-           "Secure aliases: code in the ITCM (512 KB at 0x10000000), data in ISRAM0/1 (4 MB at 0x31000000)."),
+           "Secure aliases: code in the ITCM (512 KB at 0x10000000), read-only data and the model in the QSPI "
+           "flash (8 MB at 0x38000000), data in ISRAM0/1 (4 MB at 0x31000000).", rodata=(0x38000000, 0x00800000)),
 )}  # fmt: skip
 
 

@@ -92,12 +92,15 @@ class TFLMTarget:
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin, keep_strings=self.keep_strings,
         )  # fmt: skip
-        # One folder per scheme: the file names carry the C name, not the scheme.
-        artifact = with_layouts(sources.write(out_dir / spec.scheme, spec), model, self.layout)
+        artifact = with_layouts(self.write_sources(sources, spec, out_dir, data, model.path.name), model, self.layout)
         if converted.quantizer is None:
             return artifact
         return replace(artifact, notes=(converted.quantizer, *artifact.notes),
                        metadata={**artifact.metadata, "quantizer": converted.record})
+
+    def write_sources(self, sources: TFLMSources, spec: QuantSpec, out_dir: Path, data: bytes, model_name: str) -> Artifact:
+        """Write the sources (one folder per scheme: the file names carry the C name, not the scheme)."""
+        return sources.write(out_dir / spec.scheme, spec)
 
 
 def _main_tensor_names(names: dict | None) -> list | None:

@@ -205,6 +205,10 @@ def problems(graph) -> list[str]:
             if allowed is not None and act is not None and act not in allowed:
                 hint = "export with --quant int8" if act == "int16" else f"TFLM supports {', '.join(sorted(allowed))}"
                 found.setdefault(name + act, f"{name} with {act} activations: no TFLM kernel ({hint})")
+            if name == "SOFTMAX" and act == "int8":
+                issue = _softmax_scale_problem(graph, sg, op)
+                if issue:
+                    found.setdefault(name + "scale", issue)
             w = _WEIGHTED.get(name)
             if act == "float32" and w is not None and len(op.inputs) > w and op.inputs[w] >= 0:
                 weight = sg.tensors[op.inputs[w]]
@@ -215,6 +219,41 @@ def problems(graph) -> list[str]:
                         "quantization): TFLM has no hybrid kernels (export with --quant int8)",
                     )
     return list(found.values())
+
+
+# TFLM's int8 SOFTMAX (reference and CMSIS-NN) prepares with PreprocessSoftmaxScaling, which
+# calls QuantizeMultiplierGreaterThanOne(beta * input_scale * 2^(31 - 5)) and aborts (TFLITE_CHECK)
+# unless that is above 1: the logits' scale must exceed 2^-26 / beta.
+_SOFTMAX_MIN_SCALE = 2.0**-26
+
+
+def _softmax_beta(graph, sg, op) -> float:
+    from edgekit.tflite_graph import _schema
+
+    schema = _schema()
+    table = schema.Model.GetRootAs(graph.data, 0).Subgraphs(sg.index).Operators(op.index).BuiltinOptions()
+    if table is None:
+        return 1.0
+    options = schema.SoftmaxOptions()
+    options.Init(table.Bytes, table.Pos)
+    return float(options.Beta())
+
+
+def _softmax_scale_problem(graph, sg, op) -> str | None:
+    """Why TFLM would abort preparing this int8 SOFTMAX, or None."""
+    if not op.inputs or op.inputs[0] < 0:
+        return None
+    q = sg.tensors[op.inputs[0]].quant
+    if q is None or not len(q.scale):
+        return None
+    beta = _softmax_beta(graph, sg, op)
+    if beta * float(q.scale[0]) > _SOFTMAX_MIN_SCALE:
+        return None
+    return (f"SOFTMAX (op {op.index}): its int8 input scale {q.scale[0]:.3g} (beta {beta:g}) is below TFLM's minimum "
+            f"{_SOFTMAX_MIN_SCALE / beta:.3g} (2^-26 / beta): TFLM's softmax kernel aborts on load "
+            "(QuantizeMultiplierGreaterThanOne in PreprocessSoftmaxScaling). The logits span less than "
+            f"{255 * _SOFTMAX_MIN_SCALE / beta:.1e} in the calibration data, as with untrained (random) weights: "
+            "export trained weights, or calibrate on data that moves the logits")  # fmt: skip
 
 
 def check_graph(graph) -> None:

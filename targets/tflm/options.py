@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgekit.options import Option
+from targets.tflm.boards import BOARDS, KERNELS
 
 # targets.tflm.exporter.MAX_MARGIN (not imported: this module is read for `edgekit --help`,
 # the exporter pulls in numpy; tests/test_options.py keeps the two equal).
@@ -32,5 +33,15 @@ OPTIONS: tuple[Option, ...] = (
            doc="keep the tensor names, signatures and metadata TFLM never reads in the model array (by default "
                "they are stripped to save flash and listed in `NAME_names.json`), as `--keep-strings` of "
                f"{_HEADER}"),
+    Option("firmware", ("--firmware",), choices=tuple(BOARDS), formats=("tflm",), arg="firmware",
+           help="tflm: also write a firmware project for this emulated board into the artifact's firmware/ folder.",
+           doc="also write the [firmware project](firmware.md) for this emulated board (as `edgekit firmware "
+               "--board`) into the artifact's `firmware/` folder"),
+    Option("firmware_kernels", ("--firmware-kernels",), default="reference", choices=KERNELS, formats=("tflm",),
+           arg="firmware_kernels", help="tflm: kernel library of the --firmware project (reference or cmsis-nn).",
+           doc="TFLM kernel library of the `--firmware` project, as `edgekit firmware --kernels`"),
+    Option("tflm_root", ("--tflm-root",), is_path=True, formats=("tflm",), arg="tflm_root",
+           help="tflm: TFLM source tree the --firmware project builds against (default: ../shared/tflm).",
+           doc="TFLM source tree the `--firmware` project builds against, as `edgekit firmware --tflm-root`"),
 )  # fmt: skip
 READS: dict[str, str] = {}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +23,67 @@ from targets.tflm.fwbuild import require_tools
 from targets.tflm.sources import parse_c_array
 
 QEMU = "qemu-system-arm"
-TIMEOUT = 120.0  # seconds for one QEMU run (digits: 0.2 s for 100 samples)
+# Seconds QEMU may run without finishing a sample (or set-up) before it counts as hung: a run
+# of a batch may take as long as it keeps making progress (MLPerf models on the reference
+# kernels take seconds per sample; digits 40 ms).
+TIMEOUT = 120.0
 _OUT = re.compile(r"^out (\d+) (\d+) ([0-9a-f]*)$", re.M)
 
 
-def run_elf(elf: Path, board, files: dict[str, bytes], timeout: float) -> subprocess.CompletedProcess:
-    """Run a firmware ELF under QEMU with ``files`` (name -> bytes) in its semihosting folder."""
+def _run_watched(cmd: list[str], cwd: str, stall: float) -> tuple[int | None, str]:
+    """(exit code, stdout and stderr) of ``cmd``; the code is None when it printed nothing for
+    ``stall`` seconds and was killed (the firmware prints a line per finished sample)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True)  # fmt: skip
+    lines: list[str] = []
+    last = [time.monotonic()]
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            last[0] = time.monotonic()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    code: int | None = None
+    while code is None:
+        try:
+            code = proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() - last[0] > stall:
+                proc.kill()
+                proc.wait()
+                break
+    reader.join(timeout=10)
+    return code, "".join(lines)
+
+
+def run_elf(elf: Path, board, files: dict[str, bytes], stall: float) -> str:
+    """Stdout of a firmware ELF run under QEMU with ``files`` (name -> bytes) in its semihosting
+    folder; an error when it printed nothing for ``stall`` seconds (a line per finished sample)
+    or failed (with TFLM's own line before the firmware's error, e.g. "Failed to resize buffer")."""
     with tempfile.TemporaryDirectory(prefix="edgekit-qemu-") as cwd:
         for fname, data in files.items():
             (Path(cwd) / fname).write_bytes(data)
         cmd = [QEMU, *board.qemu_args, "-kernel", str(Path(elf).resolve())]
-        try:
-            return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise UnsupportedError(f"{elf}: the firmware did not finish within {timeout:.0f} s under QEMU") from None
+        code, text = _run_watched(cmd, cwd, stall)
+    if code is None:
+        raise UnsupportedError(f"{elf}: the firmware made no progress for {stall:.0f} s under QEMU "
+                               f"(after {len(_OUT.findall(text))} output lines)")  # fmt: skip
+    if code != 0 or "edgekit-fw done" not in text:
+        lines = text.splitlines()
+        at = next((i for i, ln in enumerate(lines) if ln.startswith("edgekit-fw error") or "fault" in ln), None)
+        why = None if at is None else " / ".join(lines[max(at - 1, 0) : at + 1])
+        raise FirmwareRunError(f"{elf}: the firmware failed under QEMU (exit {code}): {why or text.strip()[-300:]}", text)
+    return text
+
+
+class FirmwareRunError(UnsupportedError):
+    """The firmware ran under QEMU and failed; ``output`` is what it printed."""
+
+    def __init__(self, message: str, output: str):
+        super().__init__(message)
+        self.output = output
 
 
 class QemuRunner(RunnerBase):
@@ -81,12 +130,9 @@ class QemuRunner(RunnerBase):
         """Stored-type outputs for stored-type inputs (one array per tensor, batch first)."""
         n = len(samples[0])
         data = b"".join(np.ascontiguousarray(x[i], dtype=t.dtype).tobytes() for i in range(n) for x, t in zip(samples, self.inputs))
-        done = run_elf(self.elf, self._board, {INPUTS_FILE: data}, self.timeout)
-        text = done.stdout
-        if done.returncode != 0 or f"edgekit-fw done {n}" not in text:
-            why = next((ln for ln in text.splitlines() if ln.startswith("edgekit-fw error") or "fault" in ln), None)
-            raise UnsupportedError(f"{self.elf}: the firmware failed under QEMU (exit {done.returncode}): "
-                                   f"{why or (text + done.stderr).strip()[-300:]}")  # fmt: skip
+        text = run_elf(self.elf, self._board, {INPUTS_FILE: data}, self.timeout)
+        if f"edgekit-fw done {n}" not in text:
+            raise UnsupportedError(f"{self.elf}: the firmware stopped under QEMU before sample {n}: {text.strip()[-300:]}")
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
         outs = [np.zeros((n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape), t.dtype) for t in self.outputs]

@@ -1,0 +1,150 @@
+"""The firmware build matrix of issue 15: the digits example, the four MLPerf Tiny int8 models and
+person_detect, built for each (board, kernel library) of ``CONFIGS``, run under QEMU and compared
+with the Python TFLM interpreter, in quanta of each output.
+
+Inputs are real where ../shared has them (digits eval set, the KWS reference sample, the AD log-mel
+features cut into 640-value windows, the person / no-person photos for person_detect and, as RGB,
+for VWW), else the structured synthetic inputs of tests/synthetic.py. The AD autoencoder's 640
+outputs are the rich ones; the classifiers' outputs often saturate.
+
+Used by tests/test_firmware_matrix.py and benchmarks/firmware_matrix.py (the docs table).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tests import synthetic
+from tests.conftest import EXAMPLE, MLPERF, SHARED
+
+CONFIGS = (("mps2-an386", "reference"), ("mps2-an386", "cmsis-nn"), ("mps3-an547", "cmsis-nn"))
+TESTDATA = SHARED / "tflm" / "testdata"
+
+
+def _bmp_gray(name: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(TESTDATA / name) as im:
+        return np.asarray(im.convert("L"), np.float32)  # 96 x 96, 0..255
+
+
+def _photos() -> np.ndarray:
+    return np.stack([_bmp_gray("person.bmp"), _bmp_gray("no_person.bmp")])
+
+
+def _digits(n):
+    with np.load(EXAMPLE / "eval.npz") as z:
+        return [z["x"][:n].astype(np.float32)], "digits eval set"
+
+
+def _kws(n):
+    from edgekit.tflite_graph import TFLiteGraph
+
+    q = TFLiteGraph.from_file(MLPERF / "keyword_spotting" / "kws_ref_model.tflite").inputs[0].quant
+    real = (np.load(MLPERF / "keyword_spotting" / "kws_sample_input_int8.npy").astype(np.float32) - q.zero_point[0]) * q.scale[0]
+    return [np.concatenate([real, synthetic.mfcc(n - 1, seed=5)])[:n]], "the KWS reference sample + synthetic MFCC"
+
+
+def _ad(n):
+    frames = np.fromfile(MLPERF / "anomaly_detection" / "normal_id_01_00000000_hist_librosa.bin", "<f4").reshape(200, 128)
+    starts = np.linspace(0, len(frames) - 5, n).astype(int)
+    return [np.stack([frames[s : s + 5].reshape(640) for s in starts])], "real log-mel windows (ToyCar id 01)"
+
+
+def _ic(n):
+    return [synthetic.images(n, 32, 32, 3, seed=7, lo=0.0, hi=255.0)], "synthetic images"
+
+
+def _vww(n):
+    photos = np.repeat(_photos()[..., None], 3, axis=-1) / 255.0
+    return [np.concatenate([photos, synthetic.images(max(n - 2, 0), 96, 96, 3, seed=9)])[:n]], "2 photos (RGB) + synthetic"
+
+
+def _person(n):
+    photos = (_photos()[..., None] - 127.0) / 127.5  # the input's int8 scale 2/255, zero point -1
+    return [np.resize(photos, (n, 96, 96, 1))], "the person / no-person photos"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # C name and table row
+    source: object  # Path of a .tflite, or None for the digits export
+    inputs: object  # n -> (list of float arrays, what they are)
+
+
+CASES = {c.name: c for c in (
+    Case("digits", None, _digits),
+    Case("kws", MLPERF / "keyword_spotting" / "kws_ref_model.tflite", _kws),
+    Case("ad", MLPERF / "anomaly_detection" / "ad01_int8.tflite", _ad),
+    Case("ic", MLPERF / "image_classification" / "pretrainedResnet_quant.tflite", _ic),
+    Case("vww", MLPERF / "visual_wake_words" / "vww_96_int8.tflite", _vww),
+    Case("person_detect", SHARED / "tflm" / "person_detect.tflite", _person),
+)}  # fmt: skip
+
+
+def digits_tflite(out: Path) -> bytes:
+    """The digits example exported to int8 TFLite (the model the tflm artifact embeds)."""
+    from edgekit.pipeline import ExportOptions, export
+
+    res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite",), quant="int8",
+                               calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    return res.artifacts[0].primary.read_bytes()
+
+
+def model_bytes(case: Case, work: Path) -> bytes:
+    return digits_tflite(work / "digits-export") if case.source is None else Path(case.source).read_bytes()
+
+
+def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int) -> dict:
+    """Build ``case`` for (board, kernels) in ``work``, run ``n`` samples under QEMU and in the TFLM
+    interpreter; sizes, times and the differences in quanta per output tensor."""
+    from targets.tflm.firmware import project_for
+    from targets.tflm.fwbuild import build
+    from targets.tflm.qemu_runner import QemuRunner
+    from edgekit.errors import UnsupportedError
+    from targets.tflm.runner import TFLMRunner, measure_arena
+
+    project = work / f"{case.name}-{board}-{kernels}"
+    inputs, what = case.inputs(n)
+    extra, margin = 0, None
+    while True:
+        fw = project_for(data, name=case.name, model_name=f"{case.name}.tflite", board=board, kernels=kernels,
+                         arena_margin=margin)  # fmt: skip
+        project.mkdir(parents=True, exist_ok=True)
+        for fname, text in fw.files.items():
+            (project / fname).write_text(text)
+        sizes = build(project)
+        qemu = QemuRunner()
+        qemu.load_project(project)
+        start = time.perf_counter()
+        try:
+            got = qemu.run(inputs)
+            break
+        except UnsupportedError as e:
+            # The arena is measured with the reference kernels; CMSIS-NN's scratch buffers may need more.
+            if "AllocateTensors failed" not in str(e) or extra > 256 * 1024:
+                raise
+            missing = re.search(r"missing: (\d+)", str(e))  # TFLM says how much, else double
+            extra += (int(missing.group(1)) + 15) // 16 * 16 if missing else max(extra, 1024)
+            margin = fw.record["arena_size"] - measure_arena(data).required + extra
+    qemu_seconds = time.perf_counter() - start
+    host = TFLMRunner()
+    host.load_bytes(data, fw.record["arena_size"])
+    try:
+        want = host.run(inputs)
+    finally:
+        host.close()
+    diffs = [np.abs(np.round(g / t.scale) - np.round(w / t.scale)).astype(int) for g, w, t in zip(got, want, qemu.outputs)]
+    return {
+        "model": case.name, "board": board, "kernels": kernels, "inputs": what, "samples": n,
+        "ops": fw.record["ops"], "arena_extra": extra, "qemu_seconds": round(qemu_seconds, 2), "arena_used": qemu.arena_used,
+        "max_quanta": int(max(d.max() for d in diffs)), "values_differing": int(sum((d > 0).sum() for d in diffs)),
+        "values": int(sum(d.size for d in diffs)), "distinct_outputs": int(len({g.tobytes() for g in got[0]})),
+        **{k: sizes[k] for k in ("flash", "flash_without_model", "model_data", "ram_static", "arena_size",
+                                 "stack_size", "build_seconds", "tflm_objects_compiled")},
+    }  # fmt: skip

@@ -1,0 +1,46 @@
+"""The firmware matrix (tests/firmware_matrix.py): the digits example, the four MLPerf Tiny int8
+models and person_detect on the Cortex-M4 (reference and CMSIS-NN) and the Cortex-M55
+(CMSIS-NN), under QEMU, against the Python TFLM interpreter.
+
+One model per (board, kernel library) runs in `make test` (marker slow); the whole matrix is
+`make test-firmware` (marker firmware), which .ci/run runs after `make test`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import needs_shared
+from tests.firmware_matrix import CASES, CONFIGS, model_bytes, run_case
+
+SAMPLES = 10
+# In `make test`: AD (640 rich outputs, FULLY_CONNECTED only) and KWS (depthwise and average pooling).
+IN_MAKE_TEST = {("ad", "mps2-an386", "reference"), ("kws", "mps2-an386", "cmsis-nn"), ("ad", "mps3-an547", "cmsis-nn")}
+# CMSIS-NN results that are not bit-exact with the reference kernels: (model, board) -> at most this many quanta.
+CMSIS_NN_DIFFERS: dict[tuple[str, str], int] = {}
+
+
+def _params():
+    for name in CASES:
+        for board, kernels in CONFIGS:
+            marks = [pytest.mark.slow] + ([] if (name, board, kernels) in IN_MAKE_TEST else [pytest.mark.firmware])
+            yield pytest.param(name, board, kernels, marks=marks, id=f"{name}-{board}-{kernels}")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("fwmatrix")
+
+
+@needs_shared()
+@pytest.mark.parametrize("name,board,kernels", list(_params()))
+def test_firmware_matches_the_tflm_interpreter(name, board, kernels, work, firmware_objects):
+    case = CASES[name]
+    rec = run_case(case, model_bytes(case, work), board, kernels, work, SAMPLES)
+    print(rec)
+    assert rec["values"] > 0 and rec["distinct_outputs"] > 1  # the inputs reach the outputs
+    assert rec["flash"] > rec["model_data"] > 0 and rec["arena_used"] <= rec["arena_size"]
+    if kernels == "reference":
+        assert rec["values_differing"] == 0, rec  # bit-exact
+    else:
+        assert rec["max_quanta"] <= CMSIS_NN_DIFFERS.get((name, board), 0), rec
