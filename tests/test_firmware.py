@@ -24,7 +24,8 @@ GOLDEN = ROOT / "tests" / "golden" / "firmware"
 UPDATE = os.environ.get("EDGEKIT_UPDATE_GOLDEN") == "1"
 TREE = default_tflm_root("reference")
 needs_tree = pytest.mark.skipif(not TREE.is_dir(), reason="../shared/tflm/reference is not present")
-PROJECT_FILES = ("Makefile", "board.ld", "firmware.json", "main.cc", "startup.c", "tiny_sample.c")
+PROJECT_FILES = ("Makefile", "board.ld", "firmware.json", "main.cc", "startup.c", "tiny_sample.c", "edgekit_profile.h",
+                 "edgekit_timer.c")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +205,26 @@ def test_qemu_outputs_bit_exact_with_the_tflm_interpreter(digits_fw):
     qemu.load_project(out)
     assert not _int8_differences(qemu, art, _eval_digits(100)).any()  # same int8 outputs, every sample
     assert 0 < qemu.arena_used <= art.metadata["arena"]["size"]
+
+
+@pytest.mark.slow
+def test_instruction_counts_are_deterministic_and_per_op_counts_sum_within(digits_fw):
+    """-icount makes the emulated clock count instructions: the same firmware and inputs give
+    the same counts, run after run; the ops TFLM brackets lie inside the inference."""
+    from targets.tflm.qemu_runner import QemuRunner
+
+    _, out, _, _ = digits_fw
+    qemu = QemuRunner()
+    qemu.load_project(out)
+    x = _eval_digits(3)
+    qemu.run([x])
+    first = qemu.counts
+    qemu.run([x])
+    assert qemu.counts == first and len(first.per_sample) == 3
+    assert 10_000_000 < first.per_inference < 500_000_000  # digits on reference kernels: ~72M
+    ops = [o.op for o in first.ops]  # the model's ops in order
+    assert ops == ["CONV_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]
+    assert 0 < first.ops_total <= first.per_sample[0] and first.dropped_ops == 0
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from targets.tflm.boards import get_board
 from targets.tflm.firmware import INPUTS_FILE, read_project
 from targets.tflm.fwbuild import require_tools
+from targets.tflm.icount import Counts, parse_counts
 from targets.tflm.sources import parse_c_array
 
 QEMU = "qemu-system-arm"
@@ -64,6 +65,7 @@ class QemuRunner(RunnerBase):
         self.inputs = tuple(_info(t) for t in graph.inputs)
         self.outputs = tuple(_info(t) for t in graph.outputs)
         self.arena_used: int | None = None
+        self.counts: Counts | None = None  # instructions of the last run (per sample, per op)
 
     def run_raw(self, samples: list[np.ndarray]) -> list[np.ndarray]:
         """Stored-type outputs for stored-type inputs (one array per tensor, batch first)."""
@@ -86,6 +88,7 @@ class QemuRunner(RunnerBase):
                                    f"{why or (text + done.stderr).strip()[-300:]}")  # fmt: skip
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
+        self.counts = parse_counts(text, self._board.instructions_per_tick)
         outs = [np.zeros((n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape), t.dtype) for t in self.outputs]
         lines = list(_OUT.finditer(text))
         if len(lines) != n * len(self.outputs):
