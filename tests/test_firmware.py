@@ -254,6 +254,9 @@ def test_validate_on_qemu_scores_the_firmware(digits_fw, digits_build, tmp_path)
     arts = json.loads(done.stdout)["artifacts"]
     host, fw = arts["tflm/int8"], arts["tflm/int8@qemu-m4"]
     assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]  # bit-exact: the same scores
+    device = fw["device"]  # what the firmware measured: instructions per inference, the costliest ops
+    assert device["board"] == "mps2-an386" and device["instructions_min"] <= device["instructions_per_inference"]
+    assert device["costliest_ops"][0]["op"] == "CONV_2D" and "device" not in host
 
 
 def test_an_unknown_kernel_library_is_refused(tiny_tflite, tmp_path):

@@ -67,7 +67,8 @@ def measure(model: Path, board: str, kernels: str, work: Path) -> dict:
     runner.run_raw(_samples(TFLiteGraph(data, model.name)))
     counts = runner.counts
     return {"instructions": counts.per_sample[0], "instructions_zero_input": counts.per_sample[1],
-            "ops_total": counts.ops_total, "by_op": _by_op(counts.ops), "arena_used": runner.arena_used,
+            "ops_total": counts.ops_total, "by_op": _by_op(counts.ops),
+            "ops": [[o.op, o.instructions] for o in counts.ops if o.depth == 0], "arena_used": runner.arena_used,
             "flash": sizes["flash"], "resolution": counts.resolution}  # fmt: skip
 
 
