@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.edgekit-installed
 # on by default; keep it between CI runs) makes a fresh venv a local copy, not a download.
 EXTRAS ?= dev,torch
 
-.PHONY: demo test test-firmware test-fast fuzz bench calibrate docs venv clean toolchain
+.PHONY: demo test test-firmware test-fast fuzz bench calibrate icount docs venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -60,10 +60,17 @@ test-fast: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) -m tests.fuzz_campaign --examples $(or $(EXAMPLES),3000)
 
-# Refit the device latency cost model to edgekit/simulate/cost_model/published_latency.toml.
+# Refit the device latency cost model to edgekit/simulate/cost_model/published_latency.toml
+# (and the instruction counts beside it).
 calibrate: $(STAMP)
 	$(PY) -m edgekit.simulate.latency_fit --write
 	$(PY) tools/gen_docs.py
+
+# Measure the MLPerf Tiny models' instructions per inference on the emulated Cortex-M boards
+# (firmware builds + QEMU -icount, ~30 min with a cold object cache) into
+# edgekit/simulate/cost_model/instruction_counts.json; then `make calibrate`.
+icount: $(STAMP) toolchain
+	$(PY) -m tools.measure_icount
 
 # Rewrite the generated tables in docs/ (schemes, TFLM ops, latency calibration) from the code.
 docs: $(STAMP)

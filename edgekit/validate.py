@@ -63,6 +63,10 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     try:
         runners.update(_device_runners(artifacts, on, skipped))
         result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
+        for key, r in runners.items():  # what a device runner measured besides the outputs (firmware: instructions)
+            summary = getattr(r, "device_summary", None)
+            if summary is not None and key in result["artifacts"]:
+                result["artifacts"][key]["device"] = summary()
         if skipped:
             result["not_validated"] = skipped
     finally:

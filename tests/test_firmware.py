@@ -25,7 +25,8 @@ GOLDEN = ROOT / "tests" / "golden" / "firmware"
 UPDATE = os.environ.get("EDGEKIT_UPDATE_GOLDEN") == "1"
 TREE = default_tflm_root("reference")
 needs_tree = pytest.mark.skipif(not TREE.is_dir(), reason="../shared/tflm/reference is not present")
-PROJECT_FILES = ("Makefile", "board.ld", "firmware.json", "main.cc", "startup.c", "tiny_sample.c")
+PROJECT_FILES = ("Makefile", "board.ld", "firmware.json", "main.cc", "startup.c", "tiny_sample.c", "edgekit_profile.h",
+                 "edgekit_timer.c")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +255,26 @@ def test_qemu_outputs_bit_exact_with_the_tflm_interpreter(digits_fw):
 
 
 @pytest.mark.slow
+def test_instruction_counts_are_deterministic_and_per_op_counts_sum_within(digits_fw):
+    """-icount makes the emulated clock count instructions: the same firmware and inputs give
+    the same counts, run after run; the ops TFLM brackets lie inside the inference."""
+    from targets.tflm.qemu_runner import QemuRunner
+
+    _, out, _, _ = digits_fw
+    qemu = QemuRunner()
+    qemu.load_project(out)
+    x = _eval_digits(3)
+    qemu.run([x])
+    first = qemu.counts
+    qemu.run([x])
+    assert qemu.counts == first and len(first.per_sample) == 3
+    assert 10_000_000 < first.per_inference < 500_000_000  # digits on reference kernels: ~72M
+    ops = [o.op for o in first.ops]  # the model's ops in order
+    assert ops == ["CONV_2D", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]
+    assert 0 < first.ops_total <= first.per_sample[0] and first.dropped_ops == 0
+
+
+@pytest.mark.slow
 def test_cmsis_nn_on_the_m55_matches_the_tflm_interpreter(digits_build):
     """The second cold build of the suite: CMSIS-NN's library (Helium code paths) on the an547."""
     from targets.tflm.qemu_runner import QemuRunner
@@ -280,6 +301,9 @@ def test_validate_on_qemu_scores_the_firmware(digits_fw, digits_build, tmp_path)
     arts = json.loads(done.stdout)["artifacts"]
     host, fw = arts["tflm/int8"], arts["tflm/int8@qemu-m4"]
     assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]  # bit-exact: the same scores
+    device = fw["device"]  # what the firmware measured: instructions per inference, the costliest ops
+    assert device["board"] == "mps2-an386" and device["instructions_min"] <= device["instructions_per_inference"]
+    assert device["costliest_ops"][0]["op"] == "CONV_2D" and "device" not in host
 
 
 @pytest.mark.slow

@@ -39,6 +39,19 @@ def calibration_table() -> str:
     return calibration_markdown(coefficients())
 
 
+def instruction_model_table() -> str:
+    from edgekit.simulate.device_latency import coefficients
+    from edgekit.simulate.icount_fit import markdown
+
+    return markdown(coefficients())
+
+
+def instruction_counts_table() -> str:
+    from edgekit.simulate.icount_fit import counts_markdown, load_counts
+
+    return counts_markdown(load_counts())
+
+
 def _target_schemes(name: str) -> tuple[frozenset, dict]:
     """(schemes on every host, {scheme: the hosts that alone have it}), as the format declares."""
     from targets import get_format, get_target
@@ -88,6 +101,8 @@ def _table_options() -> dict:
 GENERATED = {
     "tflm-ops": ("docs/tflm.md", tflm_ops_table),
     "calibration": ("docs/simulate.md", calibration_table),
+    "instruction-model": ("docs/simulate.md", instruction_model_table),
+    "instruction-counts": ("docs/firmware.md", instruction_counts_table),
     "schemes": ("docs/targets.md", schemes_table),
     "export-options": ("docs/export.md", export_options_table),
     **_table_options(),

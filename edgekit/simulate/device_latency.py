@@ -63,11 +63,43 @@ def basis_for(device) -> Basis | str:
     else:
         return (f"no published results relate {device.core} to {board['core']} "
                 f"(the core of {rule['board']}, calibrated for {device.kernels} kernels)")  # fmt: skip
+    by_instructions = _instruction_basis(c, rule["board"], device, factor, same_core, rule.get("source") == "instructions")
+    if by_instructions is not None:
+        return by_instructions
     cycles = np.array([board["cycles"][f] for f in FEATURES]) * factor
     text = f"{rule['board']} ({board['core']}, {board['stack']})"
     if not same_core:
         text += f" x {factor:.3g} for {device.core} cycles (same-stack published ratios)"
     return Basis(cycles, rule["board"], factor, board["loo_median_abs_error"], text)
+
+
+def _instruction_basis(c: dict, name: str, device, factor: float, same_core: bool, required: bool) -> Basis | str | None:
+    """cycles = instructions x CPI: the instructions of ``device.kernels`` on the board's core
+    per op-feature unit (fitted to per-op QEMU counts) x the board's cycles per instruction
+    (fitted to its published latencies). None (use the op-feature cycles) where it is not
+    ``required`` and its held-out error is not lower."""
+    from edgekit.simulate.icount_fit import EMULATED
+
+    im = c.get("instruction_model", {}).get(name) or {}
+    shown = im.get("library_shown")
+    per_feature = c.get("instructions_per_feature", {}).get(EMULATED.get(im.get("core", ""), ""), {}).get(device.kernels)
+    if shown is None or per_feature is None:
+        return f"no instruction counts to cost {device.kernels} kernels (tools/measure_icount.py, make calibrate)" if required else None
+    if device.kernels == shown:
+        typical = im["features_loo_median_abs_error"]
+    else:  # another library's instructions at this library's CPI: both errors
+        instr_loo = float(np.median([abs(r["loo_error"]) for r in per_feature["results"].values()]))
+        typical = instr_loo + im["fits"][shown]["loo_median_abs_error"]
+    if not required and not typical < c["boards"][name]["loo_median_abs_error"]:
+        return None
+    cpi = im["features_cpi"] if device.kernels == shown else im["fits"][shown]["cpi"]
+    cycles = np.array([per_feature["instructions"][f] for f in FEATURES]) * cpi * factor
+    text = (f"{device.kernels} instructions on {EMULATED[im['core']]} (op features fitted to QEMU counts) x {cpi:.3g} "
+            f"cycles per instruction of {name} ({im['core']}, {shown}"
+            + (")" if device.kernels == shown else f"; assumed alike for {device.kernels} code)"))  # fmt: skip
+    if not same_core:
+        text += f" x {factor:.3g} for {device.core} cycles (same-stack published ratios)"
+    return Basis(cycles, name, factor, typical, text)
 
 
 def estimate_graph(graph, device, hottest: int = HOTTEST) -> dict:

@@ -8,6 +8,9 @@ kernels' loop structure and may move away from it under a log-normal penalty (LA
 models per board cannot pin seven coefficients on their own. Residuals are in log space, so
 a 20% miss on a 0.5 ms model counts as much as on a 700 ms one.
 
+With measured instruction counts (cost_model/instruction_counts.json) the fit also gives
+each board's cycles per instruction (edgekit.simulate.icount_fit).
+
 Refit after editing edgekit/simulate/cost_model/published_latency.toml:
 
     python -m edgekit.simulate.latency_fit --models ../shared/models --write
@@ -49,8 +52,8 @@ def load_published(path: Path = PUBLISHED) -> dict:
     return read_toml(path, "latency calibration data")
 
 
-def model_features(published: dict, models_dir: Path) -> dict[str, list[int]]:
-    """Feature totals of each calibration model, read from ``models_dir``."""
+def model_graphs(published: dict, models_dir: Path) -> dict:
+    """The calibration models' graphs (TFLiteGraph), read from ``models_dir``."""
     from edgekit.errors import OptionError
     from edgekit.tflite_graph import TFLiteGraph
 
@@ -59,9 +62,14 @@ def model_features(published: dict, models_dir: Path) -> dict[str, list[int]]:
         path = Path(models_dir) / rel
         if not path.exists():
             raise OptionError(f"--models: {path} is missing; point --models at the shared models folder")
-        t = totals(op_work(TFLiteGraph.from_file(path)))
-        out[key] = [t[f] for f in FEATURES]
+        out[key] = TFLiteGraph.from_file(path)
     return out
+
+
+def model_features(published: dict, models_dir: Path, graphs: dict | None = None) -> dict[str, list[int]]:
+    """Feature totals of each calibration model, read from ``models_dir``."""
+    graphs = graphs if graphs is not None else model_graphs(published, models_dir)
+    return {key: [totals(op_work(g))[f] for f in FEATURES] for key, g in graphs.items()}
 
 
 def _fit_group(boards: list[dict], feats: dict[str, list[int]], models: list[str]) -> dict[str, np.ndarray]:
@@ -111,8 +119,10 @@ def _round(x: float, digits: int = 4) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def fit(published: dict, feats: dict[str, list[int]]) -> dict:
-    """Fitted coefficients per board, with fit and leave-one-model-out errors."""
+def fit(published: dict, feats: dict[str, list[int]], counts: dict | None = None, graphs: dict | None = None) -> dict:
+    """Fitted coefficients per board, with fit and leave-one-model-out errors; with measured
+    instruction ``counts`` (and the models' ``graphs``) also the instruction-count model
+    (edgekit.simulate.icount_fit)."""
     boards = published["board"]
     models = list(published["models"])
     result = {"features": list(FEATURES), "lambda": LAMBDA, "model_order": models, "priors": {k: list(v) for k, v in PRIORS.items()},
@@ -138,6 +148,13 @@ def fit(published: dict, feats: dict[str, list[int]]) -> dict:
                 "fit_median_abs_error": _round(float(np.median([abs(r["error"]) for r in rows.values()]))),
                 "loo_median_abs_error": _round(float(np.median([abs(r["loo_error"]) for r in rows.values()]))),
             }  # fmt: skip
+    if counts is not None:
+        from edgekit.simulate import icount_fit
+
+        result["instruction_model"] = icount_fit.instruction_model(published, counts, result["boards"], graphs)
+        result["instruction_counts"] = counts["provenance"]
+        if graphs is not None:
+            result["instructions_per_feature"] = icount_fit.instruction_coefficients(counts, graphs)
     return result
 
 
@@ -166,17 +183,25 @@ def main(argv: list[str] | None = None) -> int:
     default_models = os.environ.get("EDGEKIT_SHARED_MODELS", str(repo.parent / "shared" / "models"))
     ap.add_argument("--models", default=default_models, help="folder holding mlperf_tiny/ (default: %(default)s)")
     ap.add_argument("--data", default=str(PUBLISHED), help="published results TOML")
+    ap.add_argument("--counts", default=str(COST_MODEL / "instruction_counts.json"),
+                    help="measured instruction counts (python -m tools.measure_icount)")
     ap.add_argument("--write", action="store_true", help=f"write {COEFFICIENTS.name} next to the data")
     args = ap.parse_args(argv)
     from edgekit.errors import EdgekitError
 
+    from edgekit.simulate import icount_fit
+
     try:
         published = load_published(Path(args.data))
-        coeffs = fit(published, model_features(published, Path(args.models)))
+        graphs = model_graphs(published, Path(args.models))
+        counts = icount_fit.load_counts(Path(args.counts)) if Path(args.counts).is_file() else None
+        coeffs = fit(published, model_features(published, Path(args.models), graphs), counts, graphs)
     except EdgekitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(calibration_markdown(coeffs))
+    if "instruction_model" in coeffs:
+        print("\n" + icount_fit.markdown(coeffs))
     if args.write:
         COEFFICIENTS.write_text(dumps(coeffs))
         print(f"wrote {COEFFICIENTS}")

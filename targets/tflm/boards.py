@@ -24,36 +24,47 @@ class Board:
     ram_origin: int
     ram_size: int
     memory_note: str
+    timer_hz: int  # QEMU's clock of the core (SysTick's processor clock): ns per tick = 1e9 / timer_hz
     rodata: tuple[int, int] | None = None  # (origin, size) of a read-only region for .rodata (the model), else in FLASH
 
     @property
     def qemu_args(self) -> tuple[str, ...]:
-        """QEMU's command line without ``-kernel``: semihosting on, serial/monitor on stdio."""
-        return ("-M", self.qemu_machine, "-nographic", "-semihosting-config", "enable=on,target=native")
+        """QEMU's command line without ``-kernel``: semihosting on, serial/monitor on stdio, and
+        ``-icount shift=0``: the emulated clock advances 1 ns per instruction, so the
+        firmware's timer counts instructions (and runs are deterministic)."""
+        return ("-M", self.qemu_machine, "-nographic", "-semihosting-config", "enable=on,target=native",
+                "-icount", "shift=0")  # fmt: skip
+
+    @property
+    def instructions_per_tick(self) -> float:
+        """Instructions per timer tick under ``-icount shift=0``: the counts' resolution."""
+        return 1e9 / self.timer_hz
 
 
 def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str,
-           rodata: tuple[int, int] | None = None) -> Board:  # fmt: skip
-    """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size)."""
+           hz: int, rodata: tuple[int, int] | None = None) -> Board:  # fmt: skip
+    """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size),
+    ``hz`` the machine's system clock (QEMU hw/arm/mps2.c, mps2-tz.c: sysclk_frq)."""
     cpu_flags = (cpu.split()[0], "-mthumb", *cpu.split()[1:])
-    return Board(machine, core, cpu_flags, machine, *flash, *ram, note, rodata)
+    return Board(machine, core, cpu_flags, machine, *flash, *ram, note, hz, rodata)
 
 
 _4MB, _SSRAM = 0x00400000, "ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000)"
 BOARDS = {b.name: b for b in (
     _board("mps2-an386", "Cortex-M4F", "-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16",
-           (0x0, _4MB), (0x20000000, _4MB), f"Code in {_SSRAM}."),
+           (0x0, _4MB), (0x20000000, _4MB), f"Code in {_SSRAM}.", 25_000_000),
     _board("mps2-an500", "Cortex-M7 (double-precision FPU)", "-mcpu=cortex-m7 -mfloat-abi=hard -mfpu=fpv5-d16",
-           (0x0, _4MB), (0x20000000, _4MB), f"The an386 map: code in {_SSRAM}."),
+           (0x0, _4MB), (0x20000000, _4MB), f"The an386 map: code in {_SSRAM}.", 25_000_000),
     # The TrustZone boards boot in the secure state with the SAU off, so all memory is secure;
     # the image is linked at the secure aliases (bit 28 set), where the secure vector table is.
     _board("mps2-an505", "Cortex-M33 (TrustZone, runs secure)", "-mcpu=cortex-m33 -mfloat-abi=hard -mfpu=fpv5-sp-d16",
            (0x10000000, _4MB), (0x38000000, _4MB),
-           "Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), data in ZBT SSRAM2/3 (4 MB at 0x38000000)."),
+           "Secure aliases: code in ZBT SSRAM1 (4 MB at 0x10000000, the secure boot vector), data in ZBT SSRAM2/3 (4 MB at 0x38000000).",
+           20_000_000),
     _board("mps3-an547", "Cortex-M55 (Helium MVE, TrustZone, runs secure)", "-mcpu=cortex-m55 -mfloat-abi=hard",
            (0x10000000, 0x00080000), (0x31000000, _4MB),
            "Secure aliases: code in the ITCM (512 KB at 0x10000000), read-only data and the model in the QSPI "
-           "flash (8 MB at 0x38000000), data in ISRAM0/1 (4 MB at 0x31000000).", rodata=(0x38000000, 0x00800000)),
+           "flash (8 MB at 0x38000000), data in ISRAM0/1 (4 MB at 0x31000000).", 32_000_000, rodata=(0x38000000, 0x00800000)),
 )}  # fmt: skip
 
 

@@ -185,8 +185,10 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
               "arena_file": ARENA_FILE}  # fmt: skip
     env = _env()
     files = dict(sources.files)
-    app = ["main.cc", "startup.c", f"{name}_sample.c", *sorted(f for f in sources.files if f.endswith((".c", ".cc")))]
+    app = ["main.cc", "startup.c", "edgekit_timer.c", f"{name}_sample.c",
+           *sorted(f for f in sources.files if f.endswith((".c", ".cc")))]  # fmt: skip
     files["main.cc"] = env.get_template("project/main.cc.j2").render(**common)
+    files.update(profile_files(env, common, graph))
     files["startup.c"] = env.get_template("project/startup.c.j2").render(**common)
     files[f"{name}_sample.c"] = env.get_template("project/sample.c.j2").render(
         **common, body=c_array_body(data), size=len(data), sample_note=note)
@@ -206,6 +208,13 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
         record["cmsis_nn_sources"] = len(lib)
     files[PROJECT] = json.dumps(record, indent=2, sort_keys=True) + "\n"
     return FirmwareProject(name, b, kernels, root, flags, files, record)
+
+
+def profile_files(env, common: dict, graph) -> dict:
+    """The instruction counter (edgekit_timer.c) and the per-op profiler main.cc includes."""
+    events = max(1, len(graph.ops))  # one event per op; control-flow subgraphs may run more (dropped)
+    return {"edgekit_profile.h": env.get_template("project/edgekit_profile.h.j2").render(**common, max_events=events),
+            "edgekit_timer.c": env.get_template("project/edgekit_timer.c.j2").render(**common)}  # fmt: skip
 
 
 def read_project(project: Path) -> dict:

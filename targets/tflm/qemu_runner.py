@@ -20,6 +20,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from targets.tflm.boards import get_board
 from targets.tflm.firmware import INPUTS_FILE, read_project
 from targets.tflm.fwbuild import require_tools
+from targets.tflm.icount import Counts, parse_counts
 from targets.tflm.sources import parse_c_array
 
 QEMU = "qemu-system-arm"
@@ -119,12 +120,15 @@ class QemuRunner(RunnerBase):
         self.elf = self.project / "build" / "fw.elf"
         if not self.elf.is_file():
             raise ToolchainError(f"{self.project}: no build/fw.elf; build the project first (make -C {self.project})")
-        self._board = get_board(rec["board"])
+        self._board, self._kernels = get_board(rec["board"]), rec["kernels"]
         data = parse_c_array((self.project / rec["model_source"]).read_text(), rec["name"])
         graph = TFLiteGraph(data, rec["model_source"])
         self.inputs = tuple(_info(t) for t in graph.inputs)
         self.outputs = tuple(_info(t) for t in graph.outputs)
         self.arena_used: int | None = None
+        self.counts: Counts | None = None  # instructions of the last run (per sample, per op)
+        self._per_sample: list[int] = []  # every run's, for device_summary
+        self._ops: Counts | None = None  # the first run's per-op counts
 
     def run_raw(self, samples: list[np.ndarray]) -> list[np.ndarray]:
         """Stored-type outputs for stored-type inputs (one array per tensor, batch first)."""
@@ -135,6 +139,9 @@ class QemuRunner(RunnerBase):
             raise UnsupportedError(f"{self.elf}: the firmware stopped under QEMU before sample {n}: {text.strip()[-300:]}")
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
+        self.counts = parse_counts(text, self._board.instructions_per_tick)
+        self._per_sample += self.counts.per_sample
+        self._ops = self._ops or self.counts
         outs = [np.zeros((n, *t.shape[1:]) if t.shape and t.shape[0] == 1 else (n, *t.shape), t.dtype) for t in self.outputs]
         lines = list(_OUT.finditer(text))
         if len(lines) != n * len(self.outputs):
@@ -148,6 +155,18 @@ class QemuRunner(RunnerBase):
         """Float outputs for a batch of float inputs, all samples in one QEMU run."""
         stored = [to_runtime(x, t) for x, t in zip(inputs, self.inputs)]
         return [from_runtime(y, t) for y, t in zip(self.run_raw(stored), self.outputs)]
+
+    def device_summary(self) -> dict:
+        """Instructions per inference over every sample run so far (median, range), the
+        costliest ops of the first sample, and the arena used: validation.json's ``device``."""
+        from targets.tflm.icount import per_op_table
+
+        s = sorted(self._per_sample)
+        out = {"board": self._board.name, "kernels": self._kernels, "arena_used": self.arena_used}
+        if s:
+            out.update(instructions_per_inference=s[(len(s) - 1) // 2], instructions_min=s[0], instructions_max=s[-1],
+                       resolution=self._board.instructions_per_tick, costliest_ops=per_op_table(self._ops, top=10))  # fmt: skip
+        return out
 
     def close(self) -> None:
         if self._tmp is not None:

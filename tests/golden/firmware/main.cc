@@ -3,7 +3,8 @@
 // Runs tiny.keras on the mps2-an386 board: samples from the host file
 // "edgekit_inputs.bin" over semihosting when it exists (each sample: every input tensor's bytes,
 // in order), otherwise the sample compiled into tiny_sample.c. Prints one line per
-// output tensor: "out SAMPLE TENSOR HEX-BYTES", then "edgekit-fw done N".
+// output tensor: "out SAMPLE TENSOR HEX-BYTES", then "edgekit-fw done N"; instruction counts
+// as edgekit_profile.h says.
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "tiny_model_data.h"
 #include "tiny_model_settings.h"
 #include "tiny_op_resolver.h"
+#include "edgekit_profile.h"
 
 extern "C" const uint8_t tiny_sample[];
 extern "C" const unsigned int tiny_sample_len;
@@ -83,16 +85,18 @@ int main() {
     return 1;
   }
   const size_t arena = arena_size();
-  static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, arena);
+  static edgekit::OpProfiler profiler;
+  static tflite::MicroInterpreter interpreter(model, resolver, tensor_arena, arena, nullptr, &profiler);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
     printf("edgekit-fw error: AllocateTensors failed with a %u-byte arena\n", static_cast<unsigned>(arena));
     return 1;
   }
   printf("edgekit-fw arena %u %u\n", static_cast<unsigned>(interpreter.arena_used_bytes()), static_cast<unsigned>(arena));
   FILE* in = fopen("edgekit_inputs.bin", "rb");
+  edgekit_timer_start();
   int n = 0;
   while (fill_inputs(interpreter, in)) {
-    if (interpreter.Invoke() != kTfLiteOk) {
+    if (edgekit::timed_invoke(interpreter, profiler, n) != kTfLiteOk) {
       printf("edgekit-fw error: Invoke failed on sample %d\n", n);
       return 1;
     }

@@ -14,6 +14,7 @@ extern int main(void);
 extern void __libc_init_array(void);
 extern void initialise_monitor_handles(void);
 extern void exit(int status) __attribute__((noreturn));
+extern void SysTick_Handler(void); /* edgekit_timer.c: counts the timer's wraps */
 
 /* -nostartfiles drops crti/crtn and crtbegin: __libc_init_array calls _init, C++ static
  * destructors registered with __cxa_atexit need __dso_handle. */
@@ -68,9 +69,9 @@ void Reset_Handler(void) {
   exit(status);
 }
 
-/* Initial stack pointer, reset, and the 14 other system exceptions. */
+/* Initial stack pointer, reset, and the 14 other system exceptions (the last: SysTick). */
 __attribute__((section(".vectors"), used)) void (*const vector_table[16])(void) = {
   (void (*)(void))&__StackTop, Reset_Handler,
   Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler, 0, 0, 0, 0,
-  Fault_Handler, Fault_Handler, 0, Fault_Handler, Fault_Handler,
+  Fault_Handler, Fault_Handler, 0, Fault_Handler, SysTick_Handler,
 };
