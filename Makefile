@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.edgekit-installed
+# Extras make installs: tests need dev and torch (PyTorch sources); EXTRAS=dev skips PyTorch.
+# The torch extra is large (CUDA torch from PyPI, ~5.5 GB): pip's wheel cache (~/.cache/pip,
+# on by default; keep it between CI runs) makes a fresh venv a local copy, not a download.
+EXTRAS ?= dev,torch
 
 .PHONY: demo test test-fast fuzz bench calibrate docs venv clean toolchain
 
@@ -10,7 +14,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

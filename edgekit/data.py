@@ -44,26 +44,34 @@ class Preprocess:
             raise OptionError(f"--std {_text(self.std)}: a standard deviation of 0 divides by zero; give non-zero values")
 
     def check(self, inputs: Sequence[TensorInfo]) -> None:
-        """Per-channel mean/std must match the last (channel) axis of every model input."""
+        """Per-channel mean/std must match the channel axis of every model input (the last
+        one, or axis 1 of an NCHW image)."""
         for option, values in (("--mean", self.mean), ("--std", self.std)):
             for t in inputs if values is not None and len(values) > 1 else ():
-                channels = t.shape[-1] if t.shape else 1
+                channels = t.shape[t.channel_axis] if t.shape else 1
                 if len(values) != channels:
+                    where = "axis 1 (NCHW)" if t.channel_axis == 1 else "its last axis"
                     raise OptionError(
                         f"{option} {_text(values)}: {len(values)} values, but model input '{t.name}' {tuple(t.shape)} "
-                        f"has {channels} channel(s) on its last axis; give one value or {channels}"
+                        f"has {channels} channel(s) on {where}; give one value or {channels}"
                     )
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
+    def apply(self, x: np.ndarray, channel_axis: int = -1) -> np.ndarray:
+        """``x`` preprocessed; per-channel values broadcast along ``channel_axis`` (1: NCHW)."""
         if self.scale is None and self.mean is None and self.std is None:
             return x
         x = x.astype(np.float32)
+
+        def per_channel(values) -> np.ndarray:
+            v = np.asarray(values, np.float32)
+            return v.reshape(-1, *([1] * (x.ndim - 2))) if channel_axis == 1 and v.size > 1 and x.ndim > 2 else v
+
         if self.scale is not None:
             x = x * np.float32(self.scale)
         if self.mean is not None:
-            x = x - np.asarray(self.mean, np.float32)
+            x = x - per_channel(self.mean)
         if self.std is not None:
-            x = x / np.asarray(self.std, np.float32)
+            x = x / per_channel(self.std)
         return x
 
     def to_json(self) -> dict:
@@ -205,7 +213,9 @@ class _ImageFolder:
         else:
             self.classes = None
         shape = info.shape[1:]
-        self.channels_first = len(shape) == 3 and shape[-1] not in (1, 3, 4) and shape[0] in (1, 3)
+        # Channels first where the source says so (NCHW: PyTorch, ONNX), else guessed from the shape.
+        self.channels_first = info.layout == "NCHW" or (
+            info.layout is None and len(shape) == 3 and shape[-1] not in (1, 3, 4) and shape[0] in (1, 3))
         c, h, w = (shape[0], shape[1], shape[2]) if self.channels_first else (
             (shape[2], shape[0], shape[1]) if len(shape) == 3 else (1, shape[0], shape[1]) if len(shape) == 2 else (0, 0, 0)
         )
@@ -270,7 +280,7 @@ class Dataset:
             seen += len(xs[0])
 
     def _prepare(self, x: np.ndarray, info: TensorInfo, first: int) -> np.ndarray:
-        x = self.preprocess.apply(np.asarray(x))
+        x = self.preprocess.apply(np.asarray(x), info.channel_axis)
         if x.dtype.kind == "f" and not np.isfinite(x).all():
             bad = first + int(np.argwhere(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))[0][0])
             raise DataError(f"{self.source}: sample {bad} contains NaN or Inf; clean the data")

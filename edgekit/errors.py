@@ -22,6 +22,10 @@ class UnsafeModelError(ModelFileError):
     """Loading the model would execute code stored in the file."""
 
 
+class MissingExtraError(EdgekitError):
+    """An optional dependency stack (an extra such as ``edgekit[torch]``) is not installed."""
+
+
 class DataError(EdgekitError):
     """Calibration or evaluation data is missing, malformed or does not fit the model."""
 

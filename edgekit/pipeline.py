@@ -7,7 +7,7 @@ work starts, writes into a staging directory, and moves the build into place at 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, closest_plan
 from targets import check_target_names, get_target
-from targets.base import Artifact, sha256_of
+from targets.base import Artifact, sha256_of, with_layouts
 
 RANDOM_CALIB = "random"
 LATENCY_SECONDS = 0.1  # per artifact in the export summary; `edgekit simulate` measures longer
@@ -48,6 +48,7 @@ class ExportOptions:
     io_dtype: str | None = None
     per_channel: str = "conv"
     float_layers: tuple[str, ...] = ()  # int8: keep these layers float (selective quantization)
+    layout: str | None = None  # TFLite/TFLM I/O of a channels-first source: "source" (None) or "nhwc"
     batch: int = 1
     input_shape: str | None = None
     signature: str | None = None
@@ -146,8 +147,11 @@ def as_requested(artifact: Artifact, spec: QuantSpec) -> Artifact:
     return replace(artifact, notes=(note, *artifact.notes), metadata={**artifact.metadata, "requested_scheme": spec.requested})
 
 
-def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResult:
-    """Run the whole export; nothing is left at ``opts.out`` unless it completes."""
+def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable[Path] = ()) -> ExportResult:
+    """Run the whole export; nothing is left at ``opts.out`` unless it completes.
+
+    ``read``: other files the run read (its config file), which ``--force`` must not delete.
+    """
     step = progress or (lambda text: contextlib.nullcontext())
     pairs = plan_specs(opts)
     prune_specs = plan_pruning(opts)
@@ -165,6 +169,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
     _check_artifact_names(opts)
     warnings: list[str] = []
     inputs = [Path(p) for p in (opts.model, opts.calib, opts.eval, opts.finetune, opts.labels) if p and p != RANDOM_CALIB]
+    inputs += [Path(p) for p in read]
 
     with staged_output(opts.out, opts.force, keep=inputs) as stage:
         session = ExportSession(stage)  # this run's conversions and the files it wrote itself
@@ -209,7 +214,8 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
         artifacts = []
         for target, spec in pairs:
             with step(f"Exporting {target.name} {spec.scheme}"):
-                artifacts.append(as_requested(target.export(model, spec, stage / target.name, calib, session), spec))
+                artifact = with_layouts(target.export(model, spec, stage / target.name, calib, session), model)
+                artifacts.append(as_requested(artifact, spec))
 
         report = None
         if evalset is not None:

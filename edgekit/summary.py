@@ -28,6 +28,9 @@ def render_export(result, console) -> None:
     table.add_column("vs float32", justify="right")
     evaluated = bool(ev.get("artifacts"))
     timed = bool(result.latency)
+    layouts = any(a.io_layout() for a in result.artifacts)  # a column only when some I/O is an image
+    if layouts:
+        table.add_column("I/O layout", no_wrap=True)
     if timed:
         table.add_column("host p50", justify="right", no_wrap=True)
     if evaluated:
@@ -36,6 +39,8 @@ def render_export(result, console) -> None:
     for a in result.artifacts:
         ref = size_reference(a.target, float32)
         row = [safe(artifact_key(a)), fmt_bytes(a.deployed_bytes), f"{a.deployed_bytes / ref:.2f}x" if ref else ""]
+        if layouts:
+            row.append(a.io_layout())
         if timed:
             t = result.latency.get(artifact_key(a))
             row.append(f"{fmt_ms(t['p50_ms'])} {t['variant']}" if t else "")

@@ -63,11 +63,14 @@ def format_of(artifact):
 
 
 def runner_for(artifact, **options):
-    """A loaded Runner for ``artifact``. ``options`` go to the runners that take them:
+    """A loaded Runner for ``artifact``, taking and returning data in the source model's layout
+    (transposed where the artifact's I/O layout differs). ``options`` go to the runners that take them:
     ``workers`` (TFLM: processes running samples in parallel), ``kernels`` (LiteRT), ``num_threads``."""
+    from edgekit.runtime.runner import in_source_layout
+
     runner = format_of(artifact).make_runner(**options)
     runner.load(artifact)
-    return runner
+    return in_source_layout(runner, artifact)  # data stay in the source's layout
 
 
 def device_names() -> list[str]:
@@ -79,10 +82,13 @@ def device_names() -> list[str]:
 
 def device_runner_for(artifact, device: str):
     """A loaded Runner for ``artifact`` on ``device``, or None when its format does not run there."""
+    from edgekit.runtime.runner import in_source_layout
+
     runner = format_of(artifact).device_runner(device)
-    if runner is not None:
-        runner.load(artifact)
-    return runner
+    if runner is None:
+        return None
+    runner.load(artifact)
+    return in_source_layout(runner, artifact)
 
 
 def format_for_file(path):

@@ -17,7 +17,7 @@ from edgekit.build import BuildDir
 from edgekit.files import sha256_of, tree_size as _size  # noqa: F401  (sha256_of: part of this API)
 from edgekit.model import SourceModel
 from edgekit.runtime.runner import Runner, RunnerBase  # noqa: F401  (declared for the formats)
-from edgekit.tensors import TensorInfo
+from edgekit.tensors import TensorInfo, describe_layouts
 from quantize.spec import QuantSpec
 from targets.metadata import RunnerMetadata
 
@@ -35,6 +35,10 @@ class Artifact:
     notes: tuple[str, ...] = ()  # what the target actually did, in plain words
     metadata: dict = field(default_factory=dict, compare=False)
     spec: QuantSpec | None = field(default=None, compare=False)  # None: a manifest older than the record
+    # (input layouts, output layouts) of the source model when they differ from this artifact's
+    # own (``inputs[i].layout``): runners then transpose (edgekit.runtime.runner.in_source_layout).
+    # None: the artifact takes data as the source does.
+    source_layouts: tuple[tuple[str | None, ...], tuple[str | None, ...]] | None = field(default=None, compare=False)
 
     @property
     def primary(self) -> Path:
@@ -65,11 +69,13 @@ class Artifact:
         """The Artifact a manifest entry describes, under build directory ``root``."""
         paths = [Path(f["path"]) for f in entry["files"]]
         directory = root / paths[0].parent
-        infos = [tuple(TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("scale"), t.get("zero_point"))
-                       for t in entry[k]) for k in ("inputs", "outputs")]  # fmt: skip
+        infos = [tuple(TensorInfo.from_json(t) for t in entry[k]) for k in ("inputs", "outputs")]
         spec = QuantSpec.from_json(entry["spec"]) if entry.get("spec") is not None else None
+        src = entry.get("source_layouts")
+        layouts = None if src is None else (tuple(src["inputs"]), tuple(src["outputs"]))
         return cls(entry["target"], entry["scheme"], directory, tuple(str(p.relative_to(paths[0].parent)) for p in paths),
-                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})), spec)  # fmt: skip
+                   infos[0], infos[1], tuple(entry.get("notes", ())), dict(entry.get("metadata", {})), spec,
+                   layouts)  # fmt: skip
 
     def to_json(self, root: Path) -> dict:
         """Manifest entry; paths relative to the build directory ``root``."""
@@ -87,7 +93,32 @@ class Artifact:
             "notes": list(self.notes),
             "metadata": self.metadata,
             **({"spec": self.spec.to_json()} if self.spec is not None else {}),
+            **({"source_layouts": {"inputs": list(self.source_layouts[0]), "outputs": list(self.source_layouts[1])}}
+               if self.source_layouts is not None else {}),
         }
+
+    def io_layout(self) -> str:
+        """The I/O layout in words: "NCHW", "NHWC (source NCHW)", "" for non-image I/O."""
+        src = None if self.source_layouts is None else [*self.source_layouts[0], *self.source_layouts[1]]
+        return describe_layouts([t.layout for t in (*self.inputs, *self.outputs)], src)
+
+
+def with_layouts(artifact: Artifact, model: SourceModel, layout: str | None = None) -> Artifact:
+    """``artifact`` with every I/O layout recorded: tensors the target left without one take
+    ``layout`` ("nhwc": the target made image I/O channels last) or else the source tensor's
+    at the same position (converters keep the source's layout unless told otherwise); the
+    source's layouts are kept where the artifact's differ. Idempotent."""
+    from edgekit.tensors import NHWC
+
+    def fill(mine: tuple[TensorInfo, ...], src: tuple[TensorInfo, ...]) -> tuple[TensorInfo, ...]:
+        return tuple(replace(t, layout=NHWC if layout == "nhwc" else s.layout)
+                     if t.layout is None and s.layout and len(t.shape) == 4 else t
+                     for t, s in zip(mine, src)) + mine[len(src):]  # fmt: skip
+
+    ins, outs = fill(artifact.inputs, model.inputs), fill(artifact.outputs, model.outputs)
+    src = tuple(t.layout for t in model.inputs), tuple(t.layout for t in model.outputs)
+    differs = any(a.layout != b for a, b in zip((*ins, *outs), (*src[0], *src[1])) if a.layout and b)
+    return replace(artifact, inputs=ins, outputs=outs, source_layouts=src if differs else None)
 
 
 def build_artifacts(build: BuildDir, manifest: dict | None = None) -> list[Artifact]:

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edgekit  # noqa: F401  (before any framework: blocks triton, see edgekit.block_triton)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]

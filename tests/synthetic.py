@@ -107,3 +107,21 @@ def sharpen(predict_tf, x: np.ndarray, lo: float, hi: float, steps: int = 10) ->
             loss = -tf.reduce_sum(tf.math.log(tf.gather(probs, target, batch_dims=1) + 1e-9))
         x.assign(tf.clip_by_value(x - step * tf.sign(tape.gradient(loss, x)), lo, hi))
     return x.numpy()
+
+
+def sharpen_torch(module, x: np.ndarray, lo: float, hi: float, steps: int = 10) -> np.ndarray:
+    """``sharpen`` for a PyTorch module (eval mode): the same signed-gradient steps, by autograd."""
+    from edgekit.loaders.torch import import_torch
+
+    torch = import_torch()
+    xt = torch.tensor(np.asarray(x, np.float32), requires_grad=True)
+    with torch.no_grad():
+        target = module(xt).argmax(1)
+    step = 0.01 * (hi - lo)
+    for _ in range(steps):
+        logp = torch.log_softmax(module(xt), dim=1)
+        loss = -logp.gather(1, target[:, None]).sum()
+        (grad,) = torch.autograd.grad(loss, xt)
+        with torch.no_grad():
+            xt.sub_(step * grad.sign()).clamp_(lo, hi)
+    return xt.detach().numpy()

@@ -183,3 +183,19 @@ def test_labels_read_is_bounded(tmp_path):
         f.truncate(64 << 20)  # sparse 64 MiB: never read
     with pytest.raises(DataError, match="--labels .*labels.txt: 67,108,864 bytes, more than"):
         read_labels(tmp_path / "labels.txt")
+
+
+def test_nchw_inputs_take_per_channel_values_and_images_on_axis_1(tmp_path):
+    from PIL import Image
+
+    nchw = (TensorInfo("img", (1, 3, 4, 4), "float32", layout="NCHW"),)
+    np.savez(tmp_path / "d.npz", x=np.ones((2, 3, 4, 4), np.float32))
+    (b,) = Dataset.open(tmp_path / "d.npz", nchw, Preprocess(mean=(1.0, 2.0, 3.0))).batches()
+    assert [float(b.inputs[0][0, c, 0, 0]) for c in range(3)] == [0.0, -1.0, -2.0]
+    with pytest.raises(OptionError, match=r"has 3 channel\(s\) on axis 1 \(NCHW\)"):
+        Dataset.open(tmp_path / "d.npz", nchw, Preprocess(mean=(1.0, 2.0, 3.0, 4.0)))
+    # A 4x4 RGB image into a (3, 4, 4) input: by its shape alone it would pass for 3x4 RGBA.
+    (tmp_path / "imgs").mkdir()
+    Image.fromarray(np.dstack([np.full((4, 4), v, np.uint8) for v in (10, 20, 30)])).save(tmp_path / "imgs" / "a.png")
+    (b,) = Dataset.open(tmp_path / "imgs", nchw).batches()
+    assert b.inputs[0].shape == (1, 3, 4, 4) and [float(b.inputs[0][0, c, 1, 1]) for c in range(3)] == [10, 20, 30]

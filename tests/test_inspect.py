@@ -4,7 +4,7 @@ import pytest
 from rich.console import Console
 
 from edgekit.inspect import inspect_path, render
-from tests.conftest import SHARED, needs_shared
+from tests.conftest import SHARED, needs_shared, run_cli
 
 ALL_TFLITE = sorted(SHARED.rglob("*.tflite")) if SHARED.exists() else []
 
@@ -49,3 +49,15 @@ def test_names_and_paths_from_the_file_print_literally(tmp_path):
     text = out.getvalue()
     assert "\x1b[2J" not in text and "\x07" not in text and "\r" not in text
     assert "serving_default_x[/]\\x1b[2J\\x07\\x0d]:0" in text and "x[/]y.tflite" in text
+
+
+def test_pt2_source_lists_aten_ops_layouts_params_and_macs(tmp_path):
+    from tests.torch_models import save_pt2, tiny_cnn
+
+    path = save_pt2(tiny_cnn(), tmp_path / "tiny.pt2")
+    report = inspect_path(path)
+    assert report["format"] == "torch" and report["inputs"][0]["layout"] == "NCHW"
+    assert report["source_ops"]["aten.conv2d"] == 3 and report["source_ops"]["aten.linear"] == 1
+    assert report["macs"] > 0 and report["params"]["count"] > 0
+    r = run_cli("inspect", path)
+    assert r.returncode == 0 and "Ops of the torch program" in r.stdout and "aten.batch_norm" in r.stdout

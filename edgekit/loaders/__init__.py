@@ -22,11 +22,23 @@ def pick_loader(path: Path):
         from edgekit.loaders.keras import load_keras
 
         return load_keras
+    if suffix == ".onnx":
+        from edgekit.loaders.onnx import load_onnx
+
+        return load_onnx
     if suffix == ".tflite":
         from edgekit.loaders.tflite import load_tflite
 
         return load_tflite
+    if suffix == ".pt2":
+        from edgekit.loaders.torch import load_pt2
+
+        return load_pt2
+    if suffix in (".pt", ".pth"):
+        from edgekit.loaders.torch import load_pickled
+
+        return load_pickled
     raise ModelFileError(
-        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite file "
+        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .onnx, .pt2 file "
         "or a SavedModel directory"
     )

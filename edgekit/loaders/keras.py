@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from edgekit.errors import ModelFileError, UnsafeModelError
 from edgekit.loaders.safety import check_keras_config
-from edgekit.tensors import TensorInfo, resolve_shape
+from edgekit.tensors import TensorInfo, image_layout, resolve_shape
 
 
 def _h5_header(path: Path) -> tuple[str | None, str | bytes | None]:
@@ -53,6 +54,11 @@ def _dtype_name(dtype) -> str:
     return getattr(dtype, "name", None) or str(dtype)
 
 
+def _image(t: TensorInfo) -> TensorInfo:
+    """Keras images are channels last (a rank-4 tensor is NHWC)."""
+    return replace(t, layout=image_layout(t.shape, channels_first=False))
+
+
 class KerasBackend:
     def __init__(self, model, kind: str, batch: int, input_shapes: dict):
         self.model = model
@@ -60,7 +66,7 @@ class KerasBackend:
         self._fixed = None
         names = [t.name.split(":")[0] for t in model.inputs]
         self.inputs = tuple(
-            TensorInfo(n, resolve_shape(n, tuple(t.shape), batch, input_shapes), _dtype_name(t.dtype))
+            _image(TensorInfo(n, resolve_shape(n, tuple(t.shape), batch, input_shapes), _dtype_name(t.dtype)))
             for n, t in zip(names, model.inputs)
         )
         out_names = list(getattr(model, "output_names", None) or [])
@@ -68,7 +74,7 @@ class KerasBackend:
             out_names = [f"output_{i}" for i in range(len(model.outputs))]
         out_batch = self.inputs[0].shape[0] if self.inputs else batch
         self.outputs = tuple(
-            TensorInfo(n, tuple(out_batch if d is None else int(d) for d in t.shape), _dtype_name(t.dtype))
+            _image(TensorInfo(n, tuple(out_batch if d is None else int(d) for d in t.shape), _dtype_name(t.dtype)))
             for n, t in zip(out_names, model.outputs)
         )
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekit.errors import ModelFileError, OptionError
 from edgekit.loaders.saved_model_scan import check_saved_model
-from edgekit.tensors import TensorInfo, resolve_shape
+from edgekit.tensors import TensorInfo, image_layout, resolve_shape
 
 
 class SavedModelBackend:
@@ -31,6 +31,7 @@ class SavedModelBackend:
                 n,
                 resolve_shape(n, tuple(kwargs[n].shape.as_list()), batch, input_shapes),
                 kwargs[n].dtype.name,
+                layout=image_layout(kwargs[n].shape.as_list(), channels_first=False),  # TensorFlow: NHWC
             )
             for n in self.input_names
         )
@@ -42,6 +43,7 @@ class SavedModelBackend:
                 n,
                 tuple(out_batch if d is None else int(d) for d in spec.shape.as_list()),
                 spec.dtype.name,
+                layout=image_layout(spec.shape.as_list(), channels_first=False),
             )
             for n, spec in zip(self.output_names, _ordered(outs, self.output_names))
         )

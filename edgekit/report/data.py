@@ -16,6 +16,7 @@ from edgekit.build import BuildDir
 from edgekit.errors import ModelFileError
 from edgekit.export_options import reproduce_args
 from edgekit.fmt import short_layer
+from edgekit.tensors import describe_layouts
 from targets import size_reference
 from targets.metadata import RunnerMetadata
 from targets.registry import formats
@@ -25,7 +26,14 @@ HEADLINE = {"top1": "top-1", "auc": "AUC", "agreement": "agreement"}
 
 def _tensor(t: dict) -> str:
     shape = "x".join(str(d) for d in t.get("shape", []))
-    return f"{t.get('name', '?')} {shape} {t.get('dtype', '')}".strip()
+    return f"{t.get('name', '?')} {shape} {t.get('dtype', '')} {t.get('layout') or ''}".strip()
+
+
+def _layout(a: dict) -> str:
+    """A manifest entry's I/O layout in words (edgekit.tensors.describe_layouts)."""
+    src = a.get("source_layouts")
+    return describe_layouts([t.get("layout") for t in (*a.get("inputs", []), *a.get("outputs", []))],
+                            None if src is None else [*src.get("inputs", []), *src.get("outputs", [])])  # fmt: skip
 
 
 def _headline(validation: dict | None) -> str | None:
@@ -68,7 +76,7 @@ def collect(build_dir: Path) -> dict:
         artifacts.append({
             "key": key, "target": a["target"], "scheme": a["scheme"], "file": a["files"][0]["path"],
             "bytes": _deployed(a), "vs_float32": _deployed(a) / ref if ref else None,
-            "macs": a.get("metadata", {}).get("macs"), "notes": list(a.get("notes", [])),
+            "macs": a.get("metadata", {}).get("macs"), "notes": list(a.get("notes", [])), "layout": _layout(a),
             "accuracy": m.get(head) if head else None, "agreement": m.get("agreement"), "cosine": m.get("cosine"),
             "host_ms": host["p50_ms"] if host else None, "host_variant": host["variant"] if host else None,
             "device_ms": est.get("latency_ms") if est.get("applies") else None,

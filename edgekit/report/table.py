@@ -12,10 +12,13 @@ def _pct(v) -> str:
 def artifact_table(view: dict) -> tuple[list[str], list[list[str]]]:
     """(column headers, one row of cells per artifact)."""
     device = (view.get("device") or {}).get("name")
+    layouts = any(a.get("layout") for a in view["artifacts"])  # a column only when some I/O is an image
     head = [
         "artifact", "scheme", "size", "vs float32", view["headline_label"] or "accuracy", "agreement", "cosine",
         "host p50", f"{device} latency (est.)" if device else "device latency (est.)", "RAM", "flash", "fits?",
     ]  # fmt: skip
+    if layouts:
+        head.append("I/O layout")
     rows = []
     for a in view["artifacts"]:
         est = f"≈{fmt_ms(a['device_ms'])} ±{100 * a['device_error']:.0f}%" if a["device_ms"] is not None else "–"
@@ -31,4 +34,6 @@ def artifact_table(view: dict) -> tuple[list[str], list[list[str]]]:
             fmt_bytes(a["flash_bytes"]) if a["flash_bytes"] is not None else "–",
             fits,
         ])  # fmt: skip
+        if layouts:
+            rows[-1].append(a.get("layout") or "–")
     return head, rows

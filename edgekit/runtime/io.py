@@ -1,10 +1,11 @@
-"""The float <-> integer conversions every runner applies at its boundary."""
+"""What every runner applies at its boundary: float <-> integer conversions, and the
+transposition between the source's image layout and the artifact's."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgekit.tensors import TensorInfo
+from edgekit.tensors import TensorInfo, permutation
 
 
 _INT_RANGES = {
@@ -35,3 +36,10 @@ def from_runtime(y: np.ndarray, info: TensorInfo) -> np.ndarray:
     if info.quantized:
         return ((y.astype(np.float64) - info.zero_point) * info.scale).astype(np.float32)
     return y.astype(np.float32) if y.dtype != np.float32 else y
+
+
+def to_layout(x: np.ndarray, src: str | None, dst: str | None) -> np.ndarray:
+    """An image batch in layout ``src`` rearranged into ``dst`` (contiguous); anything else
+    (same layout, a non-image tensor) unchanged."""
+    perm = permutation(src, dst)
+    return x if perm is None else np.ascontiguousarray(np.transpose(x, perm))

@@ -103,6 +103,9 @@ class CoreMLTarget:
                     raise OptionError(f"coreml {option}: {len(names)} name(s) for {len(tensors)} tensor(s) of {model.name}")
             if self.input_kind == "image" and spec.scheme == "int8":
                 raise UnsupportedError("coreml int8 calibrates on tensors; use --coreml-input tensor with int8")
+            if self.input_kind == "image" and model.via_torch:
+                raise UnsupportedError("--coreml-input image takes a channels-last (Keras, SavedModel) source; "
+                                       "use --coreml-input tensor for a PyTorch model")  # fmt: skip
             if self.input_kind == "image" and (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4
                                                or model.inputs[0].shape[-1] not in (1, 3)):  # fmt: skip
                 raise UnsupportedError("--coreml-input image needs one NHWC input with 1 or 3 channels")
@@ -166,7 +169,7 @@ class CoreMLTarget:
         import coremltools as ct
         import numpy as np
 
-        fn = _concrete_function(model)
+        source, source_kind = (_traced(model), "pytorch") if model.via_torch else (_concrete_function(model), "tensorflow")
         image_meta: dict = {}
         if self.input_kind == "image":
             t = model.inputs[0]
@@ -186,7 +189,7 @@ class CoreMLTarget:
             kwargs["classifier_config"] = ct.ClassifierConfig(list(self.labels))
         try:
             mlmodel = ct.convert(
-                [fn], source="tensorflow", convert_to="mlprogram", inputs=inputs,
+                [source] if source_kind == "tensorflow" else source, source=source_kind, convert_to="mlprogram", inputs=inputs,
                 minimum_deployment_target=getattr(ct.target, self.deployment_target),
                 compute_precision=ct.precision.FLOAT32 if self.compute_precision(spec) == "float32" else ct.precision.FLOAT16,
                 skip_model_load=not runtime_available(), **kwargs,
@@ -266,6 +269,26 @@ def _concrete_function(model: SourceModel):
         return tf.function(call).get_concrete_function(*specs)
     fn, _ = model.concrete_function()
     return fn
+
+
+def _traced(model: SourceModel):
+    """The PyTorch program as TorchScript, traced with the fixed example inputs.
+
+    coremltools' TorchScript frontend is its tested path; its ExportedProgram frontend (9.0)
+    fails on torch 2.14 programs (``aten.max_pool2d`` with a default stride: "got 2 input(s),
+    expected minimum 3"), so the module of the ExportedProgram is traced instead: the same
+    ATen calls, no Python from the file (the graph's targets were checked at load)."""
+    import warnings
+
+    import torch
+
+    module = model.exported_program().module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings of the program's own shape asserts
+        try:
+            return torch.jit.trace(module, model.example_inputs(), strict=False, check_trace=False)
+        except Exception as e:  # the tracer raises RuntimeError and friends per op
+            raise ConversionError(f"coremltools needs a traced module; tracing {model.path} failed: {_first_line(e)}") from e
 
 
 def _compress(mlmodel, scheme: str, sparsity: float, calib, spec: QuantSpec):

@@ -476,6 +476,10 @@ OPS = {
     "abs": _unary(np.abs), "square": _unary(np.square), "floor": _unary(np.floor), "ceil": _unary(np.ceil),
     "leaky_relu": lambda a: np.where(np.asarray(a["x"]) >= 0, a["x"], float(a.get("alpha", 0.01)) * np.asarray(a["x"], np.float32)).astype(np.float32),
     "clip": lambda a: np.clip(np.asarray(a["x"], np.float32), float(a["alpha"]), float(a["beta"])),
+    # min(max(alpha * x + beta, 0), 1) (PyTorch's hardsigmoid/hardswish convert to it) and
+    # x where x >= alpha else 0 (PyTorch's Hardswish).
+    "sigmoid_hard": lambda a: np.clip(float(a["alpha"]) * np.asarray(a["x"], np.float32) + float(a["beta"]), 0, 1).astype(np.float32),
+    "thresholded_relu": lambda a: np.where(np.asarray(a["x"]) >= float(a["alpha"]), a["x"], 0).astype(np.float32),
     "gelu": gelu, "softmax": softmax,
     "reduce_mean": _reduce(lambda x, ax, k: x.mean(axis=ax, keepdims=k)),
     "reduce_sum": _reduce(lambda x, ax, k: x.sum(axis=ax, keepdims=k)),

@@ -158,14 +158,27 @@ def convert(model: SourceModel):
     import openvino as ov
 
     try:
-        if model.kind in ("keras", "tf_keras"):
-            ov_model = ov.convert_model(model.keras_model())
-            # Keras names symbolic tensors from a process-wide counter (keras_tensor_34): name the
-            # outputs after the SourceModel's so the IR bytes do not depend on what ran before.
+        if model.kind in ("keras", "tf_keras", "torch"):
+            # OpenVINO's PyTorch frontend reads the ExportedProgram itself (fixed shapes).
+            ov_model = (ov.convert_model(model.keras_model()) if model.kind != "torch" else
+                        ov.convert_model(model.exported_program(), input=[list(t.shape) for t in model.inputs]))
+            # Keras names symbolic tensors from a process-wide counter (keras_tensor_34), the
+            # PyTorch frontend not at all: name the I/O after the SourceModel's so the IR bytes
+            # do not depend on what ran before.
             for port, result, info in zip(ov_model.outputs, ov_model.get_results(), model.outputs):
                 port.get_tensor().set_names({info.name})
                 result.set_friendly_name(info.name)
+            if model.kind == "torch":
+                for port, param, info in zip(ov_model.inputs, ov_model.get_parameters(), model.inputs):
+                    port.get_tensor().set_names({info.name})
+                    param.set_friendly_name(info.name)
             return ov_model
+        if model.kind == "onnx":
+            import io
+
+            # The checked model with fixed shapes and weights inline, not the file: OpenVINO's
+            # frontend would follow external-data paths itself.
+            return ov.convert_model(io.BytesIO(model.onnx_bytes()))
         inputs = [(t.name, list(t.shape)) for t in model.inputs]
         return ov.convert_model(str(model.path), input=inputs)
     except EdgekitError:

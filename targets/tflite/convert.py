@@ -8,28 +8,43 @@ QuantizationDebugger, which the per-layer report in ``targets.tflite.layers`` us
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from edgekit.errors import ConversionError, EdgekitError, OptionError, UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession, session_or_new
 from quantize.calibration import calibration_samples, representative_dataset
 from quantize.spec import QuantSpec
+from targets.tflite.converted import Conversion
+
+# Schemes of a PyTorch source: its float32 .tflite (litert-torch) as it is, with float16
+# weights, or quantized by AI Edge Quantizer.
+QUANTIZED_FROM_FLOAT = ("int8", "int16x8", "dynamic")
+TORCH_SCHEMES = ("float32", "float16", *QUANTIZED_FROM_FLOAT)
 
 
-@dataclass(frozen=True)
-class Conversion:
-    """One TFLite conversion: the flatbuffer and how many calibration samples it used."""
-
-    data: bytes
-    calibration_used: int
-
-
-def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> Conversion:
-    """The TFLite conversion for ``spec``, made once per model, spec and calibration set of a
-    session (the TFLite and TFLM targets and pruning's size report of one run share it)."""
+def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+               layout: str | None = None) -> Conversion:  # fmt: skip
+    """The TFLite conversion for ``spec``, made once per model, spec, calibration set and I/O
+    layout of a session (the TFLite and TFLM targets and pruning's size report of one run share
+    it). ``layout``: "nhwc" for channels-last I/O of a channels-first source, None: the source's.
+    A ``.tflite`` source is taken as it is when it already is ``spec``'s scheme; a float32 one,
+    and the float32 conversion of a PyTorch source, are quantized by AI Edge Quantizer
+    (``targets.tflite.post_quantize``)."""
     session = session_or_new(session)
-    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None)
+    if model.kind == "tflite":
+        data = model.tflite_bytes()
+        if model.backend.graph.quant_scheme() == spec.scheme:
+            return Conversion(data, 0)
+        from targets.tflite.post_quantize import quantize_float_tflite
+
+        return quantize_float_tflite(data, spec, calib, session, batch=model.batch, source=str(model.path))
+    if model.via_torch and spec.scheme in QUANTIZED_FROM_FLOAT:
+        from targets.tflite.post_quantize import quantize_float_tflite
+        from targets.tflite.torch_convert import calibration_in_layout
+
+        return quantize_float_tflite(float_source(model, session, layout), spec,
+                                     calibration_in_layout(model, calib, layout, session), session,
+                                     batch=model.batch, source=str(model.path))  # fmt: skip
+    key = ("tflite", id(model.backend), spec, id(calib) if spec.needs_calibration else None, layout)
 
     def make() -> Conversion:
         samples = None
@@ -37,16 +52,43 @@ def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportS
             if calib is None:
                 raise UnsupportedError(f"scheme {spec.scheme} needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
-        data = _convert(model, spec, samples, session)
+        data = _convert(model, spec, samples, session, layout)
         session.trust(data)  # our converter's output goes to LiteRT without a crash probe
         return Conversion(data, sum(len(s[0]) for s in samples) if samples else 0)
 
     return session.cached(key, make, keep=(model.backend, calib))
 
 
-def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None,
+                   layout: str | None = None) -> bytes:  # fmt: skip
     """The TFLite flatbuffer of ``conversion``."""
-    return conversion(model, spec, calib, session).data
+    return conversion(model, spec, calib, session, layout).data
+
+
+def float_source(model: SourceModel, session: ExportSession, layout: str | None = None) -> bytes:
+    """The float32 flatbuffer of a source TensorFlow's converter does not read (PyTorch, via
+    litert-torch), once per session: the other schemes quantize it."""
+    from targets.tflite import torch_convert
+
+    def make() -> bytes:
+        data = torch_convert.float_flatbuffer(model, layout)
+        session.trust(data)
+        return data
+
+    return session.cached(("tflite-float", id(model.backend), layout), make, keep=(model.backend,))
+
+
+def _from_float(model: SourceModel, spec: QuantSpec, session: ExportSession | None, layout) -> bytes:
+    """float32 or float16 of a PyTorch source (``conversion`` quantizes the others)."""
+    from targets.tflite import torch_convert
+
+    data = float_source(model, session_or_new(session), layout)
+    if spec.scheme == "float16":
+        return torch_convert.float16_flatbuffer(data)
+    if spec.scheme != "float32":
+        raise UnsupportedError(f"{model.path}: a PyTorch model converts to tflite {', '.join(TORCH_SCHEMES)}, "
+                               f"not {spec.scheme}")  # fmt: skip
+    return data
 
 
 def _converter(model: SourceModel):
@@ -88,9 +130,14 @@ def configured_converter(model: SourceModel, spec: QuantSpec, samples, allow_flo
     return conv
 
 
-def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None) -> bytes:
+def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSession | None = None,
+             layout: str | None = None) -> bytes:  # fmt: skip
+    """TensorFlow-family sources are NHWC already: ``layout`` changes nothing for them; a
+    PyTorch source converts through litert-torch with channels-last I/O when it is "nhwc"."""
     scheme = spec.scheme
     try:
+        if model.via_torch:
+            return _from_float(model, spec, session, layout)
         if spec.float_layers:
             return selective_int8(model, spec, samples, session)
         return bytes(configured_converter(model, spec, samples).convert())

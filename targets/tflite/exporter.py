@@ -2,7 +2,8 @@
 
 Keras models go through ``from_keras_model`` (with the fixed-shape input layers the
 SourceModel resolved), SavedModels through their fixed-signature concrete function. A
-``.tflite`` source is re-emitted unchanged when it already is the requested scheme.
+``.tflite`` source is re-emitted unchanged when it already is the requested scheme; a float32
+one is quantized to int8, int16x8 or dynamic by AI Edge Quantizer (``post_quantize``).
 Every written file is loaded once in LiteRT and invoked, to prove it runs.
 """
 
@@ -16,8 +17,9 @@ from edgekit.session import ExportSession, session_or_new
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.calibration import calibration_record
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme, tflite_source_scheme
-from targets.tflite.convert import conversion
+from targets.base import Artifact, check_scheme, with_layouts
+from targets.tflite.convert import TORCH_SCHEMES, conversion
+from targets.tflite.post_quantize import check_source
 
 _DESCRIBE = {
     "float32": "float32 weights and activations",
@@ -34,16 +36,21 @@ class TFLiteTarget:
     schemes = frozenset(_DESCRIBE)
     suffix = ".tflite"
 
+    def __init__(self, layout: str | None = None):
+        # "nhwc": channels-last I/O for a channels-first (PyTorch, ONNX) source; None/"source":
+        # the source's layout. TensorFlow-family sources are NHWC either way.
+        self.layout = None if layout in (None, "source") else layout
+
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
-        """Refuse schemes TFLite cannot produce, and re-quantizing a .tflite source."""
+        """Refuse schemes TFLite cannot produce, and what a .tflite source cannot become."""
         check_scheme(self, spec)
-        have = tflite_source_scheme(model)
-        if have is not None:
-            if spec.scheme != have:
-                raise UnsupportedError(
-                    f"{model.path} is already a {have} .tflite and can only be re-emitted as it is "
-                    f"(--quant {have}); to get {spec.scheme}, export from the Keras or SavedModel source"
-                )
+        check_source(model, spec, self.name)
+        if model is not None and model.via_torch and spec.scheme not in TORCH_SCHEMES:
+            raise UnsupportedError(f"{model.path}: a {model.kind} model converts to tflite {', '.join(TORCH_SCHEMES)} "
+                                   f"(litert-torch, then AI Edge Quantizer), not {spec.scheme}")  # fmt: skip
+        if model is not None and model.via_torch and spec.float_layers:
+            raise UnsupportedError(f"--float-layers works with Keras and SavedModel sources (TFLiteConverter), "
+                                   f"not a {model.kind} model ({model.path})")  # fmt: skip
 
     def describe(self, spec: QuantSpec) -> str:
         text = _DESCRIBE[spec.scheme]
@@ -66,15 +73,16 @@ class TFLiteTarget:
         session = session_or_new(session)
         notes = [self.describe(spec)]
         meta: dict = {}
-        if model.kind == "tflite":
-            content = model.tflite_bytes()
+        converted = conversion(model, spec, calib, session, self.layout)
+        content = converted.data
+        if model.kind == "tflite" and converted.quantizer is None:
             notes.append("re-emitted unchanged from the .tflite source")
-        else:
-            converted = conversion(model, spec, calib, session)
-            content = converted.data
-            if spec.needs_calibration:
-                meta["calibration"], note = calibration_record(calib, converted.calibration_used)
-                notes.append(note)
+        if converted.quantizer is not None:
+            notes.append(converted.quantizer)
+            meta["quantizer"] = converted.record
+        if spec.needs_calibration and converted.calibration_used:
+            meta["calibration"], note = calibration_record(calib, converted.calibration_used)
+            notes.append(note)
         out_dir.mkdir(parents=True, exist_ok=True)
         filename = f"{model.name}_{spec.scheme}{self.suffix}"
         (out_dir / filename).write_bytes(content)
@@ -95,7 +103,7 @@ class TFLiteTarget:
             )
         meta["ops"] = graph.op_histogram()
         meta["macs"] = graph.macs
-        return Artifact(
+        return with_layouts(Artifact(
             target=self.name,
             scheme=spec.scheme,
             directory=out_dir,
@@ -105,7 +113,7 @@ class TFLiteTarget:
             notes=tuple(notes),
             metadata=meta,
             spec=spec,
-        )
+        ), model, self.layout)
 
 
 def _sparse_note(graph: TFLiteGraph) -> str:

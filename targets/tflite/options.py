@@ -12,5 +12,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("float_layers", ("--float-layers",), default=(), comma_list=True,
            help="int8: keep these layers float (names from the per-layer report, comma-separated)."),
 )
+# The target's constructor keyword (TFLM, which converts through it, takes it too).
+LAYOUT = Option("layout", ("--layout",), choices=("source", "nhwc"), arg="layout",
+                help="I/O layout of a channels-first (PyTorch, ONNX) model's .tflite: source (default) or nhwc.",
+                doc="I/O layout of the `.tflite` of a channels-first (PyTorch, ONNX) model: `source` (default: NCHW "
+                    "as the model, one TRANSPOSE at each image input and output) or `nhwc` (channels-last I/O, no "
+                    "TRANSPOSE at all); calibration and evaluation data stay in the model's layout either way "
+                    "([layouts](sources.md#layouts)). Keras, SavedModel and `.tflite` sources are NHWC already")
+OPTIONS = (*OPTIONS, LAYOUT)
 # Constructor keyword -> the shared export option it reads.
 READS: dict[str, str] = {}

@@ -1,6 +1,7 @@
 """TFLite Micro: the model as C arrays, its settings, a pruned op resolver, the exact arena.
 
-The TFLite flatbuffer comes from the TFLite target's converter (or is given as ``.tflite``);
+The TFLite flatbuffer comes from the TFLite target's converter (or is given as ``.tflite``, and
+quantized by AI Edge Quantizer when it is float and int8/int16x8 is asked for);
 it is checked against TFLM's op table before anything is written, its arena is measured with
 the real TFLM interpreter in a child process, and the bytes parsed back from the generated C
 array are run once in TFLM to prove the file is right.
@@ -11,17 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import ModelFileError, OptionError, UnsupportedError
+from edgekit.errors import ModelFileError, OptionError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
-from targets.base import Artifact, check_scheme, tflite_source_scheme
+from targets.base import Artifact, check_scheme, with_layouts
 from targets.c_names import model_c_name
 from targets.tflm.ops import check_graph, resolver_ops
 from targets.tflm.sources import ArenaFigures, check_section, parse_c_array, render_sources
@@ -52,7 +53,8 @@ class TFLMTarget:
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,
-                 labels: list[str] | None = None, arena_margin: int | None = None, keep_strings: bool = False):  # fmt: skip
+                 labels: list[str] | None = None, arena_margin: int | None = None, layout: str | None = None,
+                 keep_strings: bool = False):  # fmt: skip
         if lang not in ("c", "cc"):
             raise OptionError(f"--lang {lang!r}: choose c or cc")
         check_margin(arena_margin)
@@ -62,18 +64,16 @@ class TFLMTarget:
         self.section = section
         self.labels = labels
         self.arena_margin = arena_margin
+        self.layout = None if layout in (None, "source") else layout  # as the TFLite target's
         self.keep_strings = bool(keep_strings)
         if c_name is not None:
             model_c_name(c_name, explicit=True)
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         check_scheme(self, spec)
-        have = tflite_source_scheme(model)
-        if have is not None:
-            if have != spec.scheme:
-                raise UnsupportedError(
-                    f"{model.path} is a {have} .tflite; the tflm target uses it as it is (--quant tflm={have})"
-                )
+        from targets.tflite.post_quantize import check_source
+
+        check_source(model, spec, self.name)
 
     def describe(self, spec: QuantSpec) -> str:
         return f"TFLM C sources ({'C++' if self.lang == 'cc' else 'C'}) of the {spec.scheme} TFLite model"
@@ -83,19 +83,21 @@ class TFLMTarget:
         """Convert (or take) the TFLite model (the TFLite target's conversion of the same
         ``session``) and write the C sources into ``out_dir``."""
         self.check(model, spec)
-        if model.kind == "tflite":
-            data = model.tflite_bytes()
-        else:
-            from targets.tflite.convert import convert_cached
+        from targets.tflite.convert import conversion
 
-            data = convert_cached(model, spec, calib, session)
+        converted = conversion(model, spec, calib, session, self.layout)
+        data = converted.data
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,
             labels=self.labels, arena_margin=self.arena_margin, keep_strings=self.keep_strings,
         )  # fmt: skip
         # One folder per scheme: the file names carry the C name, not the scheme.
-        return sources.write(out_dir / spec.scheme, spec)
+        artifact = with_layouts(sources.write(out_dir / spec.scheme, spec), model, self.layout)
+        if converted.quantizer is None:
+            return artifact
+        return replace(artifact, notes=(converted.quantizer, *artifact.notes),
+                       metadata={**artifact.metadata, "quantizer": converted.record})
 
 
 def _main_tensor_names(names: dict | None) -> list | None:

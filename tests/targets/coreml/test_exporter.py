@@ -219,3 +219,29 @@ def test_ad_float32_package_is_closer_to_exact_math_than_tensorflow(tmp_path):
     ours, tf_err = np.abs(runner.run([x])[0] - exact).max(), np.abs(model.predict(x)[0] - exact).max()
     print(f"\nad float32: max abs vs float64 — interpreter {ours:.2e}, TensorFlow {tf_err:.2e}")
     assert ours < 1e-4 and ours < tf_err
+
+
+def _tiny_torch(tmp_path):
+    from tests.torch_models import save_pt2, tiny_cnn
+
+    return load_model(save_pt2(tiny_cnn(), tmp_path / "tiny.pt2"))
+
+
+@pytest.mark.parametrize("scheme, cosine", [("float32", 0.99999), ("float16", 0.999)])
+def test_pytorch_program_converts_and_runs_in_the_mil_interpreter(tmp_path, scheme, cosine):
+    model = _tiny_torch(tmp_path)
+    artifact = CoreMLTarget().export(model, QuantSpec(scheme), tmp_path / "out")
+    runner = CoreMLRunner()
+    runner.load(artifact)
+    assert runner.unsupported_ops() == [] and runner.inputs[0].shape == (1, 3, 8, 8)
+    x = np.random.default_rng(1).random((8, 3, 8, 8), dtype=np.float32)
+    got = np.concatenate([runner.run([x[i : i + 1]])[0] for i in range(8)])
+    ref = model.predict(x)[0]
+    cos = float(np.dot(got.ravel(), ref.ravel()) / np.linalg.norm(got) / np.linalg.norm(ref))
+    assert cos >= cosine and [t.name for t in artifact.outputs] == [t.name for t in model.outputs]
+
+
+def test_pytorch_image_input_is_refused(tmp_path):
+    model = _tiny_torch(tmp_path)
+    with pytest.raises(UnsupportedError, match="--coreml-input tensor"):
+        CoreMLTarget({"input": "image"}).export(model, QuantSpec("float32"), tmp_path / "out")

@@ -184,6 +184,19 @@ def test_softmax_leaky_relu_clip(out):
     close(cl, np.clip(x, -1, 2))
 
 
+def test_sigmoid_hard_and_thresholded_relu(out):
+    """The ops coremltools makes of PyTorch's Hardsigmoid/Hardswish (MobileNetV3)."""
+    x = rand(2, 3, 4, lo=-5, hi=5)
+    x[0, 0, :2] = [1.0, -2.5]  # on the threshold / where alpha * x + beta is exactly 0
+
+    def f(x):
+        return mb.sigmoid_hard(x=x, alpha=0.2, beta=0.5), mb.thresholded_relu(x=x, alpha=1.0)
+
+    hs, tr = run_program(f, x, out_dir=out)
+    close(hs, np.minimum(np.maximum(0.2 * x + 0.5, 0), 1))
+    close(tr, np.where(x >= 1.0, x, 0))
+
+
 @pytest.mark.parametrize("op,ref", [("reduce_mean", np.mean), ("reduce_sum", np.sum), ("reduce_max", np.max),
                                     ("reduce_min", np.min), ("reduce_prod", np.prod),
                                     ("reduce_l2_norm", lambda x, axis, keepdims: np.sqrt((x * x).sum(axis=axis, keepdims=keepdims)))])  # fmt: skip

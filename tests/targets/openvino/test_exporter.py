@@ -141,3 +141,22 @@ def test_tflite_with_a_dynamic_batch_signature(tmp_path):
     runner = OpenVINORunner()
     runner.load_path(tmp_path / "dyn.xml")
     assert runner.inputs[0].shape == (1, 1) and runner.run([np.zeros((3, 1), np.float32)])[0].shape == (3, 1)
+
+
+@pytest.mark.parametrize("scheme", ["float32", "int8"])
+def test_pytorch_program_converts_to_ir_named_after_the_source(tmp_path, scheme):
+    from tests.torch_models import save_pt2, tiny_cnn
+
+    model = load_model(save_pt2(tiny_cnn(), tmp_path / "tiny.pt2"))
+    x = np.random.default_rng(2).random((64, 3, 8, 8), dtype=np.float32)
+    np.savez(tmp_path / "calib.npz", x=x)
+    calib = Dataset.open(tmp_path / "calib.npz", model.inputs)
+    artifact = OpenVINOTarget().export(model, QuantSpec(scheme), tmp_path / "out", calib)
+    runner = OpenVINORunner()
+    runner.load(artifact)
+    assert [t.name for t in runner.inputs] == ["input"] and runner.inputs[0].shape == (1, 3, 8, 8)
+    got, ref = runner.run([x[:16]])[0], model.predict(x[:16])[0]
+    if scheme == "float32":
+        assert np.abs(got - ref).max() < 1e-5
+    else:
+        assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.8

@@ -77,7 +77,7 @@ def test_unsupported_op_is_named(tmp_path):
 @needs_shared()
 def test_hybrid_model_is_refused_with_a_hint(tmp_path):
     model = load_model(SHARED / "mlperf_tiny" / "keyword_spotting" / "kws_ref_model_float32.tflite")
-    with pytest.raises(UnsupportedError, match="is a dynamic .tflite"):
+    with pytest.raises(UnsupportedError, match="is already a dynamic .tflite and can only be re-emitted"):
         TFLMTarget().check(model, QuantSpec("int8"))
     from targets.tflm.exporter import build_tflm_sources
 
