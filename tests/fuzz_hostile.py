@@ -338,7 +338,8 @@ class HostileCases:
         elif kind == "planted":  # symlinks at every temp name an older edgekit would have used
             out = d / "src"
             out.mkdir()
-            for name in ("m_model_data.h", "m_model_data.c", "m_model_settings.h", "m_op_resolver.h", "manifest.json"):
+            for name in ("m_model_data.h", "m_model_data.c", "m_model_settings.h", "m_op_resolver.h", "m_names.json",
+                         "manifest.json"):
                 for pid in {os.getpid(), os.getpid() + 1}:
                     (out / f".{name}.tmp-{pid}").symlink_to(user / "notes.txt")
             args = ["header", model, "-o", out, "--name", "m", *(["--force"] if rng.random() < 0.5 else [])]

@@ -5,6 +5,7 @@ The long property-based campaign is ``make fuzz`` (tests/fuzz_campaign.py).
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
@@ -152,7 +153,9 @@ def test_hostile_names_and_labels_give_valid_c_inside_the_output_dir(tmp_path):
     out = tmp_path / "out"
     res = run_cli("header", model, "-o", out, "--labels", labels, "--app", timeout=300)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.parent for p in tmp_path.rglob("*") if p.is_file() and p.parent != src and p != labels) == [out] * 5
+    assert sorted(p.parent for p in tmp_path.rglob("*") if p.is_file() and p.parent != src and p != labels) == [out] * 6
+    names = json.loads((out / "hostile_names.json").read_text())  # the stripped names, kept exactly, as JSON
+    assert set(HOSTILE) <= set(names["subgraphs"][0]["tensors"]) and (out / "hostile_names.json").read_text().isascii()
     settings = out / "hostile_model_settings.h"
     text = settings.read_text()
     code = re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))

@@ -8,6 +8,7 @@ the pages made from it are byte-identical run to run.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -182,15 +183,19 @@ def hottest_ops(estimates: list[dict], shown: int = 5) -> list[dict]:
     for e in estimates:
         ops = [{"index": o["index"], "op": o["op"], "layer": short_layer(o["name"], 48), "ms": o["ms"], "share": o["share"],
                 "macs": sum(o["work"].get(k, 0) for k in ("mac_conv", "mac_dw", "mac_fc"))} for o in e["hottest_ops"][:shown]]  # fmt: skip
-        sig = json.dumps([e["cycles"], ops], sort_keys=True)
-        groups.setdefault(sig, {"artifacts": [], "ops": ops, "ops_total": e["ops_total"], "latency_ms": e["latency_ms"]})
-        groups[sig]["artifacts"].append(e["artifact"])
+        # One graph under two names: TFLM sources strip the tensor names ("op N"), the layers
+        # of the named artifact label the shared rows.
+        sig = json.dumps([e["cycles"], [{k: v for k, v in o.items() if k != "layer"} for o in ops]], sort_keys=True)
+        group = groups.setdefault(sig, {"artifacts": [], "ops": ops, "ops_total": e["ops_total"], "latency_ms": e["latency_ms"]})
+        if all(re.fullmatch(r"op \d+", o["layer"]) for o in group["ops"]):
+            group["ops"] = ops
+        group["artifacts"].append(e["artifact"])
     return list(groups.values())
 
 
 def _layer_name(graph, op) -> str:
     outs = [t for t in op.outputs if t >= 0]
-    return graph.main.tensors[outs[0]].name if outs else op.opcode
+    return (graph.main.tensors[outs[0]].name if outs else "") or op.opcode  # stripped TFLM sources: no names
 
 
 def commands(manifest: dict, validation: dict | None, simulation: dict | None) -> list[str]:
