@@ -220,7 +220,8 @@ def test_target_options_come_from_the_schema(tmp_path):
                          c_name="kws", lang="cc", section=".m", arena_margin=64, coreml={"precision": "float32"})  # fmt: skip
     assert _target_options("tflite", opts, ["a"]) == {}
     assert _target_options("tflm", opts, ["a"]) == {"c_name": "kws", "lang": "cc", "section": ".m", "labels": ["a"],
-                                                    "arena_margin": 64, "keep_strings": False}  # fmt: skip
+                                                    "arena_margin": 64, "keep_strings": False, "firmware": None,
+                                                    "firmware_kernels": "reference", "tflm_root": None}  # fmt: skip
     assert _target_options("openvino", opts, ["a"]) == {"preset": "mixed", "max_drop": 1.0, "eval_data": "e.npz", "preprocess": pre}
     assert _target_options("coreml", opts, ["a"]) == {"options": {"precision": "float32"}, "labels": ["a"], "preprocess": pre}
 
