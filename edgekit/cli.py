@@ -103,12 +103,32 @@ def _warn_unsafe(state: _State, unsafe: bool) -> None:
                         "code on this machine while loading", soft_wrap=True)  # fmt: skip
 
 
+def _given_once(o: Option):
+    """A callback folding a repeated single-value option: joined when the option is a
+    comma-separated list, otherwise one error line (the user said two different things)."""
+
+    def fold(ctx, param, values):
+        if not values:
+            return None
+        if len(values) == 1:
+            return values[0]
+        if o.comma_list or o.joins:
+            return ",".join(str(v) for v in values)
+        shown = ", ".join(str(v) for v in values)
+        raise OptionError(f"{o.flag} was given {len(values)} times ({shown}); give it once")
+
+    return fold
+
+
 def _click_param(o: Option):
     """The click option (or argument) of one schema option; every default is None ("not
     given"), so a config file's value is only overridden by a flag actually passed."""
     if o.positional:
         return click.argument(o.dest, required=False, type=click.Path(path_type=Path))
     kw: dict = {"help": o.help, "default": None, "multiple": o.multiple}
+    if not o.is_flag and not o.multiple:
+        # click keeps the last of a repeated option silently; `-t tflite -t tflm` means both.
+        kw.update(multiple=True, callback=_given_once(o))
     if o.is_flag:
         kw["is_flag"] = True
     elif o.choices:
@@ -150,7 +170,7 @@ def export(state: _State, **flags):
         raise OptionError("no MODEL given: pass a model file, or set 'model' in --config")
     opts = ExportOptions(**values)
     _warn_unsafe(state, opts.unsafe)
-    result = run_export(opts, progress=state.step)
+    result = run_export(opts, progress=state.step, read=[Path(flags["config"])] if flags["config"] else [])
     if flags["json"]:
         state.out.file.write(jsontext.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:

@@ -2,7 +2,8 @@
 
 A ``.tflite`` is read directly with TFLiteGraph (no TensorFlow import). Keras and SavedModel
 sources are converted to float32 TFLite in memory and read the same way, so MACs and
-tensor sizes are counted identically for every format.
+tensor sizes are counted identically for every format. A source whose backend reads its own
+graph (``graph_report``: ONNX) is reported from that graph, without a conversion.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ def inspect_path(path: str | Path, with_ops: bool = False, unsafe: bool = False)
     from targets.tflite.inspect import graph_report
 
     model = load_model(path, unsafe=unsafe)
+    own = getattr(model.backend, "graph_report", None)
+    if own is not None:  # a source whose graph says it all itself (ONNX): no conversion
+        report = own(with_ops)
+        report.update(model=str(path), format=model.kind, bytes=_size(path), scheme="float32",
+                      inputs=[t.to_json() for t in model.inputs], outputs=[t.to_json() for t in model.outputs])  # fmt: skip
+        return report
     with tempfile.TemporaryDirectory() as tmp:
         artifact = get_target("tflite").export(model, QuantSpec("float32"), Path(tmp))
         graph = TFLiteGraph.from_file(artifact.primary)
@@ -78,12 +85,13 @@ def render(report: dict, console) -> None:
         console.print(f"[dim]{safe(report['note'])}[/]")
 
     io = Table(title="Inputs and outputs", title_justify="left")
-    for col in ("", "name", "shape", "dtype", "quantization"):
+    for col in ("", "name", "shape", "dtype", "layout", "quantization"):
         io.add_column(col)
     for kind in ("inputs", "outputs"):
         for t in report[kind]:
             q = f"scale {t['scale']:.6g}, zero point {t['zero_point']}" if "scale" in t else ""
-            io.add_row(kind[:-1], safe(t["name"]), "x".join(map(str, t["shape"])), safe(t["dtype"]), q)
+            io.add_row(kind[:-1], safe(t["name"]), "x".join(map(str, t["shape"])), safe(t["dtype"]),
+                       safe(t.get("layout") or ""), q)  # fmt: skip
     console.print(io)
 
     ops = Table(title="Ops", title_justify="left")

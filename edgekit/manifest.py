@@ -10,7 +10,7 @@ from pathlib import Path
 import edgekit
 
 # Distributions whose versions decide the bytes of an artifact.
-_TOOLS = ("tensorflow", "tensorflow-cpu", "keras", "tf-keras", "ai-edge-litert", "numpy")
+_TOOLS = ("tensorflow", "tensorflow-cpu", "keras", "tf-keras", "ai-edge-litert", "numpy", "onnx", "onnxruntime")
 
 
 def tool_versions() -> dict[str, str]:

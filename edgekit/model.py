@@ -2,7 +2,7 @@
 
 Loading picks a loader by file type (``edgekit.loaders``), resolves the input signature to
 fixed shapes (batch 1 unless asked), and keeps a handle each target can ask for in the form
-its converter wants: a Keras model, a concrete function, or TFLite bytes.
+its converter wants: a Keras model, a concrete function, ONNX or TFLite bytes.
 """
 
 from __future__ import annotations
@@ -35,12 +35,18 @@ class SourceModel:
     """A loaded float model with fixed input signatures."""
 
     path: Path
-    kind: str  # "keras", "tf_keras", "saved_model", "tflite" or "torch"
+    kind: str  # "keras", "tf_keras", "saved_model", "tflite", "onnx" or "torch"
     name: str
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
     batch: int
     backend: Backend = field(repr=False, compare=False)
+
+    @property
+    def via_torch(self) -> bool:
+        """TFLite and Core ML convert this model through PyTorch: PyTorch sources, and ONNX
+        ones (onnx2torch makes their ExportedProgram; OpenVINO reads the ONNX itself)."""
+        return self.kind in ("torch", "onnx")
 
     def predict(self, batch: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray]):
         """Float reference outputs (one array per output) for a batch of inputs."""
@@ -65,39 +71,36 @@ class SourceModel:
         return [np.asarray(a) if t.quantized else np.asarray(a, dtype=t.dtype) for a, t in zip(arrays, self.inputs)]
 
     # Handles for targets, in the form each converter wants.
+    def _handle(self, getter: str, lacks: str):
+        """The backend's ``getter()``, or one error saying this kind of model ``lacks`` that form."""
+        get = getattr(self.backend, getter, None)
+        if get is None:
+            raise ModelFileError(f"{self.path}: a {self.kind} model {lacks}")
+        return get()
+
     def keras_model(self):
         """A Keras model with the fixed input signature (Keras 3 or tf_keras)."""
-        getter = getattr(self.backend, "fixed_keras_model", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model has no Keras form")
-        return getter()
+        return self._handle("fixed_keras_model", "has no Keras form")
 
     def concrete_function(self):
         """``(tf ConcreteFunction with fixed signature, trackable owner)`` for TF converters."""
-        getter = getattr(self.backend, "fixed_concrete_function", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model has no TF function form")
-        return getter()
+        return self._handle("fixed_concrete_function", "has no TF function form")
+
+    def onnx_bytes(self) -> bytes:
+        """The ONNX model with the fixed input shapes and its weights inline."""
+        return self._handle("onnx_bytes", "is not an ONNX model")
 
     def exported_program(self):
-        """The ``torch.export`` ExportedProgram with fixed input shapes (PyTorch sources)."""
-        getter = getattr(self.backend, "exported_program", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
-        return getter()
+        """The ``torch.export`` ExportedProgram with fixed input shapes (PyTorch sources; ONNX
+        sources through onnx2torch)."""
+        return self._handle("exported_program", "is not a PyTorch program")
 
     def example_inputs(self) -> tuple:
         """Torch tensors of the fixed input shapes, for converters that trace (PyTorch sources)."""
-        getter = getattr(self.backend, "example_inputs", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a PyTorch program")
-        return getter()
+        return self._handle("example_inputs", "is not a PyTorch program")
 
     def tflite_bytes(self) -> bytes:
-        getter = getattr(self.backend, "tflite_bytes", None)
-        if getter is None:
-            raise ModelFileError(f"{self.path}: a {self.kind} model is not a .tflite file")
-        return getter()
+        return self._handle("tflite_bytes", "is not a .tflite file")
 
 
 def sanitize_name(text: str) -> str:
@@ -121,7 +124,7 @@ def load_model(
     unsafe: bool = False,
     example_inputs=None,
 ) -> SourceModel:
-    """Load ``.keras``, ``.h5``, a SavedModel directory, ``.tflite`` or ``.pt2`` into a
+    """Load ``.keras``, ``.h5``, a SavedModel directory, ``.tflite``, ``.onnx`` or ``.pt2`` into a
     SourceModel; or a ``torch.nn.Module`` given with ``example_inputs`` (a tensor or a tuple of
     tensors, one per ``forward`` argument, whose shapes become the fixed input shapes)."""
     from edgekit.loaders import pick_loader

@@ -42,6 +42,7 @@ class Option:
     not_paths: tuple[str, ...] = ()  # values of a path option that are not paths ("random")
     multiple: bool = False  # repeatable flag (-p A -p B); a list in a config file
     comma_list: bool = False  # "a,b" -> ("a", "b"); a list in a config file
+    joins: bool = False  # comma-separated text: a repeated flag joins ("-q int8 -q tflm=int8")
     config: bool = True  # settable in a config file
     stored: bool = True  # an ExportOptions field (--config and --json are not)
     table: str | None = None  # the config table (and ExportOptions field) it is a key of
@@ -166,12 +167,12 @@ EPOCHS_HELP = "Fine-tuning epochs (default 5)."
 # come from targets/<format>/options.py (see edgekit.export_options).
 COMMON: tuple[Option, ...] = (
     Option("model", type=Path, is_path=True, positional=True, reproduce=False,
-           help="The trained model: .keras, .h5, a SavedModel directory or .tflite."),
+           help="The trained model: .keras, .h5, a SavedModel directory, .tflite, .onnx or .pt2."),
     Option("target", ("-t", "--target"), default=("tflite",), comma_list=True,
            help="Targets, comma-separated (default: tflite).",
            doc="targets, comma-separated, from `edgekit targets` ([targets.md](targets.md); default `tflite`); "
                "unknown or empty names are errors (with a did-you-mean)"),
-    Option("quant", ("-q", "--quant"), default="float32", toml="quant", render=_quant_text,
+    Option("quant", ("-q", "--quant"), default="float32", toml="quant", render=_quant_text, joins=True,
            help="Schemes: 'int8', 'float32,int8' or 'tflite=int8,...'.",
            doc="`int8`, `float32,int8` (every target), or `tflite=int8,coreml=palettize4` (per target; repeat a target "
                "for several schemes). A scheme given for several targets that one of them cannot produce becomes that "

@@ -64,7 +64,7 @@ def test_verbose_shows_framework_logs(tmp_path):
     assert len(res.stderr) > 200  # TensorFlow's own chatter reaches the terminal
 
 
-@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".h5"])
+@pytest.mark.parametrize("suffix", [".tflite", ".keras", ".h5", ".onnx"])
 def test_random_bytes_model(tmp_path, suffix):
     junk = tmp_path / f"junk{suffix}"
     junk.write_bytes(np.random.default_rng(0).bytes(3000))
@@ -226,3 +226,27 @@ def test_one_quant_for_tflite_and_coreml_off_macos(tiny_keras, tmp_path):
     assert done["coreml", "int8-weights"]["metadata"]["requested_scheme"] == "int8"
     assert "requested_scheme" not in done["tflite", "int8"]["metadata"]
     assert done["coreml", "int8-weights"]["notes"][0].startswith("--quant int8: coreml cannot produce int8")
+
+
+def test_force_never_deletes_the_config_file_of_the_run(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "manifest.json").write_text('{"edgekit_manifest": 1}')  # an edgekit build --force may replace
+    cfg = build / "edgekit.toml"
+    cfg.write_text(f'[export]\nmodel = "{EXAMPLE / "digits.keras"}"\ntarget = ["tflite"]\nquant = "float32"\nout = "."\n')
+    res = run_cli("export", "--config", cfg, "--force")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "edgekit.toml" in res.stderr and "Traceback" not in res.stderr
+    assert cfg.exists() and (build / "manifest.json").exists()
+
+
+def test_a_repeated_list_option_joins_and_a_repeated_value_is_an_error(tmp_path):
+    # click kept only the last -t: `-t tflite -t nosuch` exported tflite... or just nosuch.
+    res = run_cli("export", EXAMPLE / "digits.keras", "-t", "tflite", "-t", "nosuch", "-o", tmp_path / "b")
+    assert res.returncode == 2 and "nosuch" in res.stderr, res.stderr
+    res = run_cli("export", EXAMPLE / "digits.keras", "-t", "nosuch", "-t", "tflite", "-o", tmp_path / "b")
+    assert res.returncode == 2 and "nosuch" in res.stderr, res.stderr
+    res = run_cli("export", EXAMPLE / "digits.keras", "--calib", "a.npz", "--calib", "b.npz", "-o", tmp_path / "b")
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "error: --calib was given 2 times (a.npz, b.npz); give it once"], res.stderr
+    assert not (tmp_path / "b").exists()

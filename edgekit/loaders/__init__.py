@@ -22,6 +22,10 @@ def pick_loader(path: Path):
         from edgekit.loaders.keras import load_keras
 
         return load_keras
+    if suffix == ".onnx":
+        from edgekit.loaders.onnx import load_onnx
+
+        return load_onnx
     if suffix == ".tflite":
         from edgekit.loaders.tflite import load_tflite
 
@@ -35,6 +39,6 @@ def pick_loader(path: Path):
 
         return load_pickled
     raise ModelFileError(
-        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .pt2 file "
+        f"{path}: unknown model type '{suffix or path.name}'; give a .keras, .h5, .tflite, .onnx, .pt2 file "
         "or a SavedModel directory"
     )

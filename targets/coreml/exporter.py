@@ -103,7 +103,7 @@ class CoreMLTarget:
                     raise OptionError(f"coreml {option}: {len(names)} name(s) for {len(tensors)} tensor(s) of {model.name}")
             if self.input_kind == "image" and spec.scheme == "int8":
                 raise UnsupportedError("coreml int8 calibrates on tensors; use --coreml-input tensor with int8")
-            if self.input_kind == "image" and model.kind == "torch":
+            if self.input_kind == "image" and model.via_torch:
                 raise UnsupportedError("--coreml-input image takes a channels-last (Keras, SavedModel) source; "
                                        "use --coreml-input tensor for a PyTorch model")  # fmt: skip
             if self.input_kind == "image" and (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4
@@ -169,7 +169,7 @@ class CoreMLTarget:
         import coremltools as ct
         import numpy as np
 
-        source, source_kind = (_traced(model), "pytorch") if model.kind == "torch" else (_concrete_function(model), "tensorflow")
+        source, source_kind = (_traced(model), "pytorch") if model.via_torch else (_concrete_function(model), "tensorflow")
         image_meta: dict = {}
         if self.input_kind == "image":
             t = model.inputs[0]

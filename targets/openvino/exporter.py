@@ -173,6 +173,12 @@ def convert(model: SourceModel):
                     port.get_tensor().set_names({info.name})
                     param.set_friendly_name(info.name)
             return ov_model
+        if model.kind == "onnx":
+            import io
+
+            # The checked model with fixed shapes and weights inline, not the file: OpenVINO's
+            # frontend would follow external-data paths itself.
+            return ov.convert_model(io.BytesIO(model.onnx_bytes()))
         inputs = [(t.name, list(t.shape)) for t in model.inputs]
         return ov.convert_model(str(model.path), input=inputs)
     except EdgekitError:

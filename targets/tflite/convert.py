@@ -37,7 +37,7 @@ def conversion(model: SourceModel, spec: QuantSpec, calib=None, session: ExportS
         from targets.tflite.post_quantize import quantize_float_tflite
 
         return quantize_float_tflite(data, spec, calib, session, batch=model.batch, source=str(model.path))
-    if model.kind == "torch" and spec.scheme in QUANTIZED_FROM_FLOAT:
+    if model.via_torch and spec.scheme in QUANTIZED_FROM_FLOAT:
         from targets.tflite.post_quantize import quantize_float_tflite
         from targets.tflite.torch_convert import calibration_in_layout
 
@@ -136,7 +136,7 @@ def _convert(model: SourceModel, spec: QuantSpec, samples, session: ExportSessio
     PyTorch source converts through litert-torch with channels-last I/O when it is "nhwc"."""
     scheme = spec.scheme
     try:
-        if model.kind == "torch":
+        if model.via_torch:
             return _from_float(model, spec, session, layout)
         if spec.float_layers:
             return selective_int8(model, spec, samples, session)

@@ -45,12 +45,12 @@ class TFLiteTarget:
         """Refuse schemes TFLite cannot produce, and what a .tflite source cannot become."""
         check_scheme(self, spec)
         check_source(model, spec, self.name)
-        if model is not None and model.kind == "torch" and spec.scheme not in TORCH_SCHEMES:
-            raise UnsupportedError(f"{model.path}: a PyTorch model converts to tflite {', '.join(TORCH_SCHEMES)} "
+        if model is not None and model.via_torch and spec.scheme not in TORCH_SCHEMES:
+            raise UnsupportedError(f"{model.path}: a {model.kind} model converts to tflite {', '.join(TORCH_SCHEMES)} "
                                    f"(litert-torch, then AI Edge Quantizer), not {spec.scheme}")  # fmt: skip
-        if model is not None and model.kind == "torch" and spec.float_layers:
+        if model is not None and model.via_torch and spec.float_layers:
             raise UnsupportedError(f"--float-layers works with Keras and SavedModel sources (TFLiteConverter), "
-                                   f"not a PyTorch model ({model.path})")  # fmt: skip
+                                   f"not a {model.kind} model ({model.path})")  # fmt: skip
 
     def describe(self, spec: QuantSpec) -> str:
         text = _DESCRIBE[spec.scheme]

@@ -145,7 +145,12 @@ def _quantize(data: bytes, spec: QuantSpec, calib, batch: int, source: str) -> C
 
 
 def _run_quantizer(data: bytes, recipe_used: list[dict], key: str, names: list[str], samples) -> bytes:
-    from ai_edge_quantizer import quantizer
+    try:
+        from ai_edge_quantizer import quantizer
+    except ImportError as e:
+        raise UnsupportedError(
+            f"quantizing a float .tflite needs AI Edge Quantizer: pip install 'ai-edge-quantizer>=0.10' ({e})"
+        ) from e
 
     qt = quantizer.Quantizer(bytearray(data), recipe_used)
     result = None
@@ -167,7 +172,7 @@ def _check_integer(graph: TFLiteGraph, spec: QuantSpec, source: str) -> None:
     if left:
         raise UnsupportedError(
             f"AI Edge Quantizer cannot quantize op {', '.join(left)} of {source} to {spec.scheme} (it would stay float); "
-            "use --quant dynamic, or export from the Keras/SavedModel source"
+            "use --quant dynamic (float activations), or a model without that op"
         )
 
 
