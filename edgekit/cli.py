@@ -150,7 +150,7 @@ def export(state: _State, **flags):
         raise OptionError("no MODEL given: pass a model file, or set 'model' in --config")
     opts = ExportOptions(**values)
     _warn_unsafe(state, opts.unsafe)
-    result = run_export(opts, progress=state.step)
+    result = run_export(opts, progress=state.step, read=[Path(flags["config"])] if flags["config"] else [])
     if flags["json"]:
         state.out.file.write(jsontext.dumps(result.manifest, indent=2, sort_keys=True) + "\n")
     else:

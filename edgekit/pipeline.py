@@ -7,7 +7,7 @@ work starts, writes into a staging directory, and moves the build into place at 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -145,8 +145,11 @@ def as_requested(artifact: Artifact, spec: QuantSpec) -> Artifact:
     return replace(artifact, notes=(note, *artifact.notes), metadata={**artifact.metadata, "requested_scheme": spec.requested})
 
 
-def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResult:
-    """Run the whole export; nothing is left at ``opts.out`` unless it completes."""
+def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable[Path] = ()) -> ExportResult:
+    """Run the whole export; nothing is left at ``opts.out`` unless it completes.
+
+    ``read``: other files the run read (its config file), which ``--force`` must not delete.
+    """
     step = progress or (lambda text: contextlib.nullcontext())
     pairs = plan_specs(opts)
     prune_specs = plan_pruning(opts)
@@ -164,6 +167,7 @@ def export(opts: ExportOptions, progress: Progress | None = None) -> ExportResul
     _check_artifact_names(opts)
     warnings: list[str] = []
     inputs = [Path(p) for p in (opts.model, opts.calib, opts.eval, opts.finetune, opts.labels) if p and p != RANDOM_CALIB]
+    inputs += [Path(p) for p in read]
 
     with staged_output(opts.out, opts.force, keep=inputs) as stage:
         session = ExportSession(stage)  # this run's conversions and the files it wrote itself

@@ -226,3 +226,15 @@ def test_one_quant_for_tflite_and_coreml_off_macos(tiny_keras, tmp_path):
     assert done["coreml", "int8-weights"]["metadata"]["requested_scheme"] == "int8"
     assert "requested_scheme" not in done["tflite", "int8"]["metadata"]
     assert done["coreml", "int8-weights"]["notes"][0].startswith("--quant int8: coreml cannot produce int8")
+
+
+def test_force_never_deletes_the_config_file_of_the_run(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "manifest.json").write_text('{"edgekit_manifest": 1}')  # an edgekit build --force may replace
+    cfg = build / "edgekit.toml"
+    cfg.write_text(f'[export]\nmodel = "{EXAMPLE / "digits.keras"}"\ntarget = ["tflite"]\nquant = "float32"\nout = "."\n')
+    res = run_cli("export", "--config", cfg, "--force")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "edgekit.toml" in res.stderr and "Traceback" not in res.stderr
+    assert cfg.exists() and (build / "manifest.json").exists()
