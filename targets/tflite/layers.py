@@ -46,6 +46,10 @@ def layer_report(model, spec, calib, debug_data, samples: int = 64, session=None
 
     if spec.scheme != "int8":
         raise UnsupportedError("the per-layer report covers int8 TFLite artifacts")
+    if model.kind == "tflite":  # TensorFlow's QuantizationDebugger re-converts the source model
+        raise UnsupportedError(
+            f"--layers: the per-layer report converts a Keras or SavedModel source again; {model.path} is a .tflite"
+        )
     dbg = debugger(model, spec, calibration_samples(calib, spec.calib_size, model.batch),
                    calibration_samples(debug_data, samples, model.batch),
                    metrics={"channel_error": _channel_error, "tensor_error": _tensor_error})  # fmt: skip

@@ -52,3 +52,19 @@ def test_float_layer_names_are_checked():
 def test_float_layers_need_int8(tiny_keras, tmp_path):
     with pytest.raises(OptionError, match="--float-layers applies to the int8 scheme"):
         export(ExportOptions(model=tiny_keras, out=tmp_path / "o", quant="float16", float_layers=("x",)))
+
+
+def test_a_tflite_source_has_no_layer_report(tiny_keras, tiny_data, tmp_path):
+    """TensorFlow's debugger re-converts the source: a .tflite source gets one clear line."""
+    from edgekit.data import Dataset
+    from edgekit.errors import UnsupportedError
+    from edgekit.model import load_model
+    from quantize.spec import QuantSpec
+    from targets.tflite.exporter import TFLiteTarget
+    from targets.tflite.layers import layer_report
+
+    art = TFLiteTarget().export(load_model(tiny_keras), QuantSpec("float32"), tmp_path)
+    model = load_model(art.primary)
+    data = Dataset.open(tiny_data, model.inputs)
+    with pytest.raises(UnsupportedError, match=r"--layers: .* is a \.tflite"):
+        layer_report(model, QuantSpec("int8"), data, data)

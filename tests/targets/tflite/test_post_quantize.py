@@ -197,3 +197,22 @@ def test_cli_without_calib_is_one_line(float_files, tmp_path):
     res = run_cli("export", float_files[1], "-t", "tflm", "-q", "int8", "-o", tmp_path / "b")
     assert res.returncode != 0 and "--calib" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+
+
+def test_two_inputs_are_calibrated_in_their_order(multi_input_keras, tmp_path):
+    """Calibration samples come in the subgraph's input order (b, a here, while the signature
+    lists a, b) and are fed to AEQ by signature name (a wrong pairing fails on the shapes)."""
+    floats = TFLiteTarget().export(load_model(multi_input_keras), QuantSpec("float32"), tmp_path)
+    rng = np.random.default_rng(0)
+    for data in (floats.primary.read_bytes(), legacy_bytes(floats.primary.read_bytes())):
+        path = tmp_path / "two.tflite"
+        path.write_bytes(data)
+        model = load_model(path)
+        arrays = {t.name: rng.random((30, *t.shape[1:]), np.float32) * (10 if t.shape[-1] == 2 else 1) for t in model.inputs}
+        np.savez(tmp_path / "two.npz", **arrays)
+        conv = quantize_float_tflite(data, QuantSpec("int8", io_dtype="float32"), Dataset.open(tmp_path / "two.npz", model.inputs))
+        runner = LiteRTRunner()
+        runner.load(conv.data)
+        for i in range(5):
+            sample = [arrays[t.name][i : i + 1] for t in model.inputs]
+            assert np.abs(runner.run(sample)[0] - model.predict(sample)[0]).max() < 0.05
