@@ -1,0 +1,54 @@
+"""The generated C: golden files of the tiny model, the same bytes twice, and the ops and
+types it refuses (one line naming them, before any file is written)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from edgekit.errors import UnsupportedError
+from targets.c.exporter import write_c
+from targets.c.generate import generate
+from tests.conftest import ROOT, SHARED, needs_shared
+
+GOLDEN = ROOT / "tests" / "golden" / "c"
+UPDATE = os.environ.get("EDGEKIT_UPDATE_GOLDEN") == "1"
+
+
+def test_golden_files_and_deterministic(tiny_int8):
+    first = generate(tiny_int8, name="tiny", model_name="tiny.keras")
+    again = generate(tiny_int8, name="tiny", model_name="tiny.keras")
+    assert first.files == again.files and list(first.files) == ["tiny.c", "tiny.h"]
+    for fname, text in first.files.items():
+        if UPDATE:
+            (GOLDEN / fname).write_text(text)
+        assert text == (GOLDEN / fname).read_text(), f"{fname} differs from tests/golden/c (EDGEKIT_UPDATE_GOLDEN=1)"
+
+
+def test_everything_is_precomputed_and_static(tiny_int8):
+    c = generate(tiny_int8, name="tiny", model_name="tiny.keras").files["tiny.c"]
+    assert "malloc" not in c and "static uint8_t tiny_arena[" in c
+    assert "int tiny_invoke(const int8_t *input, int8_t *output)" in c
+    assert "static const ek_conv tiny_op0 = {" in c and "tiny_op0_mult[8]" in c
+    # the flatten is an alias: no op, no copy
+    assert "RESHAPE" not in c.split("int tiny_invoke")[1] and "memcpy" not in c
+
+
+def test_an_unsupported_op_is_one_error_and_writes_nothing(tmp_path):
+    model = SHARED / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite"
+    if not model.is_file():
+        pytest.skip("../shared/models is not present")
+    with pytest.raises(UnsupportedError) as err:
+        write_c(model.read_bytes(), tmp_path / "out", name="m", model_name=model.name)
+    text = str(err.value)
+    assert "MEAN, PAD, TRANSPOSE" in text and "--target tflm" in text and "\n" not in text
+    assert not (tmp_path / "out").exists()
+
+
+@needs_shared()
+def test_a_float_graph_is_refused(tmp_path):
+    model = SHARED / "tflm" / "hello_world_float.tflite"
+    with pytest.raises(UnsupportedError, match="int8"):
+        write_c(model.read_bytes(), tmp_path / "out", name="m", model_name=model.name)
+    assert not (tmp_path / "out").exists()
