@@ -68,3 +68,58 @@ def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, t
 def test_small_tflm_models_are_bit_exact(model):
     data = (SHARED / "tflm" / f"{model}.tflite").read_bytes()
     assert int8_differences(data, _random_inputs(data, 20)) == 0
+
+
+# --- slow: the digits example and the MLPerf Tiny / person_detect int8 models ---
+
+
+def _structured(data: bytes, n: int) -> list[np.ndarray]:
+    """Inputs shaped like each model's data (tests/synthetic.py), in its input quantization."""
+    from edgekit.runtime.io import to_runtime
+    from tests import synthetic
+
+    info = TFLiteGraph(data).inputs[0].info()
+    shape = info.shape[1:]
+    lo, hi = (info.scale * (q - info.zero_point) for q in (-128, 127))
+    if len(shape) == 3 and shape[0] > 16:  # images
+        x = synthetic.images(n, *shape, seed=2, lo=lo, hi=hi)
+    elif len(shape) == 3:  # MFCC frames
+        x = synthetic.mfcc(n, 2).reshape(n, *shape)
+    else:  # log-mel windows of the anomaly detector
+        raw = np.fromfile(MLPERF / "anomaly_detection" / "normal_id_01_00000000_hist_librosa.bin", "<f4")
+        x = synthetic.logmel_windows(raw.reshape(200, 128), n, 2)
+    return [to_runtime(x.astype(np.float32), info)]
+
+
+REAL = {
+    "resnet": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
+    "kws": MLPERF / "keyword_spotting" / "kws_ref_model.tflite",
+    "vww": MLPERF / "visual_wake_words" / "vww_96_int8.tflite",
+    "ad": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
+    "person_detect": SHARED / "tflm" / "person_detect.tflite",
+}
+
+
+@pytest.mark.slow
+@needs_shared()
+@pytest.mark.parametrize("model", sorted(REAL))
+def test_mlperf_tiny_and_person_detect_are_bit_exact(model):
+    data = REAL[model].read_bytes()
+    xs = _structured(data, 200)
+    assert int8_differences(data, xs) == 0
+    assert int8_differences(data, _random_inputs(data, 20, seed=1)) == 0
+
+
+@pytest.mark.slow
+def test_digits_is_bit_exact_on_every_evaluation_sample(tmp_path):
+    from edgekit.pipeline import ExportOptions, export
+    from edgekit.runtime.io import to_runtime
+    from tests.conftest import EXAMPLE
+
+    result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("c",), quant="int8",
+                                  calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    art = result.artifacts[0]
+    data = (art.directory / "digits.tflite").read_bytes()
+    x = np.load(EXAMPLE / "eval.npz")["x"]
+    assert len(x) == 540
+    assert int8_differences(data, [to_runtime(x, art.inputs[0])]) == 0
