@@ -21,6 +21,7 @@ from targets.c.plan import ALIGN, Buffer, Plan, plan
 from targets.tflm.sources import CTYPES, _env, c_comment
 
 _PER_LINE = 16
+SCRATCH = 1 << 30  # plan keys of kernel scratch buffers: SCRATCH + op index (tensor groups are tensor indices)
 _NP = {"int8": "<i1", "int32": "<i4", "uint8": "<u1", "int16": "<i2"}
 
 
@@ -89,10 +90,11 @@ def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
 def check(graph: TFLiteGraph) -> None:
     """Everything that makes the c target refuse a model, before any file is written."""
     lowering.check_ops(graph)
-    for t in graph.inputs + graph.outputs:
-        if t.dtype != "int8":
+    for t in graph.inputs + graph.outputs:  # float I/O only through QUANTIZE/DEQUANTIZE (the ops check it)
+        if t.dtype not in ("int8", "float32") or graph.quant_scheme() != "int8":
             raise UnsupportedError(f"{graph.source}: {'input' if t in graph.inputs else 'output'} '{t.name}' is "
-                                   f"{t.dtype}; the c target takes int8 graphs (--quant int8), or use --target tflm")  # fmt: skip
+                                   f"{t.dtype} in a {graph.quant_scheme()} graph; the c target takes int8 graphs "
+                                   "(--quant int8), or use --target tflm")  # fmt: skip
 
 
 def generate(data: bytes, *, name: str, model_name: str, section: str | None = None) -> CModel:
@@ -104,7 +106,9 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     lowered = {op.index: lowering.LOWERINGS[op.opcode](graph, op, tensors)
                for op in sg.ops if op.opcode not in lowering.ALIASES}  # fmt: skip
     group, buffers = _groups(graph, lowered)
-    memory = plan(list(buffers.values()))
+    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only.
+    scratch = [Buffer(SCRATCH + i, low.scratch, i, i) for i, low in sorted(lowered.items()) if low.scratch]
+    memory = plan(list(buffers.values()) + scratch)
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
@@ -128,8 +132,8 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
         low = lowered[op.index]
         refs = {}
         for pos, t in enumerate(op.inputs):
-            if t < 0:
-                continue
+            if t < 0 or f"{{in{pos}}}" not in low.call and not (pos == 2 and "{a_bias}" in low.call):
+                continue  # an input only the generator reads (axes, paddings, permutations)
             tensor = tensors[t]
             if tensor.is_constant:
                 if tensor.buffer not in seen_buffers:
@@ -143,6 +147,8 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
             else:
                 refs[f"in{pos}"] = pointer(t, False)
         refs["out0"] = pointer(op.outputs[0], True)
+        if low.scratch:
+            refs["scratch"] = f"(int32_t *)(arena + {memory.offsets[SCRATCH + op.index]})"
         refs["p"] = f"{name}_op{op.index}"
         for suffix, ctype, vals in low.arrays:
             cname = f"{name}_op{op.index}_{suffix}"
@@ -178,7 +184,9 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
 
 # sizeof the shim's parameter structs (int32 fields; ek_shape = 7 int32).
 _STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 10, "ek_add": 3 * 7 + 13,
-                 "ek_softmax": 2 * 7 + 3}  # fmt: skip
+                 "ek_softmax": 2 * 7 + 3, "ek_mul": 3 * 7 + 7, "ek_mean": 2 * 7 + 12, "ek_pad": 2 * 7 + 13,
+                 "ek_concat": 7 + 2 + 10 * 7, "ek_transpose": 2 * 7 + 7, "ek_hard_swish": 2 * 7 + 6,
+                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5}  # fmt: skip
 
 
 def _struct_bytes(ctype: str) -> int:

@@ -36,7 +36,7 @@ def _tools() -> tuple[str, str]:
 
 def _includes(root: Path) -> list[str]:
     # -isystem: warnings inside TFLM's headers are TFLM's, not the shim's.
-    return [f"-I{SHIM}", "-isystem", str(root), "-isystem", str(root / "third_party" / "gemmlowp")]
+    return [f"-I{SHIM}", "-isystem", str(root), *(a for d in ("gemmlowp", "ruy") for a in ("-isystem", str(root / "third_party" / d)))]
 
 
 def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:

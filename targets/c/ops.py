@@ -26,6 +26,7 @@ class Lowered:
     arrays: list = field(default_factory=list)  # (suffix, C type, values)
     call: str = ""  # a format string: {p} the struct, {a_<suffix>} arrays, {in0}.. {out0} pointers
     inplace: tuple[int, ...] = ()  # input positions the output may overwrite (elementwise kernels)
+    scratch: int = 0  # bytes of arena scratch the kernel needs during the op ({scratch})
 
 
 def shape(t) -> str:
@@ -194,3 +195,134 @@ def check_ops(graph) -> None:
     if len(graph.subgraphs) > 1:
         raise UnsupportedError(f"{graph.source}: {len(graph.subgraphs)} subgraphs; the c target runs one "
                                "(control flow needs --target tflm)")  # fmt: skip
+
+
+def _op_tensors(op, tensors):
+    return tensors[op.inputs[0]], tensors[op.outputs[0]]
+
+
+def mul(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",), 1: ("int8",)})
+    a, b, y = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
+    lo, hi = quant.activation_range(graph.op_options(op)["fusedActivationFunction"], _scale(y), _zp(y))
+    m, s = quant.quantize_multiplier(float(_scale(a)) * float(_scale(b)) / float(_scale(y)))  # mul_common.cc
+    params = {"input1": shape(a), "input2": shape(b), "output": shape(y), "input1_offset": -_zp(a),
+              "input2_offset": -_zp(b), "output_offset": _zp(y), "output_multiplier": m, "output_shift": s,
+              "act_min": lo, "act_max": hi}  # fmt: skip
+    same = a.shape == b.shape == y.shape
+    return Lowered(("ek_mul", _init(params)), [], "ek_mul_s8(&{p}, {in0}, {in1}, {out0});", (0, 1) if same else ())
+
+
+def _const_ints(graph, t) -> list[int]:
+    if not t.is_constant:
+        raise UnsupportedError(f"tensor '{t.name}' must be constant for the c target (TFLM needs it so too)")
+    return [int(v) for v in np.frombuffer(graph.tensor_data(t), "<i8" if t.dtype == "int64" else "<i4")[:t.elements]]
+
+
+def _five(values: list[int]) -> str:
+    return "{" + ", ".join(str(v) for v in (values + [0] * 5)[:5]) + "}"
+
+
+def _dims(values: list[int]) -> str:
+    return "{" + ", ".join(str(v) for v in (values + [0] * 6)[:6]) + "}"
+
+
+def mean(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",), 1: ("int32",)})
+    x, y = _op_tensors(op, tensors)
+    axes = [a + len(x.shape) if a < 0 else a for a in _const_ints(graph, tensors[op.inputs[1]])]
+    m, s = quant.quantize_multiplier(float(_scale(x)) / float(_scale(y)))  # reduce_common.cc PrepareSimple
+    params = {"input": shape(x), "output": shape(y), "axis": _dims(axes), "num_axis": len(axes),
+              "keep_dims": int(bool(graph.op_options(op).get("keepDims", False))), "input_zero_point": _zp(x),
+              "output_zero_point": _zp(y), "multiplier": m, "shift": s}  # fmt: skip
+    # TFLM's accumulator scratch buffer (int32 per output element) is planned in the arena.
+    return Lowered(("ek_mean", _init(params)), [], "ek_mean_s8(&{p}, {in0}, {scratch}, {out0});",
+                   scratch=4 * max(y.elements, 1))  # fmt: skip
+
+
+def pad(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",), 1: ("int32", "int64"), 2: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    pads = _const_ints(graph, tensors[op.inputs[1]])
+    if len(x.shape) > 5 or len(pads) != 2 * len(y.shape):
+        raise UnsupportedError(f"PAD (node {op.index}): TFLM pads at most 5 dimensions, one pair each")
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        value = np.frombuffer(graph.tensor_data(tensors[op.inputs[2]]), "<i1")[0]
+    else:
+        value = _zp(y)
+    left, right = pads[0::2], pads[1::2]
+    image = len(pads) == 8 and pads[0] == pads[1] == pads[6] == pads[7] == 0  # pad_common.cc
+    params = {"input": shape(x), "output": shape(y), "count": len(x.shape), "left": _five(left),
+              "right": _five(right), "value": int(value), "image_style": int(image)}  # fmt: skip
+    return Lowered(("ek_pad", _init(params)), [], "ek_pad_s8(&{p}, {in0}, {out0});")
+
+
+def concatenation(graph, op, tensors) -> Lowered:
+    ins = [tensors[i] for i in op.inputs]
+    _check_types(op, tensors, {k: ("int8",) for k in range(len(ins))})
+    y = tensors[op.outputs[0]]
+    if len(ins) > 10 or any((_scale(t), _zp(t)) != (_scale(y), _zp(y)) for t in ins):
+        raise UnsupportedError(f"CONCATENATION (node {op.index}): TFLM takes at most 10 int8 inputs, each with the "
+                               "output's scale and zero point")  # fmt: skip
+    axis = graph.op_options(op)["axis"]
+    axis = axis + len(y.shape) if axis < 0 else axis
+    params = {"output": shape(y), "axis": axis, "count": len(ins), "inputs": "{" + ", ".join(shape(t) for t in ins) + "}"}
+    pointers = ", ".join(f"{{in{k}}}" for k in range(len(ins)))
+    call = f"{{{{ const int8_t *const in[] = {{{{{pointers}}}}}; ek_concatenation_s8(&{{p}}, in, {{out0}}); }}}}"
+    return Lowered(("ek_concat", _init(params)), [], call)
+
+
+def transpose(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",), 1: ("int32",)})
+    x, y = _op_tensors(op, tensors)
+    perm = _const_ints(graph, tensors[op.inputs[1]])
+    params = {"input": shape(x), "output": shape(y), "perm_count": len(perm), "perm": _dims(perm)}
+    return Lowered(("ek_transpose", _init(params)), [], "ek_transpose_s8(&{p}, {in0}, {out0});")
+
+
+def hard_swish(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    params = {"input": shape(x), "output": shape(y), "input_zero_point": _zp(x), "output_zero_point": _zp(y),
+              **quant.hard_swish_params(_scale(x), _scale(y))}  # fmt: skip
+    return Lowered(("ek_hard_swish", _init(params)), [], "ek_hard_swish_s8(&{p}, {in0}, {out0});", (0,))
+
+
+def logistic(graph, op, tensors) -> Lowered:
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    if _zp(y) != -128:
+        raise UnsupportedError(f"LOGISTIC (node {op.index}): int8 output must have zero point -128 (as TFLM requires)")
+    params = {"size": x.elements, "input_zero_point": _zp(x), **quant.logistic_params(_scale(x))}
+    return Lowered(("ek_logistic", _init(params)), [], "ek_logistic_s8(&{p}, {in0}, {out0});", (0,))
+
+
+def quantize(graph, op, tensors) -> Lowered:
+    x, y = _op_tensors(op, tensors)
+    if x.dtype not in ("float32", "int8") or y.dtype != "int8":
+        raise UnsupportedError(f"QUANTIZE (node {op.index}) from {x.dtype} to {y.dtype}: the c target quantizes "
+                               "float32 or int8 to int8; export it with --target tflm")  # fmt: skip
+    params = {"input": shape(x), "output": shape(y), "scale": f"{float(np.float32(_scale(y)))!r}f",
+              "input_zero_point": 0, "output_zero_point": _zp(y), "multiplier": 0, "shift": 0}  # fmt: skip
+    if x.dtype == "float32":
+        return Lowered(("ek_quantize", _init(params)), [], "ek_quantize_f32_s8(&{p}, {in0}, {out0});")
+    m, s = quant.quantize_multiplier(float(_scale(x)) / float(_scale(y)))  # quantize_common.cc
+    params.update(input_zero_point=_zp(x), multiplier=m, shift=s)
+    return Lowered(("ek_quantize", _init(params)), [], "ek_requantize_s8(&{p}, {in0}, {out0});", (0,))
+
+
+def dequantize(graph, op, tensors) -> Lowered:
+    x, y = _op_tensors(op, tensors)
+    if x.dtype != "int8" or y.dtype != "float32":
+        raise UnsupportedError(f"DEQUANTIZE (node {op.index}) from {x.dtype} to {y.dtype}: the c target dequantizes "
+                               "int8 to float32; export it with --target tflm")  # fmt: skip
+    params = {"input": shape(x), "output": shape(y), "scale": f"{float(np.float32(_scale(x)))!r}f",
+              "input_zero_point": _zp(x), "output_zero_point": 0, "multiplier": 0, "shift": 0}  # fmt: skip
+    return Lowered(("ek_quantize", _init(params)), [], "ek_dequantize_s8_f32(&{p}, {in0}, {out0});")
+
+
+LOWERINGS.update({
+    "MUL": mul, "MEAN": mean, "PAD": pad, "CONCATENATION": concatenation, "TRANSPOSE": transpose,
+    "HARD_SWISH": hard_swish, "LOGISTIC": logistic, "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
+})  # fmt: skip
+SUPPORTED = frozenset(LOWERINGS) | ALIASES

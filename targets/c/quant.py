@@ -120,3 +120,34 @@ def pad(stride: int, dilation: int, size: int, filt: int, out: int) -> int:
     """ComputePaddingWithOffset's padding (the kernels read it, not the offset)."""
     total = max((out - 1) * stride + (filt - 1) * dilation + 1 - size, 0)
     return total // 2
+
+
+def _down_to_int16(m: int) -> int:
+    """DownScaleInt32ToInt16Multiplier."""
+    return 32767 if m >= (2**31 - 1) - (1 << 15) else (m + (1 << 15)) >> 16
+
+
+def hard_swish_params(input_scale: float, output_scale: float) -> dict:
+    """hard_swish_common.cc HardSwishPrepare (int8): float scale arithmetic, then 16-bit multipliers."""
+    hires = _f32(1.0 / 128.0) * _f32(input_scale)
+    out_m, out_e = quantize_multiplier(float(np.float32(hires / _f32(output_scale))))
+    if out_e > 0:
+        raise ValueError("HARD_SWISH output multiplier exponent above 0 (TFLM refuses it)")
+    rel_m, rel_e = quantize_multiplier(float(np.float32(hires / (_f32(3.0) / _f32(32768.0)))))
+    return {"reluish_multiplier": _down_to_int16(rel_m), "reluish_exponent": rel_e,
+            "output_multiplier": _down_to_int16(out_m), "output_exponent": out_e}  # fmt: skip
+
+
+LOGISTIC_INPUT_INTEGER_BITS = 4
+
+
+def logistic_params(input_scale: float) -> dict:
+    """logistic_common.cc CalculateArithmeticOpData (int8): frexp and a rounded Q31, then
+    CalculateInputRadius(4, shift, 31)."""
+    bits = LOGISTIC_INPUT_INTEGER_BITS
+    q, shift = math.frexp(float(input_scale) * float(1 << (31 - bits)))
+    m = int(_round(q * (1 << 31)))
+    if m >= 1 << 31 or shift < 0:
+        raise ValueError(f"LOGISTIC input scale {input_scale!r} is out of the kernel's range")
+    radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << shift))
+    return {"input_multiplier": m, "input_left_shift": shift, "input_range_radius": radius}

@@ -6,7 +6,17 @@
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/conv.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/depthwise_conv.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h"
+#include "tensorflow/lite/kernels/internal/reference/concatenation.h"
+#include "tensorflow/lite/kernels/internal/reference/dequantize.h"
+#include "tensorflow/lite/kernels/internal/reference/hard_swish.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/logistic.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/mul.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h"
+#include "tensorflow/lite/kernels/internal/reference/pad.h"
+#include "tensorflow/lite/kernels/internal/reference/quantize.h"
+#include "tensorflow/lite/kernels/internal/reference/reduce.h"
+#include "tensorflow/lite/kernels/internal/reference/requantize.h"
+#include "tensorflow/lite/kernels/internal/reference/transpose.h"
 #include "tensorflow/lite/kernels/internal/reference/process_broadcast_shapes.h"
 #include "tensorflow/lite/kernels/internal/reference/softmax.h"
 
@@ -138,6 +148,112 @@ void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
   op.input_left_shift = p->input_left_shift;
   op.diff_min = p->diff_min;
   tflite::reference_ops::Softmax(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  tflite::ArithmeticParams op = {};
+  op.quantized_activation_min = p->act_min;
+  op.quantized_activation_max = p->act_max;
+  op.input1_offset = p->input1_offset;
+  op.input2_offset = p->input2_offset;
+  op.output_offset = p->output_offset;
+  op.output_multiplier = p->output_multiplier;
+  op.output_shift = p->output_shift;
+  // As TFLM's EvalMulQuantizedReference.
+  const tflite::RuntimeShape s1 = Shape(p->input1), s2 = Shape(p->input2), so = Shape(p->output);
+  if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, &op)) {
+    tflite::reference_integer_ops::BroadcastMul4DSlow(op, s1, input1, s2, input2, so, output);
+  } else {
+    tflite::reference_integer_ops::Mul(op, s1, input1, s2, input2, so, output);
+  }
+}
+
+void ek_mean_s8(const ek_mean* p, const int8_t* input, int32_t* scratch, int8_t* output) {
+  // TFLM's scratch buffers: the accumulators come from the arena, the index arrays are tiny.
+  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
+  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
+  for (int i = 0; i < EK_MAX_DIMS; ++i) {
+    axis[i] = p->axis[i];
+    in_dims[i] = p->input.dims[i];
+    out_dims[i] = p->output.dims[i];
+  }
+  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<int8_t, int32_t>(
+      input, p->input_zero_point, 0.0f, in_dims, p->input.count, output, 0.0f, p->multiplier, p->shift,
+      p->output_zero_point, out_dims, p->output.count, axis, p->num_axis, p->keep_dims != 0, temp_index,
+      resolved_axis, scratch, false);
+}
+
+void ek_pad_s8(const ek_pad* p, const int8_t* input, int8_t* output) {
+  tflite::PadParams op = {};
+  op.left_padding_count = static_cast<int8_t>(p->count);
+  op.right_padding_count = static_cast<int8_t>(p->count);
+  for (int i = 0; i < 5; ++i) {
+    op.left_padding[i] = p->left[i];
+    op.right_padding[i] = p->right[i];
+  }
+  const int8_t value = static_cast<int8_t>(p->value);
+  if (p->image_style) {
+    op.resizing_category = tflite::ResizingCategory::kImageStyle;
+    tflite::reference_ops::PadImageStyle(op, Shape(p->input), input, &value, Shape(p->output), output);
+  } else {
+    op.resizing_category = tflite::ResizingCategory::kGenericResize;
+    tflite::reference_ops::Pad(op, Shape(p->input), input, &value, Shape(p->output), output);
+  }
+}
+
+void ek_concatenation_s8(const ek_concat* p, const int8_t* const* inputs, int8_t* output) {
+  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
+  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
+  for (int i = 0; i < p->count; ++i) {
+    shapes[i].ReplaceWith(p->inputs[i].count, p->inputs[i].dims);
+    shape_ptrs[i] = &shapes[i];
+  }
+  tflite::ConcatenationParams op = {};
+  op.axis = p->axis;
+  op.inputs_count = p->count;
+  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p->output), output);
+}
+
+void ek_transpose_s8(const ek_transpose* p, const int8_t* input, int8_t* output) {
+  tflite::TransposeParams op = {};
+  op.perm_count = static_cast<int8_t>(p->perm_count);
+  for (int i = 0; i < p->perm_count; ++i) op.perm[i] = p->perm[i];
+  tflite::reference_ops::Transpose(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_hard_swish_s8(const ek_hard_swish* p, const int8_t* input, int8_t* output) {
+  tflite::HardSwishParams op = {};
+  op.input_zero_point = static_cast<int16_t>(p->input_zero_point);
+  op.output_zero_point = static_cast<int16_t>(p->output_zero_point);
+  op.reluish_multiplier_fixedpoint_int16 = static_cast<int16_t>(p->reluish_multiplier);
+  op.reluish_multiplier_exponent = p->reluish_exponent;
+  op.output_multiplier_fixedpoint_int16 = static_cast<int16_t>(p->output_multiplier);
+  op.output_multiplier_exponent = p->output_exponent;
+  tflite::reference_ops::HardSwish<int8_t>(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_logistic_s8(const ek_logistic* p, const int8_t* input, int8_t* output) {
+  tflite::reference_integer_ops::Logistic(p->input_zero_point, p->input_range_radius, p->input_multiplier,
+                                          p->input_left_shift, p->size, input, output);
+}
+
+void ek_quantize_f32_s8(const ek_quantize* p, const float* input, int8_t* output) {
+  tflite::QuantizationParams op = {};
+  op.zero_point = p->output_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::AffineQuantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_requantize_s8(const ek_quantize* p, const int8_t* input, int8_t* output) {
+  tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
+                                    p->output_zero_point, output);
+}
+
+void ek_dequantize_s8_f32(const ek_quantize* p, const int8_t* input, float* output) {
+  tflite::DequantizationParams op = {};
+  op.zero_point = p->input_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
 }
 
 }  // extern "C"
