@@ -34,8 +34,8 @@ class CTarget:
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         check_scheme(self, spec)
-        if spec.io != "int8":
-            raise UnsupportedError(f"target c takes int8 inputs and outputs; got --io {spec.io}")
+        if spec.io not in ("int8", "float32"):
+            raise UnsupportedError(f"target c takes int8 or float32 inputs and outputs; got --io-dtype {spec.io}")
         have = tflite_source_scheme(model)
         if have is not None and have != spec.scheme:
             raise UnsupportedError(f"{model.path} is a {have} .tflite; the c target compiles int8 graphs (or use --target tflm)")

@@ -164,7 +164,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
     io = [{"name": n, "tensor": tensors[t], "dims": list(tensors[t].shape), "kind": kind, "label": c_comment(tensors[t].name),
-           "scale": _float(tensors[t].quant.scale[0])}
+           "scale": _float(tensors[t].quant.scale[0]) if tensors[t].quant else None, "ctype": CTYPES[tensors[t].dtype]}
           for kind, ids, names in (("INPUT", sg.inputs, in_names), ("OUTPUT", sg.outputs, out_names))
           for t, n in zip(ids, names)]  # fmt: skip
     model = c_comment(model_name)

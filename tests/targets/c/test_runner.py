@@ -19,7 +19,8 @@ pytestmark = needs_compiler()
 
 
 def int8_differences(data: bytes, xs: list[np.ndarray]) -> int:
-    """Output values (int8) where the compiled C and the TFLM interpreter differ."""
+    """Output values (int8, or float32 after DEQUANTIZE) where the compiled C and the TFLM
+    interpreter differ."""
     from edgekit.runtime.io import from_runtime, to_runtime
 
     graph = TFLiteGraph(data, "model")
@@ -38,7 +39,16 @@ def int8_differences(data: bytes, xs: list[np.ndarray]) -> int:
 
 def _random_inputs(data: bytes, n: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.integers(-128, 128, (n, *t.shape[1:]), dtype=np.int8) for t in TFLiteGraph(data).inputs]
+    return [rng.integers(-128, 128, (n, *t.shape[1:]), dtype=np.int8) if t.dtype == "int8"
+            else rng.normal(size=(n, *t.shape[1:])).astype(np.float32) for t in TFLiteGraph(data).inputs]  # fmt: skip
+
+
+def test_many_ops_with_float_io_are_bit_exact(many_ops_int8):
+    # PAD, CONV_2D, HARD_SWISH, LOGISTIC, MUL, CONCATENATION, MEAN, FULLY_CONNECTED, SOFTMAX,
+    # QUANTIZE and DEQUANTIZE: the float outputs are equal, not close
+    ops = set(TFLiteGraph(many_ops_int8).op_names)
+    assert {"PAD", "HARD_SWISH", "LOGISTIC", "MUL", "CONCATENATION", "MEAN", "QUANTIZE", "DEQUANTIZE"} <= ops
+    assert int8_differences(many_ops_int8, _random_inputs(many_ops_int8, 40)) == 0
 
 
 def test_tiny_model_is_bit_exact_with_tflm(tiny_int8, tiny_data):
@@ -98,6 +108,14 @@ REAL = {
     "ad": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
     "person_detect": SHARED / "tflm" / "person_detect.tflite",
 }
+
+
+@pytest.mark.slow
+@needs_shared()
+def test_mobilenet_v2_is_bit_exact():
+    # TRANSPOSE (NCHW input), PAD, MEAN with its scratch in the arena, ADD in place
+    data = (SHARED / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite").read_bytes()
+    assert int8_differences(data, _random_inputs(data, 3)) == 0
 
 
 @pytest.mark.slow
