@@ -73,7 +73,7 @@ def write_c(data: bytes, out_dir: Path, *, name: str, model_name: str, section: 
     (out_dir / f"{name}.tflite").write_bytes(data)
     p = model.plan
     notes = (f"{len(model.ops)} op kinds, portable kernels; arena {p.size:,} B (lower bound {p.lower_bound:,} B, "
-             f"x{p.ratio:.3f}); {model.const_bytes:,} B constant data; I/O buffers {model.io_bytes:,} B are the caller's",)  # fmt: skip
+             f"x{p.ratio:.3f}); {model.const_bytes:,} B constant data; inputs and outputs in the arena",)  # fmt: skip
     metadata = {**model.metadata(), "scheme": "int8", "section": section, "model_name": model_name,
                 "model_bytes": model.const_bytes, "tflite_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
     files = (*model.files, f"{name}.tflite")

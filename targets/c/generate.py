@@ -2,8 +2,9 @@
 
 The C file holds the weights and every kernel parameter as ``static const`` data, one
 static arena laid out by targets.c.plan, and ``NAME_invoke``, which calls the kernel shim
-op by op. Graph inputs are read from, and graph outputs written to, the caller's buffers:
-they take no arena. Output is a pure function of the model bytes and the options.
+op by op. Graph inputs and outputs have slots in the arena, as in TFLM (the
+input slot is reused once the input is dead): ``NAME_invoke`` copies the caller's input in and
+the output out, unless the caller already works in the slots (``NAME_input()``/``NAME_output()``). Output is a pure function of the model bytes and the options.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class CModel:
     plan: Plan
     ops: tuple[str, ...]
     const_bytes: int  # weights, biases and parameters in the C file
-    io_bytes: int  # bytes of the caller's input and output buffers
+    io_bytes: int  # bytes of the model's inputs and outputs (their slots are in the arena)
 
     def metadata(self) -> dict:
         return {"c_name": self.name, "ops": list(self.ops), "kernels": "portable",
@@ -58,12 +59,9 @@ def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
     sg = graph.main
     tensors = sg.tensors
     life = graph.lifetimes()
-    external = set(sg.inputs) | set(sg.outputs)
     group = {t: t for t in life}
     for op in sg.ops:
         out = op.outputs[0]
-        if out in external:
-            continue
         src = None
         if op.opcode in lowering.ALIASES:
             src = op.inputs[0]
@@ -71,7 +69,7 @@ def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
             for pos in lowered[op.index].inplace:
                 i = op.inputs[pos]
                 # Only a buffer no one reads later: every tensor sharing it dies at this op.
-                if (i >= 0 and i not in external and not tensors[i].is_constant and tensors[i].nbytes == tensors[out].nbytes
+                if (i >= 0 and not tensors[i].is_constant and tensors[i].nbytes == tensors[out].nbytes
                         and max(life[m][1] for m in group if group[m] == group[i]) == op.index):  # fmt: skip
                     src = i
                     break
@@ -80,7 +78,7 @@ def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
     spans: dict[int, list[int]] = {}
     for t, (first, last) in life.items():
         g = group[t]
-        if g in external or tensors[t].is_constant:
+        if tensors[t].is_constant:
             continue
         s = spans.setdefault(g, [first, last, 0])
         s[0], s[1], s[2] = min(s[0], first), max(s[1], last), max(s[2], tensors[t].nbytes)
@@ -112,22 +110,15 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
-    where = {t: in_names[k] for k, t in enumerate(sg.inputs)} | {t: out_names[k] for k, t in enumerate(sg.outputs)}
 
     def pointer(t: int, write: bool) -> str:
-        g = group.get(t, t)
-        if g in where:
-            return where[g]
         ctype = CTYPES[tensors[t].dtype]
-        return f"({'' if write else 'const '}{ctype} *)(arena + {memory.offsets[g]})"
+        return f"({'' if write else 'const '}{ctype} *)(arena + {memory.offsets[group.get(t, t)]})"
 
     arrays, structs, body, const_bytes = [], [], [], 0
     seen_buffers: dict[int, str] = {}
     for op in sg.ops:
-        if op.opcode in lowering.ALIASES:
-            src, dst = pointer(op.inputs[0], False), pointer(op.outputs[0], True)
-            if group.get(op.outputs[0]) != group.get(op.inputs[0]):  # into the caller's output: a copy
-                body.append(f"memcpy({dst}, {src}, {tensors[op.outputs[0]].nbytes}); /* {op.index} {op.opcode} */")
+        if op.opcode in lowering.ALIASES:  # the output is the input's buffer: nothing to run
             continue
         low = lowered[op.index]
         refs = {}
@@ -164,6 +155,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
     io = [{"name": n, "tensor": tensors[t], "dims": list(tensors[t].shape), "kind": kind, "label": c_comment(tensors[t].name),
+           "offset": memory.offsets[group.get(t, t)], "bytes": tensors[t].nbytes,
            "scale": _float(tensors[t].quant.scale[0]) if tensors[t].quant else None, "ctype": CTYPES[tensors[t].dtype]}
           for kind, ids, names in (("INPUT", sg.inputs, in_names), ("OUTPUT", sg.outputs, out_names))
           for t, n in zip(ids, names)]  # fmt: skip

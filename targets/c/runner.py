@@ -97,10 +97,10 @@ def model_bytes(artifact) -> bytes | None:
 
 
 def device_ram(artifact, data: bytes) -> tuple[int, str] | None:
-    """RAM for tensors on the device: the planned arena plus the caller's input and output
-    buffers (TFLM's arena holds those too, so the figures compare)."""
+    """RAM for tensors on the device: the planned arena, inputs and outputs included (as
+    TFLM's arena holds them)."""
     meta = artifact.metadata
     try:
-        return int(meta["plan"]["arena"]) + int(meta["io_bytes"]), "c target plan (arena + I/O buffers)"
+        return int(meta["plan"]["arena"]), "c target plan (exact)"
     except (KeyError, TypeError, ValueError):
         return None

@@ -208,17 +208,23 @@ static const ek_fc tiny_op4 = {.input = {2, {1, 16}}, .filter = {2, {3, 16}}, .b
 
 static const ek_softmax tiny_op5 = {.input = {2, {1, 3}}, .output = {2, {1, 3}}, .input_multiplier = 1573165696, .input_left_shift = 15, .diff_min = -63488}; /* SOFTMAX */
 
-/* One arena for every intermediate tensor: 256 bytes planned, lower bound 256
- * (the largest set of tensors alive at one op). */
+/* One arena for every tensor that is not a constant, inputs and outputs included: 256 bytes
+ * planned, lower bound 256 (the largest set of tensors alive at one op). */
 static uint8_t tiny_arena[256] EK_ARENA_DATA;
+
+
+int8_t *tiny_input(void) { return (int8_t *)(tiny_arena + 128); }
+
+int8_t *tiny_output(void) { return (int8_t *)(tiny_arena + 0); }
 
 int tiny_invoke(const int8_t *input, int8_t *output) {
   uint8_t *const arena = tiny_arena;
-  (void)arena;
-  ek_conv_s8(&tiny_op0, tiny_op0_mult, tiny_op0_shift, input, tiny_t7, tiny_t5, (int8_t *)(arena + 0)); /* 0 CONV_2D */
+  if ((const void *)input != (const void *)(arena + 128)) memmove(arena + 128, input, 36);
+  ek_conv_s8(&tiny_op0, tiny_op0_mult, tiny_op0_shift, (const int8_t *)(arena + 128), tiny_t7, tiny_t5, (int8_t *)(arena + 0)); /* 0 CONV_2D */
   ek_depthwise_conv_s8(&tiny_op1, tiny_op1_mult, tiny_op1_shift, (const int8_t *)(arena + 0), tiny_t4, tiny_t5, (int8_t *)(arena + 128)); /* 1 DEPTHWISE_CONV_2D */
   ek_fully_connected_s8(&tiny_op3, (const int8_t *)(arena + 128), tiny_t3, NULL, (int8_t *)(arena + 0)); /* 3 FULLY_CONNECTED */
   ek_fully_connected_s8(&tiny_op4, (const int8_t *)(arena + 0), tiny_t2, NULL, (int8_t *)(arena + 16)); /* 4 FULLY_CONNECTED */
-  ek_softmax_s8(&tiny_op5, (const int8_t *)(arena + 16), output); /* 5 SOFTMAX */
+  ek_softmax_s8(&tiny_op5, (const int8_t *)(arena + 16), (int8_t *)(arena + 0)); /* 5 SOFTMAX */
+  if ((void *)output != (void *)(arena + 0)) memmove(output, arena + 0, 3);
   return 0;
 }

@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-/* Bytes of the static arena tiny_invoke uses (inside tiny.c; no heap). */
+/* Bytes of the static arena tiny_invoke uses, inputs and outputs included (inside tiny.c; no heap). */
 #define TINY_ARENA_SIZE 256
 
 /* input 'serving_default_pixels:0' */
@@ -26,7 +26,14 @@ extern "C" {
 #define TINY_OUTPUT_SCALE 0.00390625f
 #define TINY_OUTPUT_ZERO_POINT -128
 
-/* Runs the model once: reads the input(s), writes the output(s). Returns 0. */
+/* The input and output slots in the arena. Writing the input there (and passing these
+ * pointers to tiny_invoke) saves the copies and the caller's own buffers; the input slot
+ * is overwritten by the run. */
+int8_t *tiny_input(void);
+int8_t *tiny_output(void);
+
+/* Runs the model once: reads the input(s), writes the output(s) (each may be its slot above).
+ * Returns 0. Not reentrant: one static arena. */
 int tiny_invoke(const int8_t *input, int8_t *output);
 
 #ifdef __cplusplus

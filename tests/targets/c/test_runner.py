@@ -73,6 +73,28 @@ def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, t
         CRunner().load(art)
 
 
+def test_the_arena_slots_can_be_the_buffers(tiny_int8, tiny_data):
+    import ctypes
+
+    from edgekit.runtime.io import to_runtime
+
+    graph = TFLiteGraph(tiny_int8)
+    r = CRunner()
+    r.load_generated(generate(tiny_int8, name="m", model_name="tiny"), graph)
+    x = to_runtime(np.load(tiny_data)["x"][:4], graph.inputs[0].info())
+    want = r.run_raw([x])[0]
+    lib = r._lib
+    slot_in, slot_out = lib.m_input, lib.m_output
+    slot_in.restype = slot_out.restype = ctypes.c_void_p
+    got = []
+    for sample in x:  # write into the input slot, read from the output slot: no copies
+        ctypes.memmove(slot_in(), np.ascontiguousarray(sample).ctypes.data, sample.nbytes)
+        assert lib.m_invoke(ctypes.c_void_p(slot_in()), ctypes.c_void_p(slot_out())) == 0
+        got.append(np.ctypeslib.as_array(ctypes.cast(slot_out(), ctypes.POINTER(ctypes.c_int8)), (3,)).copy())
+    r.close()
+    assert np.array_equal(np.stack(got), want)
+
+
 @needs_shared()
 @pytest.mark.parametrize("model", ["simple_add_model", "micro_speech_quantized"])
 def test_small_tflm_models_are_bit_exact(model):
