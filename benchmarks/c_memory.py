@@ -16,16 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import EXAMPLE, MLPERF, SHARED  # noqa: E402
+from tests.conftest import EXAMPLE, INT8_MODELS, SHARED  # noqa: E402
 
-MODELS = {
-    "pretrainedResnet_quant": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
-    "kws_ref_model": MLPERF / "keyword_spotting" / "kws_ref_model.tflite",
-    "vww_96_int8": MLPERF / "visual_wake_words" / "vww_96_int8.tflite",
-    "ad01_int8": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
-    "person_detect": SHARED / "tflm" / "person_detect.tflite",
-    "mobilenet_v2 (224)": SHARED / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite",
-}
+MODELS = {**INT8_MODELS, "mobilenet_v2 (224)": SHARED / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite"}
 
 
 def _digits(tmp: Path) -> bytes:

@@ -50,12 +50,9 @@ class CTarget:
     def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
                session: ExportSession | None = None) -> Artifact:  # fmt: skip
         self.check(model, spec)
-        if model.kind == "tflite":
-            data = model.tflite_bytes()
-        else:
-            from targets.tflite.convert import convert_cached
+        from targets.tflite.convert import tflite_of
 
-            data = convert_cached(model, spec, calib, session)
+        data = tflite_of(model, spec, calib, session)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         return write_c(data, out_dir / spec.scheme, name=name, model_name=model.path.name, section=self.section, spec=spec)
 

@@ -49,6 +49,12 @@ def convert_cached(model: SourceModel, spec: QuantSpec, calib=None, session: Exp
     return conversion(model, spec, calib, session).data
 
 
+def tflite_of(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+    """The model as TFLite bytes for targets that compile a flatbuffer (tflm, c): a ``.tflite``
+    source as it is, anything else converted (once per ``session``)."""
+    return model.tflite_bytes() if model.kind == "tflite" else convert_cached(model, spec, calib, session)
+
+
 def _converter(model: SourceModel):
     import tensorflow as tf
 

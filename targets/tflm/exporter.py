@@ -81,12 +81,9 @@ class TFLMTarget:
         """Convert (or take) the TFLite model (the TFLite target's conversion of the same
         ``session``) and write the C sources into ``out_dir``."""
         self.check(model, spec)
-        if model.kind == "tflite":
-            data = model.tflite_bytes()
-        else:
-            from targets.tflite.convert import convert_cached
+        from targets.tflite.convert import tflite_of
 
-            data = convert_cached(model, spec, calib, session)
+        data = tflite_of(model, spec, calib, session)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
         sources = build_tflm_sources(
             data, name=name, model_name=model.path.name, lang=self.lang, section=self.section,

@@ -66,6 +66,18 @@ tflite::PoolParams PoolParams(const ek_pool& p) {
   return op;
 }
 
+// ADD and MUL as TFLM's Eval runs them: the broadcast kernel when the shapes differ.
+template <typename Broadcast, typename Elementwise>
+void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const int8_t* x, const ek_shape& b, const int8_t* y,
+            const ek_shape& o, int8_t* out, Broadcast broadcast, Elementwise elementwise) {
+  const tflite::RuntimeShape s1 = Shape(a), s2 = Shape(b), so = Shape(o);
+  if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, op)) {
+    broadcast(*op, s1, x, s2, y, so, out);
+  } else {
+    elementwise(*op, s1, x, s2, y, so, out);
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -133,13 +145,8 @@ void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8
   op.output_multiplier = p->output_multiplier;
   op.output_shift = p->output_shift;
   tflite::SetActivationParams(p->act_min, p->act_max, &op);
-  // As TFLM's EvalAddQuantized: the broadcast path when the shapes differ.
-  const tflite::RuntimeShape s1 = Shape(p->input1), s2 = Shape(p->input2), so = Shape(p->output);
-  if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, &op)) {
-    tflite::reference_integer_ops::BroadcastAdd4DSlow(op, s1, input1, s2, input2, so, output);
-  } else {
-    tflite::reference_integer_ops::Add(op, s1, input1, s2, input2, so, output);
-  }
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
+         tflite::reference_integer_ops::BroadcastAdd4DSlow, tflite::reference_integer_ops::Add);
 }
 
 void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
@@ -159,13 +166,8 @@ void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8
   op.output_offset = p->output_offset;
   op.output_multiplier = p->output_multiplier;
   op.output_shift = p->output_shift;
-  // As TFLM's EvalMulQuantizedReference.
-  const tflite::RuntimeShape s1 = Shape(p->input1), s2 = Shape(p->input2), so = Shape(p->output);
-  if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, &op)) {
-    tflite::reference_integer_ops::BroadcastMul4DSlow(op, s1, input1, s2, input2, so, output);
-  } else {
-    tflite::reference_integer_ops::Mul(op, s1, input1, s2, input2, so, output);
-  }
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
+         tflite::reference_integer_ops::BroadcastMul4DSlow<int8_t>, tflite::reference_integer_ops::Mul<int8_t>);
 }
 
 void ek_mean_s8(const ek_mean* p, const int8_t* input, int32_t* scratch, int8_t* output) {

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from targets.c.plan import ALIGN, Buffer, aligned, lower_bound, place, plan
-from tests.conftest import MLPERF, SHARED, needs_shared
+from tests.conftest import INT8_MODELS, needs_shared
 
 
 def _no_overlap(buffers, p):
@@ -70,19 +70,10 @@ def test_empty_plan():
     assert p.size == 0 and p.lower_bound == 0 and p.ratio == 1.0
 
 
-MODELS = {
-    "resnet": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
-    "kws": MLPERF / "keyword_spotting" / "kws_ref_model.tflite",
-    "vww": MLPERF / "visual_wake_words" / "vww_96_int8.tflite",
-    "ad": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
-    "person_detect": SHARED / "tflm" / "person_detect.tflite",
-}
-
-
 @needs_shared()
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", sorted(INT8_MODELS))
 def test_real_models_plan_within_5_percent_of_the_lower_bound(model):
     from targets.c.generate import generate
 
-    m = generate(MODELS[model].read_bytes(), name="m", model_name=model)
+    m = generate(INT8_MODELS[model].read_bytes(), name="m", model_name=model)
     assert m.plan.lower_bound > 0 and m.plan.ratio <= 1.05, m.plan

@@ -12,7 +12,7 @@ from targets.c.exporter import write_c
 from targets.c.generate import generate
 from targets.c.runner import CRunner
 from targets.tflm.runner import TFLMRunner
-from tests.conftest import MLPERF, SHARED, needs_shared
+from tests.conftest import INT8_MODELS, MLPERF, SHARED, needs_shared
 from tests.targets.c.conftest import needs_compiler
 
 pytestmark = needs_compiler()
@@ -123,13 +123,6 @@ def _structured(data: bytes, n: int) -> list[np.ndarray]:
     return [to_runtime(x.astype(np.float32), info)]
 
 
-REAL = {
-    "resnet": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
-    "kws": MLPERF / "keyword_spotting" / "kws_ref_model.tflite",
-    "vww": MLPERF / "visual_wake_words" / "vww_96_int8.tflite",
-    "ad": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
-    "person_detect": SHARED / "tflm" / "person_detect.tflite",
-}
 
 
 @pytest.mark.slow
@@ -142,9 +135,9 @@ def test_mobilenet_v2_is_bit_exact():
 
 @pytest.mark.slow
 @needs_shared()
-@pytest.mark.parametrize("model", sorted(REAL))
+@pytest.mark.parametrize("model", sorted(INT8_MODELS))
 def test_mlperf_tiny_and_person_detect_are_bit_exact(model):
-    data = REAL[model].read_bytes()
+    data = INT8_MODELS[model].read_bytes()
     xs = _structured(data, 200)
     assert int8_differences(data, xs) == 0
     assert int8_differences(data, _random_inputs(data, 20, seed=1)) == 0
