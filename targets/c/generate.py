@@ -19,6 +19,7 @@ from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
 from targets.c import ops as lowering
 from targets.c.plan import ALIGN, Buffer, Plan, plan
+from targets.c.shapes import check_shapes
 from targets.tflm.sources import CTYPES, _env, c_comment
 
 _PER_LINE = 16
@@ -101,6 +102,8 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     check(graph)
     sg = graph.main
     tensors = sg.tensors
+    for op in sg.ops:
+        check_shapes(graph, op, tensors)
     lowered = {op.index: lowering.LOWERINGS[op.opcode](graph, op, tensors)
                for op in sg.ops if op.opcode not in lowering.ALIASES}  # fmt: skip
     group, buffers = _groups(graph, lowered)

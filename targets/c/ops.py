@@ -76,15 +76,10 @@ def _conv(graph, op, tensors, depthwise: bool) -> Lowered:
     opts = graph.op_options(op)
     x, w, y = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
     bias, bias_ptr = _bias(graph, op, tensors)
-    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
-        raise UnsupportedError(f"{op.opcode} (node {op.index}) is not 4-D NHWC; export it with --target tflm")
+    # shapes were checked (targets.c.shapes): 4-D NHWC, output size from strides and padding
     sh, sw, dh, dw = opts["strideH"], opts["strideW"], opts.get("dilationHFactor", 1), opts.get("dilationWFactor", 1)
     kh, kw = w.shape[1], w.shape[2]
-    oh = quant.out_size(opts["padding"], x.shape[1], kh, sh, dh)
-    ow = quant.out_size(opts["padding"], x.shape[2], kw, sw, dw)
-    if (oh, ow) != tuple(y.shape[1:3]):
-        raise UnsupportedError(f"{op.opcode} (node {op.index}): output {y.shape} does not follow from its input, "
-                               "filter, strides and padding")  # fmt: skip
+    oh, ow = y.shape[1], y.shape[2]
     channels = w.shape[3] if depthwise else w.shape[0]
     mults, shifts = quant.per_channel(_scale(x), _q(w).scale, _scale(y), channels)
     lo, hi = quant.activation_range(opts["fusedActivationFunction"], _scale(y), _zp(y))
@@ -131,10 +126,8 @@ def _pool(graph, op, tensors, fn: str) -> Lowered:
     _check_types(op, tensors, {0: ("int8",)})
     opts = graph.op_options(op)
     x, y = tensors[op.inputs[0]], tensors[op.outputs[0]]
-    if len(x.shape) != 4:
-        raise UnsupportedError(f"{op.opcode} (node {op.index}) is not 4-D NHWC; export it with --target tflm")
     sh, sw, fh, fw = opts["strideH"], opts["strideW"], opts["filterHeight"], opts["filterWidth"]
-    oh, ow = quant.out_size(opts["padding"], x.shape[1], fh, sh), quant.out_size(opts["padding"], x.shape[2], fw, sw)
+    oh, ow = y.shape[1], y.shape[2]  # checked against strides and padding (targets.c.shapes)
     lo, hi = quant.activation_range(opts["fusedActivationFunction"], _scale(y), _zp(y))
     params = {"input": shape(x), "output": shape(y), "stride_w": sw, "stride_h": sh, "filter_w": fw, "filter_h": fh,
               "pad_w": quant.pad(sw, 1, x.shape[2], fw, ow), "pad_h": quant.pad(sh, 1, x.shape[1], fh, oh),

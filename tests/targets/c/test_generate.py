@@ -54,3 +54,30 @@ def test_a_float_graph_is_refused(tmp_path):
     with pytest.raises(UnsupportedError, match="int8"):
         write_c(model.read_bytes(), tmp_path / "out", name="m", model_name=model.name)
     assert not (tmp_path / "out").exists()
+
+
+def _with_shape(tensors, index, shape):
+    import dataclasses
+
+    tensors = list(tensors)
+    tensors[index] = dataclasses.replace(tensors[index], shape=shape)
+    return tensors
+
+
+@pytest.mark.parametrize("opcode, which, shape", [
+    ("CONV_2D", "output", (1, 5, 4, 8)),  # one column more than the strides give
+    ("DEPTHWISE_CONV_2D", "output", (1, 4, 4, 9)),  # more channels than input x multiplier
+    ("FULLY_CONNECTED", "output", (1, 17)),
+    ("SOFTMAX", "output", (1, 4)),
+    ("RESHAPE", "output", (1, 129)),
+])  # fmt: skip
+def test_shapes_that_do_not_follow_from_the_inputs_are_refused(tiny_int8, opcode, which, shape):
+    from edgekit.errors import ModelFileError
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.c.shapes import check_shapes
+
+    graph = TFLiteGraph(tiny_int8, "tiny.tflite")
+    op = next(o for o in graph.main.ops if o.opcode == opcode)
+    check_shapes(graph, op, graph.main.tensors)  # as converted: fine
+    with pytest.raises(ModelFileError, match=rf"op {op.index} \({opcode}\) .*malformed"):
+        check_shapes(graph, op, _with_shape(graph.main.tensors, op.outputs[0], shape))
