@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_validate.py
 	$(PY) benchmarks/bench_openvino.py
 	$(PY) benchmarks/bench_latency.py
+	$(PY) benchmarks/c_memory.py
 
 clean:
 	rm -rf build .pytest_cache

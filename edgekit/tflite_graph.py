@@ -75,6 +75,14 @@ class Tensor:
     def dynamic(self) -> bool:
         return any(d < 0 for d in self.shape_signature)
 
+    def info(self):
+        """The edgekit.tensors.TensorInfo runners describe this tensor with (per-tensor
+        quantization only: a per-channel tensor is not a model input or output)."""
+        from edgekit.tensors import TensorInfo
+
+        q = self.quant if self.quant is not None and len(self.quant.scale) == 1 else None
+        return TensorInfo(self.name, self.shape, self.dtype, q.scale[0] if q else None, q.zero_point[0] if q else None)
+
 
 @dataclass(frozen=True)
 class Op:
@@ -344,6 +352,29 @@ class TFLiteGraph:
             if t.is_variable:
                 life[i] = [-1, end]
         return {i: (a, b) for i, (a, b) in sorted(life.items())}
+
+    def op_options(self, op: Op, subgraph: int = 0) -> dict:
+        """The builtin options of ``op`` (schema field names: ``strideW``, ``padding``,
+        ``fusedActivationFunction``, ...); empty for ops without any."""
+        schema = _schema()
+        raw = schema.Model.GetRootAs(self.data, 0).Subgraphs(subgraph).Operators(op.index)
+        try:
+            opts = schema.BuiltinOptionsCreator(raw.BuiltinOptionsType(), raw.BuiltinOptions())
+        except Exception as e:  # a damaged options table
+            raise ModelFileError(f"{self.source}: op {op.index} ({op.opcode}) has unreadable options") from e
+        if opts is None:
+            return {}
+        return {k: tuple(v.tolist()) if hasattr(v, "tolist") else tuple(v) if isinstance(v, list) else v
+                for k, v in vars(opts).items()}  # fmt: skip
+
+    def tensor_data(self, tensor: Tensor) -> bytes:
+        """The constant data of ``tensor`` as stored in the file (b"" for activations)."""
+        if not tensor.is_constant:
+            return b""
+        buf = _schema().Model.GetRootAs(self.data, 0).Buffers(tensor.buffer)
+        if buf.DataLength():
+            return buf.DataAsNumpy().tobytes()
+        return self.data[buf.Offset():buf.Offset() + buf.Size()]
 
     def quant_scheme(self) -> str:
         """The edgekit scheme this file matches: float32, float16, dynamic, int8 or int16x8."""

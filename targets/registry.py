@@ -11,6 +11,7 @@ PACKAGES: tuple[str, ...] = (
     "targets.tflm",
     "targets.openvino",
     "targets.coreml",
+    "targets.c",
 )
 
 

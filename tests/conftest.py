@@ -19,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EDGEKIT_SHARED_MODELS", ROOT / ".." / "shared" / "models")).resolve()
 MLPERF = SHARED / "mlperf_tiny"
 EXAMPLE = ROOT / "examples" / "digits"
+# The third-party int8 models the standalone C is proven on (the "done when" set).
+INT8_MODELS = {
+    "pretrainedResnet_quant": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
+    "kws_ref_model": MLPERF / "keyword_spotting" / "kws_ref_model.tflite",
+    "vww_96_int8": MLPERF / "visual_wake_words" / "vww_96_int8.tflite",
+    "ad01_int8": MLPERF / "anomaly_detection" / "ad01_int8.tflite",
+    "person_detect": SHARED / "tflm" / "person_detect.tflite",
+}
 
 
 def run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:

@@ -91,6 +91,12 @@ def _from_float(model: SourceModel, spec: QuantSpec, session: ExportSession | No
     return data
 
 
+def tflite_of(model: SourceModel, spec: QuantSpec, calib=None, session: ExportSession | None = None) -> bytes:
+    """The model as TFLite bytes for targets that compile a flatbuffer (tflm, c): ``conversion``'s,
+    which takes a ``.tflite`` source as it is or quantizes a float one (once per ``session``)."""
+    return convert_cached(model, spec, calib, session)
+
+
 def _converter(model: SourceModel):
     import tensorflow as tf
 

@@ -253,5 +253,4 @@ class TFLMRunner(RunnerBase):
 
 
 def _info(t) -> TensorInfo:
-    q = t.quant if t.quant is not None and len(t.quant.scale) == 1 else None
-    return TensorInfo(t.name, t.shape, t.dtype, q.scale[0] if q else None, q.zero_point[0] if q else None)
+    return t.info()

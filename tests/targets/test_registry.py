@@ -21,7 +21,7 @@ def with_lite(monkeypatch):
 
 def test_registry_lists_each_package_once_in_order():
     names = list(registry.formats())
-    assert names == ["tflite", "tflm", "openvino", "coreml"]
+    assert names == ["tflite", "tflm", "openvino", "coreml", "c"]
     for fmt in registry.formats().values():
         assert fmt.target.startswith(f"targets.{fmt.name}.")
         assert fmt.variants(), fmt.name

@@ -1,0 +1,261 @@
+// edgekit standalone C: the portable kernel shim. Each function builds the TFLM parameter
+// struct from the precomputed C struct and calls the reference kernel TFLM's Eval calls.
+#include "ek_kernels.h"
+
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/add.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/conv.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/depthwise_conv.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/fully_connected.h"
+#include "tensorflow/lite/kernels/internal/reference/concatenation.h"
+#include "tensorflow/lite/kernels/internal/reference/dequantize.h"
+#include "tensorflow/lite/kernels/internal/reference/hard_swish.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/logistic.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/mul.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h"
+#include "tensorflow/lite/kernels/internal/reference/pad.h"
+#include "tensorflow/lite/kernels/internal/reference/quantize.h"
+#include "tensorflow/lite/kernels/internal/reference/reduce.h"
+#include "tensorflow/lite/kernels/internal/reference/requantize.h"
+#include "tensorflow/lite/kernels/internal/reference/transpose.h"
+#include "tensorflow/lite/kernels/internal/reference/process_broadcast_shapes.h"
+#include "tensorflow/lite/kernels/internal/reference/softmax.h"
+
+namespace {
+
+tflite::RuntimeShape Shape(const ek_shape& s) { return tflite::RuntimeShape(s.count, s.dims); }
+
+tflite::ConvParams ConvParams(const ek_conv& p) {
+  tflite::ConvParams op = {};
+  op.input_offset = p.input_offset;
+  op.weights_offset = 0;
+  op.output_offset = p.output_offset;
+  op.padding_type = tflite::PaddingType::kNone;  // the kernels read padding_values only
+  op.padding_values.width = static_cast<int16_t>(p.pad_w);
+  op.padding_values.height = static_cast<int16_t>(p.pad_h);
+  op.stride_width = static_cast<int16_t>(p.stride_w);
+  op.stride_height = static_cast<int16_t>(p.stride_h);
+  op.dilation_width_factor = static_cast<int16_t>(p.dilation_w);
+  op.dilation_height_factor = static_cast<int16_t>(p.dilation_h);
+  op.quantized_activation_min = p.act_min;
+  op.quantized_activation_max = p.act_max;
+  return op;
+}
+
+tflite::FullyConnectedParams FcParams(const ek_fc& p) {
+  tflite::FullyConnectedParams op = {};
+  op.input_offset = p.input_offset;
+  op.weights_offset = p.weights_offset;
+  op.output_offset = p.output_offset;
+  op.output_multiplier = p.output_multiplier;
+  op.output_shift = p.output_shift;
+  op.quantized_activation_min = p.act_min;
+  op.quantized_activation_max = p.act_max;
+  return op;
+}
+
+tflite::PoolParams PoolParams(const ek_pool& p) {
+  tflite::PoolParams op = {};
+  op.stride_width = p.stride_w;
+  op.stride_height = p.stride_h;
+  op.filter_width = p.filter_w;
+  op.filter_height = p.filter_h;
+  op.padding_values.width = static_cast<int16_t>(p.pad_w);
+  op.padding_values.height = static_cast<int16_t>(p.pad_h);
+  op.quantized_activation_min = p.act_min;
+  op.quantized_activation_max = p.act_max;
+  return op;
+}
+
+// ADD and MUL as TFLM's Eval runs them: the broadcast kernel when the shapes differ.
+template <typename Broadcast, typename Elementwise>
+void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const int8_t* x, const ek_shape& b, const int8_t* y,
+            const ek_shape& o, int8_t* out, Broadcast broadcast, Elementwise elementwise) {
+  const tflite::RuntimeShape s1 = Shape(a), s2 = Shape(b), so = Shape(o);
+  if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, op)) {
+    broadcast(*op, s1, x, s2, y, so, out);
+  } else {
+    elementwise(*op, s1, x, s2, y, so, out);
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+void ek_conv_s8(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts, const int8_t* input,
+                const int8_t* filter, const int32_t* bias, int8_t* output) {
+  tflite::reference_integer_ops::ConvPerChannel(ConvParams(*p), multipliers, shifts, Shape(p->input), input,
+                                                Shape(p->filter), filter, Shape(p->bias), bias,
+                                                Shape(p->output), output);
+}
+
+void ek_depthwise_conv_s8(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts,
+                          const int8_t* input, const int8_t* filter, const int32_t* bias, int8_t* output) {
+  tflite::DepthwiseParams op = {};
+  op.input_offset = p->input_offset;
+  op.weights_offset = 0;
+  op.output_offset = p->output_offset;
+  op.padding_type = tflite::PaddingType::kNone;
+  op.padding_values.width = static_cast<int16_t>(p->pad_w);
+  op.padding_values.height = static_cast<int16_t>(p->pad_h);
+  op.stride_width = static_cast<int16_t>(p->stride_w);
+  op.stride_height = static_cast<int16_t>(p->stride_h);
+  op.dilation_width_factor = static_cast<int16_t>(p->dilation_w);
+  op.dilation_height_factor = static_cast<int16_t>(p->dilation_h);
+  op.depth_multiplier = static_cast<int16_t>(p->depth_multiplier);
+  op.quantized_activation_min = p->act_min;
+  op.quantized_activation_max = p->act_max;
+  tflite::reference_integer_ops::DepthwiseConvPerChannel(op, multipliers, shifts, Shape(p->input), input,
+                                                         Shape(p->filter), filter, Shape(p->bias), bias,
+                                                         Shape(p->output), output);
+}
+
+void ek_fully_connected_s8(const ek_fc* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
+                           int8_t* output) {
+  tflite::reference_integer_ops::FullyConnected(FcParams(*p), Shape(p->input), input, Shape(p->filter), filter,
+                                                Shape(p->bias), bias, Shape(p->output), output);
+}
+
+void ek_fully_connected_per_channel_s8(const ek_fc* p, const int32_t* multipliers, const int32_t* shifts,
+                                       const int8_t* input, const int8_t* filter, const int32_t* bias,
+                                       int8_t* output) {
+  tflite::reference_integer_ops::FullyConnectedPerChannel(FcParams(*p), multipliers, shifts, Shape(p->input),
+                                                          input, Shape(p->filter), filter, Shape(p->bias), bias,
+                                                          Shape(p->output), output);
+}
+
+void ek_average_pool_s8(const ek_pool* p, const int8_t* input, int8_t* output) {
+  tflite::reference_integer_ops::AveragePool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_max_pool_s8(const ek_pool* p, const int8_t* input, int8_t* output) {
+  tflite::reference_integer_ops::MaxPool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  tflite::ArithmeticParams op = {};
+  op.left_shift = p->left_shift;
+  op.input1_offset = p->input1_offset;
+  op.input1_multiplier = p->input1_multiplier;
+  op.input1_shift = p->input1_shift;
+  op.input2_offset = p->input2_offset;
+  op.input2_multiplier = p->input2_multiplier;
+  op.input2_shift = p->input2_shift;
+  op.output_offset = p->output_offset;
+  op.output_multiplier = p->output_multiplier;
+  op.output_shift = p->output_shift;
+  tflite::SetActivationParams(p->act_min, p->act_max, &op);
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
+         tflite::reference_integer_ops::BroadcastAdd4DSlow, tflite::reference_integer_ops::Add);
+}
+
+void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
+  tflite::SoftmaxParams op = {};
+  op.input_multiplier = p->input_multiplier;
+  op.input_left_shift = p->input_left_shift;
+  op.diff_min = p->diff_min;
+  tflite::reference_ops::Softmax(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  tflite::ArithmeticParams op = {};
+  op.quantized_activation_min = p->act_min;
+  op.quantized_activation_max = p->act_max;
+  op.input1_offset = p->input1_offset;
+  op.input2_offset = p->input2_offset;
+  op.output_offset = p->output_offset;
+  op.output_multiplier = p->output_multiplier;
+  op.output_shift = p->output_shift;
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
+         tflite::reference_integer_ops::BroadcastMul4DSlow<int8_t>, tflite::reference_integer_ops::Mul<int8_t>);
+}
+
+void ek_mean_s8(const ek_mean* p, const int8_t* input, int32_t* scratch, int8_t* output) {
+  // TFLM's scratch buffers: the accumulators come from the arena, the index arrays are tiny.
+  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
+  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
+  for (int i = 0; i < EK_MAX_DIMS; ++i) {
+    axis[i] = p->axis[i];
+    in_dims[i] = p->input.dims[i];
+    out_dims[i] = p->output.dims[i];
+  }
+  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<int8_t, int32_t>(
+      input, p->input_zero_point, 0.0f, in_dims, p->input.count, output, 0.0f, p->multiplier, p->shift,
+      p->output_zero_point, out_dims, p->output.count, axis, p->num_axis, p->keep_dims != 0, temp_index,
+      resolved_axis, scratch, false);
+}
+
+void ek_pad_s8(const ek_pad* p, const int8_t* input, int8_t* output) {
+  tflite::PadParams op = {};
+  op.left_padding_count = static_cast<int8_t>(p->count);
+  op.right_padding_count = static_cast<int8_t>(p->count);
+  for (int i = 0; i < 5; ++i) {
+    op.left_padding[i] = p->left[i];
+    op.right_padding[i] = p->right[i];
+  }
+  const int8_t value = static_cast<int8_t>(p->value);
+  if (p->image_style) {
+    op.resizing_category = tflite::ResizingCategory::kImageStyle;
+    tflite::reference_ops::PadImageStyle(op, Shape(p->input), input, &value, Shape(p->output), output);
+  } else {
+    op.resizing_category = tflite::ResizingCategory::kGenericResize;
+    tflite::reference_ops::Pad(op, Shape(p->input), input, &value, Shape(p->output), output);
+  }
+}
+
+void ek_concatenation_s8(const ek_concat* p, const int8_t* const* inputs, int8_t* output) {
+  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
+  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
+  for (int i = 0; i < p->count; ++i) {
+    shapes[i].ReplaceWith(p->inputs[i].count, p->inputs[i].dims);
+    shape_ptrs[i] = &shapes[i];
+  }
+  tflite::ConcatenationParams op = {};
+  op.axis = p->axis;
+  op.inputs_count = p->count;
+  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p->output), output);
+}
+
+void ek_transpose_s8(const ek_transpose* p, const int8_t* input, int8_t* output) {
+  tflite::TransposeParams op = {};
+  op.perm_count = static_cast<int8_t>(p->perm_count);
+  for (int i = 0; i < p->perm_count; ++i) op.perm[i] = p->perm[i];
+  tflite::reference_ops::Transpose(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_hard_swish_s8(const ek_hard_swish* p, const int8_t* input, int8_t* output) {
+  tflite::HardSwishParams op = {};
+  op.input_zero_point = static_cast<int16_t>(p->input_zero_point);
+  op.output_zero_point = static_cast<int16_t>(p->output_zero_point);
+  op.reluish_multiplier_fixedpoint_int16 = static_cast<int16_t>(p->reluish_multiplier);
+  op.reluish_multiplier_exponent = p->reluish_exponent;
+  op.output_multiplier_fixedpoint_int16 = static_cast<int16_t>(p->output_multiplier);
+  op.output_multiplier_exponent = p->output_exponent;
+  tflite::reference_ops::HardSwish<int8_t>(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_logistic_s8(const ek_logistic* p, const int8_t* input, int8_t* output) {
+  tflite::reference_integer_ops::Logistic(p->input_zero_point, p->input_range_radius, p->input_multiplier,
+                                          p->input_left_shift, p->size, input, output);
+}
+
+void ek_quantize_f32_s8(const ek_quantize* p, const float* input, int8_t* output) {
+  tflite::QuantizationParams op = {};
+  op.zero_point = p->output_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::AffineQuantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_requantize_s8(const ek_quantize* p, const int8_t* input, int8_t* output) {
+  tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
+                                    p->output_zero_point, output);
+}
+
+void ek_dequantize_s8_f32(const ek_quantize* p, const int8_t* input, float* output) {
+  tflite::DequantizationParams op = {};
+  op.zero_point = p->input_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+}  // extern "C"

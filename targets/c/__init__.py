@@ -1,0 +1,18 @@
+"""Standalone C: an int8 model compiled to plain C99 calling TFLM's reference kernels, no
+interpreter, one static arena."""
+
+from __future__ import annotations
+
+from targets.base import Format
+
+FORMAT = Format(
+    name="c",
+    title="standalone C (no interpreter)",
+    target="targets.c.exporter:CTarget",
+    runner="targets.c.runner:CRunner",
+    variants=lambda: [("portable", {})],
+    uses=("c_name", "section"),  # declared with the TFLM sources' options, same meaning
+    color="#009e73",
+    flatbuffer="targets.c.runner:model_bytes",
+    device_ram="targets.c.runner:device_ram",
+)

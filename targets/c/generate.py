@@ -1,0 +1,188 @@
+"""Generate NAME.c / NAME.h from the TFLiteGraph of an int8 model.
+
+The C file holds the weights and every kernel parameter as ``static const`` data, one
+static arena laid out by targets.c.plan, and ``NAME_invoke``, which calls the kernel shim
+op by op. Graph inputs and outputs have slots in the arena, as in TFLM (the
+input slot is reused once the input is dead): ``NAME_invoke`` copies the caller's input in and
+the output out, unless the caller already works in the slots (``NAME_input()``/``NAME_output()``). Output is a pure function of the model bytes and the options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgekit import __version__
+from edgekit.errors import UnsupportedError
+from edgekit.tflite_graph import TFLiteGraph
+from targets.c import ops as lowering
+from targets.c.plan import ALIGN, Buffer, Plan, plan
+from targets.c.shapes import check_shapes
+from targets.tflm.sources import CTYPES, _env, c_comment
+
+_PER_LINE = 16
+SCRATCH = 1 << 30  # plan keys of kernel scratch buffers: SCRATCH + op index (tensor groups are tensor indices)
+_NP = {"int8": "<i1", "int32": "<i4", "uint8": "<u1", "int16": "<i2"}
+
+
+@dataclass(frozen=True)
+class CModel:
+    """The rendered files of one model, and what the generator decided."""
+
+    name: str
+    files: dict  # file name -> text; NAME.c first
+    plan: Plan
+    ops: tuple[str, ...]
+    const_bytes: int  # weights, biases and parameters in the C file
+    io_bytes: int  # bytes of the model's inputs and outputs (their slots are in the arena)
+
+    def metadata(self) -> dict:
+        return {"c_name": self.name, "ops": list(self.ops), "kernels": "portable",
+                "plan": self.plan.to_json(), "const_bytes": self.const_bytes, "io_bytes": self.io_bytes}  # fmt: skip
+
+
+def _float(x: float) -> str:
+    """A C float literal that reads back as the float32 ``x``."""
+    return f"{float(np.float32(x))!r}f"  # repr: shortest exact decimal, always with '.' or 'e'
+
+
+
+def _values(ctype: str, values) -> str:
+    items = [str(int(v)) for v in values]
+    return "\n".join("    " + ", ".join(items[i:i + _PER_LINE]) + "," for i in range(0, len(items), _PER_LINE))
+
+
+def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
+    """tensor -> group id (aliases and in-place outputs share their input's group), and
+    group -> Buffer over the whole graph (graph inputs/outputs are not planned)."""
+    sg = graph.main
+    tensors = sg.tensors
+    life = graph.lifetimes()
+    group = {t: t for t in life}
+    for op in sg.ops:
+        out = op.outputs[0]
+        src = None
+        if op.opcode in lowering.ALIASES:
+            src = op.inputs[0]
+        else:
+            for pos in lowered[op.index].inplace:
+                i = op.inputs[pos]
+                # Only a buffer no one reads later: every tensor sharing it dies at this op.
+                if (i >= 0 and not tensors[i].is_constant and tensors[i].nbytes == tensors[out].nbytes
+                        and max(life[m][1] for m in group if group[m] == group[i]) == op.index):  # fmt: skip
+                    src = i
+                    break
+        if src is not None:
+            group[out] = group[src]
+    spans: dict[int, list[int]] = {}
+    for t, (first, last) in life.items():
+        g = group[t]
+        if tensors[t].is_constant:
+            continue
+        s = spans.setdefault(g, [first, last, 0])
+        s[0], s[1], s[2] = min(s[0], first), max(s[1], last), max(s[2], tensors[t].nbytes)
+    return group, {g: Buffer(g, size, first, last) for g, (first, last, size) in sorted(spans.items())}
+
+
+def check(graph: TFLiteGraph) -> None:
+    """Everything that makes the c target refuse a model, before any file is written."""
+    lowering.check_ops(graph)
+    for t in graph.inputs + graph.outputs:  # float I/O only through QUANTIZE/DEQUANTIZE (the ops check it)
+        if t.dtype not in ("int8", "float32") or graph.quant_scheme() != "int8":
+            raise UnsupportedError(f"{graph.source}: {'input' if t in graph.inputs else 'output'} '{t.name}' is "
+                                   f"{t.dtype} in a {graph.quant_scheme()} graph; the c target takes int8 graphs "
+                                   "(--quant int8), or use --target tflm")  # fmt: skip
+
+
+def generate(data: bytes, *, name: str, model_name: str, section: str | None = None) -> CModel:
+    """Lower, plan and render the C of one int8 TFLite model."""
+    graph = TFLiteGraph(data, model_name)
+    check(graph)
+    sg = graph.main
+    tensors = sg.tensors
+    for op in sg.ops:
+        check_shapes(graph, op, tensors)
+    lowered = {op.index: lowering.LOWERINGS[op.opcode](graph, op, tensors)
+               for op in sg.ops if op.opcode not in lowering.ALIASES}  # fmt: skip
+    group, buffers = _groups(graph, lowered)
+    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only.
+    scratch = [Buffer(SCRATCH + i, low.scratch, i, i) for i, low in sorted(lowered.items()) if low.scratch]
+    memory = plan(list(buffers.values()) + scratch)
+    n_in, n_out = len(sg.inputs), len(sg.outputs)
+    in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
+    out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
+
+    def pointer(t: int, write: bool) -> str:
+        ctype = CTYPES[tensors[t].dtype]
+        return f"({'' if write else 'const '}{ctype} *)(arena + {memory.offsets[group.get(t, t)]})"
+
+    arrays, structs, body, const_bytes = [], [], [], 0
+    seen_buffers: dict[int, str] = {}
+    for op in sg.ops:
+        if op.opcode in lowering.ALIASES:  # the output is the input's buffer: nothing to run
+            continue
+        low = lowered[op.index]
+        refs = {}
+        for pos, t in enumerate(op.inputs):
+            if t < 0 or f"{{in{pos}}}" not in low.call and not (pos == 2 and "{a_bias}" in low.call):
+                continue  # an input only the generator reads (axes, paddings, permutations)
+            tensor = tensors[t]
+            if tensor.is_constant:
+                if tensor.buffer not in seen_buffers:
+                    cname = f"{name}_t{t}"
+                    seen_buffers[tensor.buffer] = cname
+                    vals = np.frombuffer(graph.tensor_data(tensor), _NP[tensor.dtype])[:tensor.elements]
+                    arrays.append({"name": cname, "ctype": CTYPES[tensor.dtype], "count": len(vals),
+                                   "body": _values(CTYPES[tensor.dtype], vals), "what": c_comment(tensor.name)})  # fmt: skip
+                    const_bytes += tensor.nbytes
+                refs[f"in{pos}"] = seen_buffers[tensor.buffer]
+            else:
+                refs[f"in{pos}"] = pointer(t, False)
+        refs["out0"] = pointer(op.outputs[0], True)
+        if low.scratch:
+            refs["scratch"] = f"(int32_t *)(arena + {memory.offsets[SCRATCH + op.index]})"
+        refs["p"] = f"{name}_op{op.index}"
+        for suffix, ctype, vals in low.arrays:
+            cname = f"{name}_op{op.index}_{suffix}"
+            arrays.append({"name": cname, "ctype": ctype, "count": len(vals), "body": _values(ctype, vals),
+                           "what": f"{op.opcode} {op.index} {suffix}"})  # fmt: skip
+            const_bytes += 4 * len(vals)
+            refs[f"a_{suffix}"] = cname
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            refs["a_bias"] = refs["in2"]
+        if low.struct is not None:
+            structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode})
+        body.append(f"{low.call.format(**refs)} /* {op.index} {op.opcode} */")
+    sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
+                    + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
+    io = [{"name": n, "tensor": tensors[t], "dims": list(tensors[t].shape), "kind": kind, "label": c_comment(tensors[t].name),
+           "offset": memory.offsets[group.get(t, t)], "bytes": tensors[t].nbytes,
+           "scale": _float(tensors[t].quant.scale[0]) if tensors[t].quant else None, "ctype": CTYPES[tensors[t].dtype]}
+          for kind, ids, names in (("INPUT", sg.inputs, in_names), ("OUTPUT", sg.outputs, out_names))
+          for t, n in zip(ids, names)]  # fmt: skip
+    model = c_comment(model_name)
+    banner = (f"/* Generated by edgekit {__version__}: standalone C of {model} (int8, portable kernels).\n"
+              f" * tflite sha256 {hashlib.sha256(data).hexdigest()}. Do not edit: regenerate with "
+              "`edgekit export -t c`. */")  # fmt: skip
+    common = {"banner": banner, "name": name, "NAME": name.upper(), "sig": sig, "io": io, "plan": memory,
+              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section}  # fmt: skip
+    env = _env()
+    c = env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body)
+    h = env.get_template("c/model.h.j2").render(**common)
+    const_bytes += sum(_struct_bytes(s["type"]) for s in structs)
+    io_bytes = sum(tensors[t].nbytes for t in (*sg.inputs, *sg.outputs))
+    ops = tuple(sorted({op.opcode for op in sg.ops}))
+    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes)
+
+
+# sizeof the shim's parameter structs (int32 fields; ek_shape = 7 int32).
+_STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 10, "ek_add": 3 * 7 + 13,
+                 "ek_softmax": 2 * 7 + 3, "ek_mul": 3 * 7 + 7, "ek_mean": 2 * 7 + 12, "ek_pad": 2 * 7 + 13,
+                 "ek_concat": 7 + 2 + 10 * 7, "ek_transpose": 2 * 7 + 7, "ek_hard_swish": 2 * 7 + 6,
+                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5}  # fmt: skip
+
+
+def _struct_bytes(ctype: str) -> int:
+    return 4 * _STRUCT_WORDS[ctype]

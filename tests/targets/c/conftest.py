@@ -1,0 +1,81 @@
+"""Shared by the c target's tests: the tiny model as int8 TFLite, and one kernel object
+cache for every test (compiled once per session, like the firmware tests' TFLM objects)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import ROOT
+from targets.tflm.firmware import default_tflm_root
+
+TREE = default_tflm_root("reference")
+
+
+def needs_compiler():
+    have = TREE.is_dir() and shutil.which("gcc") and shutil.which("g++")
+    return pytest.mark.skipif(not have, reason="needs gcc/g++ and ../shared/tflm/reference")
+
+
+@pytest.fixture(scope="session")
+def tiny_int8(tiny_keras, tiny_data, tmp_path_factory) -> bytes:
+    from edgekit.data import Dataset
+    from edgekit.model import load_model
+    from quantize.spec import QuantSpec
+    from targets.tflite.exporter import TFLiteTarget
+
+    model = load_model(tiny_keras)
+    out = tmp_path_factory.mktemp("c-tiny")
+    return TFLiteTarget().export(model, QuantSpec("int8"), out, Dataset.open(tiny_data, model.inputs)).primary.read_bytes()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def c_object_cache():
+    """The kernel objects in the repo's build/ folder, shared by every test and run."""
+    path = ROOT / "build" / "test-tflm-objects"
+    path.mkdir(parents=True, exist_ok=True)
+    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
+    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
+    else:
+        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+
+
+def _many_ops_keras():
+    """A small model whose int8 conversion has the ops beyond the CNN basics: PAD, HARD_SWISH,
+    LOGISTIC, MUL, CONCATENATION, MEAN, and (float I/O) QUANTIZE/DEQUANTIZE."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    x = keras.Input((8, 8, 3), name="image")
+    a = keras.layers.ZeroPadding2D(((2, 0), (1, 0)), name="pad")(x)  # asymmetric: not folded into the conv
+    a = keras.layers.Conv2D(8, 3, name="conv")(a)
+    h = keras.layers.Activation("hard_swish", name="hswish")(a)
+    s = keras.layers.Activation("sigmoid", name="sig")(a)
+    m = keras.layers.Multiply(name="mul")([h, s])
+    c = keras.layers.Concatenate(name="concat")([m, a])
+    g = keras.layers.GlobalAveragePooling2D(name="gap")(c)
+    y = keras.layers.Dense(4, activation="softmax", name="scores")(g)
+    return keras.Model(x, y, name="many_ops")
+
+
+@pytest.fixture(scope="session")
+def many_ops_int8(tmp_path_factory) -> bytes:
+    """The many-op model as int8 TFLite with float32 input and output."""
+    import numpy as np
+
+    from edgekit.data import Dataset
+    from edgekit.model import load_model
+    from quantize.spec import QuantSpec
+    from targets.tflite.exporter import TFLiteTarget
+
+    tmp = tmp_path_factory.mktemp("c-many")
+    _many_ops_keras().save(tmp / "many_ops.keras")
+    np.savez(tmp / "calib.npz", x=np.random.default_rng(2).normal(size=(32, 8, 8, 3)).astype(np.float32))
+    model = load_model(tmp / "many_ops.keras")
+    spec = QuantSpec("int8", io_dtype="float32")
+    return TFLiteTarget().export(model, spec, tmp, Dataset.open(tmp / "calib.npz", model.inputs)).primary.read_bytes()
