@@ -14,7 +14,7 @@ across models.
 Reference kernels have no published board (the v0.5 "reference" submission ran CMSIS-NN,
 which the counts show), so their cycles are estimated as instructions x the CMSIS-NN CPI of
 the same board, the instructions from op features fitted to per-op counts of the reference
-kernels (``reference_instructions``).
+kernels (``instruction_coefficients``).
 """
 
 from __future__ import annotations
@@ -125,8 +125,10 @@ def fit_instructions(counts: dict, graphs: dict, core: str, lib: str, models=Non
     the relative error of each op's measured count (``models``: the ones to fit on)."""
     from scipy.optimize import nnls
 
+    from edgekit.simulate.op_features import FEATURES
+
     feats, ys = _op_rows(counts, graphs, core, lib, list(graphs) if models is None else models)
-    if len(feats) < len(feats[0] if feats else ()) or not feats:
+    if len(feats) < len(FEATURES):  # fewer ops than coefficients: not determined
         return None
     theta, _ = nnls(np.array(feats) / np.array(ys)[:, None], np.ones(len(ys)))
     return theta
