@@ -114,20 +114,21 @@ def _tiny_logit_softmax(path):
 
 def test_tflm_crash_names_the_op_not_a_corrupt_file(tmp_path):
     model = _tiny_logit_softmax(tmp_path / "tiny_logits.keras")
-    with pytest.raises(UnsupportedError, match=r"TFLM cannot run op SOFTMAX \(node 1 of 2, .*input scale 7.\d+e-09.*"
-                                               r"crashes \(SIGABRT\) on that op alone: the file is not corrupt"):
+    # Refused before TFLM loads it (it aborted TFLM, and the crash was narrowed to SOFTMAX after the fact).
+    with pytest.raises(UnsupportedError, match=r"SOFTMAX \(op 1\): its int8 input scale 7.\d+e-09 \(beta 1\) is below "
+                                               r"TFLM's minimum 1.49e-08"):
         export(ExportOptions(model=model, out=tmp_path / "o", target=("tflm",), quant="int8", calib="random"))
     assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.slow
-def test_stock_mobilenet_v3_small_int8_crash_is_narrowed(tmp_path):
+def test_stock_mobilenet_v3_small_int8_is_refused_naming_softmax(tmp_path):
     import keras
 
     keras.utils.set_random_seed(0)
     path = tmp_path / "mnv3.keras"
     keras.applications.MobileNetV3Small(input_shape=(64, 64, 3), weights=None, classes=10).save(path)
-    with pytest.raises(UnsupportedError, match=r"TFLM cannot run op SOFTMAX \(node 110 of 111"):
+    with pytest.raises(UnsupportedError, match=r"SOFTMAX \(op 110\): its int8 input scale .* below TFLM's minimum"):
         export(ExportOptions(model=path, out=tmp_path / "o", target=("tflm",), quant="int8", calib="random", calib_size=4))
 
 
