@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -47,15 +48,25 @@ def firmware_objects():
 
     if not default_tflm_root("reference").is_dir() or not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")):
         pytest.fail("the firmware tests need ../shared/tflm and `make toolchain` (gcc-arm-none-eabi, qemu-system-arm)")
+    with shared_object_cache() as path:
+        yield path
+
+
+@contextlib.contextmanager
+def shared_object_cache():
+    """EDGEKIT_TFLM_OBJECTS pointed at the repo's build/test-tflm-objects while the block runs:
+    compiled TFLM and kernel objects shared by every test module and run."""
     path = ROOT / "build" / "test-tflm-objects"
     path.mkdir(parents=True, exist_ok=True)
     before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
     os.environ["EDGEKIT_TFLM_OBJECTS"] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
-    else:
-        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
+        else:
+            os.environ["EDGEKIT_TFLM_OBJECTS"] = before
 
 
 def needs_shared():

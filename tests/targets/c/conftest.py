@@ -3,12 +3,11 @@ cache for every test (compiled once per session, like the firmware tests' TFLM o
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import shared_object_cache
 from targets.tflm.firmware import default_tflm_root
 
 TREE = default_tflm_root("reference")
@@ -34,15 +33,8 @@ def tiny_int8(tiny_keras, tiny_data, tmp_path_factory) -> bytes:
 @pytest.fixture(scope="session", autouse=True)
 def c_object_cache():
     """The kernel objects in the repo's build/ folder, shared by every test and run."""
-    path = ROOT / "build" / "test-tflm-objects"
-    path.mkdir(parents=True, exist_ok=True)
-    before = os.environ.get("EDGEKIT_TFLM_OBJECTS")
-    os.environ["EDGEKIT_TFLM_OBJECTS"] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop("EDGEKIT_TFLM_OBJECTS", None)
-    else:
-        os.environ["EDGEKIT_TFLM_OBJECTS"] = before
+    with shared_object_cache() as path:
+        yield path
 
 
 def _many_ops_keras():
