@@ -517,10 +517,10 @@ def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, samp
     state.out.print(f"{safe(out)}: {len(written)} files for {board} ({kernels} kernels, "
                     f"{len(project.record['kernel_sources'])} kernel files); build with `make -C {safe(out)}`")  # fmt: skip
     if do_build:
-        _build_firmware(state, source, scheme, given, project, out, measure_arena)
+        _build_firmware(state, source, scheme, given, project, out, measure_arena, sample)
 
 
-def _build_firmware(state: _State, source, scheme, given, project, out, measure_arena) -> None:
+def _build_firmware(state: _State, source, scheme, given, project, out, measure_arena, sample) -> None:
     """Build, measure (and bisect the arena of) a written project; print the size table."""
     from rich.table import Table
 

@@ -88,9 +88,9 @@ def test_truncated_keras_file(tmp_path, tiny_keras):
 def test_missing_and_unknown(tmp_path):
     with pytest.raises(ModelFileError, match="no such file"):
         load_model(tmp_path / "none.keras")
-    (tmp_path / "m.onnx").write_bytes(b"x")
+    (tmp_path / "m.xyz").write_bytes(b"x")
     with pytest.raises(ModelFileError, match="unknown model type"):
-        load_model(tmp_path / "m.onnx")
+        load_model(tmp_path / "m.xyz")
     with pytest.raises(ModelFileError, match="not a TensorFlow SavedModel"):
         load_model(tmp_path)
 
