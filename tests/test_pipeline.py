@@ -92,7 +92,7 @@ def test_per_target_quant_and_batch(tiny_keras, tiny_data, tmp_path):
         ({"min_cosine": 0.99}, OptionError, "need --eval DATA"),
         ({"coreml": {"deployment_target": "iOS99"}}, OptionError,
          r"--coreml-target applies to the coreml target, which is not requested \(-t tflite\)"),
-        ({"c_name": "bad name;"}, OptionError, "--c-name applies to the tflm target, which is not requested"),
+        ({"c_name": "bad name;"}, OptionError, "--c-name applies to the tflm target and the c target, which are not requested"),
         ({"arena_margin": -5, "target": ("tflite", "openvino")}, OptionError,
          r"--arena-margin applies to the tflm target, which is not requested \(-t tflite,openvino\)"),
         ({"ov_preset": "mixed"}, OptionError, "--ov-preset applies to the openvino target"),
@@ -218,8 +218,8 @@ def test_target_options_come_from_the_schema(tmp_path):
     pre = Preprocess(scale=0.5)
     opts = ExportOptions(model=tmp_path / "m.keras", ov_preset="mixed", max_drop=1.0, eval="e.npz", preprocess=pre,
                          c_name="kws", lang="cc", section=".m", arena_margin=64, coreml={"precision": "float32"})  # fmt: skip
-    assert _target_options("tflite", opts, ["a"]) == {}
-    assert _target_options("tflm", opts, ["a"]) == {"c_name": "kws", "lang": "cc", "section": ".m", "labels": ["a"],
+    assert _target_options("tflite", opts, ["a"]) == {"layout": None}
+    assert _target_options("tflm", opts, ["a"]) == {"layout": None, "c_name": "kws", "lang": "cc", "section": ".m", "labels": ["a"],
                                                     "arena_margin": 64, "keep_strings": False, "firmware": None,
                                                     "firmware_kernels": "reference", "tflm_root": None}  # fmt: skip
     assert _target_options("openvino", opts, ["a"]) == {"preset": "mixed", "max_drop": 1.0, "eval_data": "e.npz", "preprocess": pre}
