@@ -58,7 +58,7 @@ class CRunner(RunnerBase):
         tmp = Path(self._tmp.name)
         for fname, text in model.files.items():
             (tmp / fname).write_text(text)
-        lib = shared_library(tmp / f"{model.name}.c", tmp)
+        lib = shared_library(tmp / f"{model.name}.c", tmp, kernels=model.metadata()["kernels"])
         self._lib = ctypes.CDLL(str(lib))
         self._invoke = getattr(self._lib, f"{model.name}_invoke")
         self._invoke.restype = ctypes.c_int
