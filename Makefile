@@ -48,9 +48,10 @@ test: $(STAMP) toolchain
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not firmware"
 
 # The whole firmware matrix (tests/test_firmware_matrix.py): 6 models x 3 (board, kernels) builds
-# under QEMU; `make test` runs one model per board and kernel library of it.
+# under QEMU; `make test` runs one model per board and kernel library of it. Also the standalone C
+# of the issue-17 models on the Cortex-M4 (tests/targets/c/test_c_firmware.py).
 test-firmware: $(STAMP) toolchain
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/targets/c/test_c_firmware.py
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
@@ -82,6 +83,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_openvino.py
 	$(PY) benchmarks/bench_latency.py
 	$(PY) benchmarks/c_memory.py
+	$(PY) benchmarks/c_firmware.py
 
 clean:
 	rm -rf build .pytest_cache

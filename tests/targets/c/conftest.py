@@ -18,6 +18,10 @@ def needs_compiler():
     return pytest.mark.skipif(not have, reason="needs gcc/g++ and ../shared/tflm/reference")
 
 
+CROSS = TREE.is_dir() and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")
+needs_cross = pytest.mark.skipif(not CROSS, reason="needs arm-none-eabi-gcc, qemu-system-arm and ../shared/tflm")
+
+
 @pytest.fixture(scope="session")
 def tiny_int8(tiny_keras, tiny_data, tmp_path_factory) -> bytes:
     from edgekit.data import Dataset

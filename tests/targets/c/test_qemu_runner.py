@@ -4,17 +4,13 @@ QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact with the TFLM interpr
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 
 from edgekit.errors import CannotSimulate, ToolchainError
 from tests.conftest import EXAMPLE, run_cli
-from tests.targets.c.conftest import TREE
-
-CROSS = TREE.is_dir() and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")
-needs_cross = pytest.mark.skipif(not CROSS, reason="needs arm-none-eabi-gcc, qemu-system-arm and ../shared/tflm")
+from tests.targets.c.conftest import needs_cross
 
 
 @pytest.fixture(scope="module")

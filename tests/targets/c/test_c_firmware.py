@@ -1,0 +1,33 @@
+"""The issue's models as standalone C on the emulated Cortex-M4 (portable kernels), outputs
+against the Python TFLM interpreter: the four MLPerf Tiny int8 models and person_detect, on the
+real inputs of tests/firmware_matrix.py. Marker firmware: `make test-firmware` (the digits
+example runs in `make test`: tests/targets/c/test_qemu_runner.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.c_firmware import CASES, model_bytes, run_model
+from tests.conftest import needs_shared
+from tests.targets.c.conftest import needs_cross
+
+SAMPLES = 10
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("cfw")
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@needs_shared()
+@needs_cross
+@pytest.mark.parametrize("name", [n for n in CASES if n != "digits"])
+def test_the_c_firmware_matches_the_tflm_interpreter(name, work):
+    case = CASES[name]
+    rec = run_model(case, model_bytes(case, work), work, SAMPLES, configs=(("c", "portable"),))
+    print(rec)
+    c = rec["configs"]["c portable"]
+    assert c["values"] > 0 and c["values_differing"] == 0, c  # bit-exact on every sample
+    assert c["arena"] == c["lower_bound"] and 0 < c["stack"] < 16384 and c["instructions"] > 0
