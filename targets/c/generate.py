@@ -10,15 +10,17 @@ the output out, unless the caller already works in the slots (``NAME_input()``/`
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from edgekit import __version__
 from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
+from targets.c import cmsis, cmsis_scratch
 from targets.c import ops as lowering
-from targets.c.plan import ALIGN, Buffer, Plan, plan
+from targets.c.options import KERNELS
+from targets.c.plan import ALIGN, Buffer, Plan, aligned, plan
 from targets.c.shapes import check_shapes
 from targets.tflm.sources import CTYPES, _env, c_comment
 
@@ -38,9 +40,14 @@ class CModel:
     const_bytes: int  # weights, biases and parameters in the C file
     io_bytes: int  # bytes of the model's inputs and outputs (their slots are in the arena)
 
+    kernels: str = "portable"
+    backends: dict = field(default_factory=dict)  # op name -> "cmsis-nn" / "portable" (who runs it)
+    arena_by_build: dict = field(default_factory=dict)  # CMSIS-NN build -> arena with only its scratch
+
     def metadata(self) -> dict:
-        return {"c_name": self.name, "ops": list(self.ops), "kernels": "portable",
-                "plan": self.plan.to_json(), "const_bytes": self.const_bytes, "io_bytes": self.io_bytes}  # fmt: skip
+        return {"c_name": self.name, "ops": list(self.ops), "kernels": self.kernels, "backends": dict(self.backends),
+                "plan": self.plan.to_json(), "const_bytes": self.const_bytes, "io_bytes": self.io_bytes,
+                **({"arena_by_build": dict(self.arena_by_build)} if self.arena_by_build else {})}  # fmt: skip
 
 
 def _float(x: float) -> str:
@@ -96,20 +103,47 @@ def check(graph: TFLiteGraph) -> None:
                                    "(--quant int8), or use --target tflm")  # fmt: skip
 
 
-def generate(data: bytes, *, name: str, model_name: str, section: str | None = None) -> CModel:
-    """Lower, plan and render the C of one int8 TFLite model."""
+def _lower(graph, op, tensors, kernels: str) -> lowering.Lowered:
+    """The op's CMSIS-NN call where it has one (and TFLM's CMSIS-NN kernel would use it), else
+    the portable shim's."""
+    if kernels == "cmsis-nn" and op.opcode in cmsis.LOWERINGS:
+        low = cmsis.LOWERINGS[op.opcode](graph, op, tensors)
+        if low is not None:
+            return low
+    return lowering.LOWERINGS[op.opcode](graph, op, tensors)
+
+
+def _need(low: lowering.Lowered, mve: bool) -> int:
+    """Scratch bytes of one op: the portable kernel's, or the largest of the CMSIS-NN builds
+    with (``mve``) or without MVE."""
+    if not low.sizes:
+        return low.scratch
+    return max(n for (b, _, has_mve, _) in cmsis_scratch.FEATURES for n in [low.sizes[b]] if has_mve == mve)
+
+
+def generate(data: bytes, *, name: str, model_name: str, section: str | None = None,
+             kernels: str = "portable") -> CModel:  # fmt: skip
+    """Lower, plan and render the C of one int8 TFLite model with the ``kernels`` back-end."""
+    if kernels not in KERNELS:
+        raise UnsupportedError(f"--c-kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
     graph = TFLiteGraph(data, model_name)
     check(graph)
     sg = graph.main
     tensors = sg.tensors
     for op in sg.ops:
         check_shapes(graph, op, tensors)
-    lowered = {op.index: lowering.LOWERINGS[op.opcode](graph, op, tensors)
-               for op in sg.ops if op.opcode not in lowering.ALIASES}  # fmt: skip
+    lowered = {op.index: _lower(graph, op, tensors, kernels) for op in sg.ops if op.opcode not in lowering.ALIASES}
     group, buffers = _groups(graph, lowered)
-    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only.
-    scratch = [Buffer(SCRATCH + i, low.scratch, i, i) for i, low in sorted(lowered.items()) if low.scratch]
+    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only:
+    # the largest over the CMSIS-NN builds without MVE; where an MVE build needs more, its
+    # scratch goes to one region above the planned arena, in MVE builds only.
+    need = {i: _need(low, False) for i, low in lowered.items()}
+    scratch = [Buffer(SCRATCH + i, n, i, i) for i, n in sorted(need.items()) if n]
     memory = plan(list(buffers.values()) + scratch)
+    above = {i: n for i, low in lowered.items() if (n := _need(low, True)) > need[i]}
+    mve_extra = aligned(max(above.values(), default=0))
+    by_build = {b: memory.size + (mve_extra if mve else 0) for b, _, mve, _ in cmsis_scratch.FEATURES} \
+        if kernels == "cmsis-nn" else {}
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
@@ -141,9 +175,14 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
             else:
                 refs[f"in{pos}"] = pointer(t, False)
         refs["out0"] = pointer(op.outputs[0], True)
-        if low.scratch:
+        refs["scratch_buf"], refs["scratch_size"] = "NULL", "0"
+        if need[op.index]:
             refs["scratch"] = f"(int32_t *)(arena + {memory.offsets[SCRATCH + op.index]})"
+            refs["scratch_buf"] = f"{name}_arena + {memory.offsets[SCRATCH + op.index]}"
+            refs["scratch_size"] = str(need[op.index])
         refs["p"] = f"{name}_op{op.index}"
+        refs["status"] = str(op.index + 1)
+        refs.update({f"s_{d[1]}": f"{name}_op{op.index}_{d[1]}" for d in low.decls})
         for suffix, ctype, vals in low.arrays:
             cname = f"{name}_op{op.index}_{suffix}"
             arrays.append({"name": cname, "ctype": ctype, "count": len(vals), "body": _values(ctype, vals),
@@ -153,7 +192,15 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             refs["a_bias"] = refs["in2"]
         if low.struct is not None:
-            structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode})
+            structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode, "count": None,
+                            "mve_init": None})  # fmt: skip
+        for ctype, suffix, init, count in low.decls:
+            mve = None
+            if "{scratch_buf}" in init and op.index in above:
+                mve = init.format(**{**refs, "scratch_buf": f"{name}_arena + {memory.size}",
+                                     "scratch_size": str(above[op.index])})  # fmt: skip
+            structs.append({"type": ctype, "name": refs[f"s_{suffix}"], "init": init.format(**refs),
+                            "what": op.opcode, "count": count, "mve_init": mve})  # fmt: skip
         body.append(f"{low.call.format(**refs)} /* {op.index} {op.opcode} */")
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
@@ -163,26 +210,40 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
           for kind, ids, names in (("INPUT", sg.inputs, in_names), ("OUTPUT", sg.outputs, out_names))
           for t, n in zip(ids, names)]  # fmt: skip
     model = c_comment(model_name)
-    banner = (f"/* Generated by edgekit {__version__}: standalone C of {model} (int8, portable kernels).\n"
+    backends = {}
+    for op in sg.ops:
+        if op.opcode not in lowering.ALIASES:
+            backends.setdefault(op.opcode, set()).add(lowered[op.index].backend)
+    used = {b for v in backends.values() for b in v}
+    what = "portable kernels" if kernels == "portable" else "CMSIS-NN kernels" + (
+        f", portable for {', '.join(sorted(o for o, v in backends.items() if 'portable' in v))}" if "portable" in used else "")
+    banner = (f"/* Generated by edgekit {__version__}: standalone C of {model} (int8, {what}).\n"
               f" * tflite sha256 {hashlib.sha256(data).hexdigest()}. Do not edit: regenerate with "
               "`edgekit export -t c`. */")  # fmt: skip
     common = {"banner": banner, "name": name, "NAME": name.upper(), "sig": sig, "io": io, "plan": memory,
-              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section}  # fmt: skip
+              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section, "mve_extra": mve_extra,
+              "mve_ops": len(above),
+              "headers": [h for h, b in (("ek_kernels.h", "portable"), (cmsis.HEADER, "cmsis-nn")) if b in used]}  # fmt: skip
     env = _env()
     c = env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body)
     h = env.get_template("c/model.h.j2").render(**common)
-    const_bytes += sum(_struct_bytes(s["type"]) for s in structs)
+    const_bytes += sum(_struct_bytes(s["type"], s.get("count")) for s in structs)
     io_bytes = sum(tensors[t].nbytes for t in (*sg.inputs, *sg.outputs))
     ops = tuple(sorted({op.opcode for op in sg.ops}))
-    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes)
+    who = {op: "+".join(sorted(v)) for op, v in sorted(backends.items())}
+    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes, kernels, who, by_build)
 
 
 # sizeof the shim's parameter structs (int32 fields; ek_shape = 7 int32).
 _STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 10, "ek_add": 3 * 7 + 13,
                  "ek_softmax": 2 * 7 + 3, "ek_mul": 3 * 7 + 7, "ek_mean": 2 * 7 + 12, "ek_pad": 2 * 7 + 13,
                  "ek_concat": 7 + 2 + 10 * 7, "ek_transpose": 2 * 7 + 7, "ek_hard_swish": 2 * 7 + 6,
-                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5}  # fmt: skip
+                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5, "ek_relu": 2 * 7 + 5,
+                 # CMSIS-NN's (32-bit pointers)
+                 "cmsis_nn_conv_params": 10, "cmsis_nn_dw_conv_params": 11, "cmsis_nn_dims": 4,
+                 "cmsis_nn_per_channel_quant_params": 2, "cmsis_nn_quant_params": 3, "cmsis_nn_fc_params": 5,
+                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2}  # fmt: skip
 
 
-def _struct_bytes(ctype: str) -> int:
-    return 4 * _STRUCT_WORDS[ctype]
+def _struct_bytes(ctype: str, count: int | None = None) -> int:
+    return 4 * _STRUCT_WORDS[ctype] * (count or 1)

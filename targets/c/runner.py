@@ -41,7 +41,8 @@ class CRunner(RunnerBase):
             data = tflite.read_bytes()
         except OSError as e:
             raise ModelFileError(f"{tflite}: cannot read ({e.strerror}); re-export the build") from e
-        model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"))
+        model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"),
+                         kernels=str(meta.get("kernels", "portable")))  # fmt: skip
         for fname, text in model.files.items():
             path = artifact.directory / fname
             if not path.is_file() or path.read_text(errors="replace") != text:
@@ -58,7 +59,7 @@ class CRunner(RunnerBase):
         tmp = Path(self._tmp.name)
         for fname, text in model.files.items():
             (tmp / fname).write_text(text)
-        lib = shared_library(tmp / f"{model.name}.c", tmp)
+        lib = shared_library(tmp / f"{model.name}.c", tmp, kernels=model.kernels)
         self._lib = ctypes.CDLL(str(lib))
         self._invoke = getattr(self._lib, f"{model.name}_invoke")
         self._invoke.restype = ctypes.c_int
