@@ -71,3 +71,37 @@ def many_ops_int8(tmp_path_factory) -> bytes:
     model = load_model(tmp / "many_ops.keras")
     spec = QuantSpec("int8", io_dtype="float32")
     return TFLiteTarget().export(model, spec, tmp, Dataset.open(tmp / "calib.npz", model.inputs)).primary.read_bytes()
+
+
+def _activations_keras():
+    """Standalone RELU (on the input: nothing to fuse into) and RELU6 (after a RESHAPE), and a
+    MUL with a fused RELU6."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    x = keras.Input((6, 6, 2), name="image")
+    r = keras.layers.ReLU(name="relu")(x)
+    a = keras.layers.Conv2D(4, 3, name="conv")(r)
+    s = keras.layers.Activation("sigmoid", name="sig")(a)
+    m = keras.layers.ReLU(6.0, name="mul_relu6")(keras.layers.Multiply(name="mul")([a, s]))
+    f = keras.layers.ReLU(6.0, name="relu6")(keras.layers.Reshape((64,), name="flat")(m))
+    y = keras.layers.Dense(3, name="logits")(f)
+    return keras.Model(x, y, name="activations")
+
+
+@pytest.fixture(scope="session")
+def activations_int8(tmp_path_factory) -> bytes:
+    """The activations model as int8 TFLite (int8 I/O), calibrated wide enough that the
+    ReLUs clip (inputs around +-4)."""
+    import numpy as np
+
+    from edgekit.data import Dataset
+    from edgekit.model import load_model
+    from quantize.spec import QuantSpec
+    from targets.tflite.exporter import TFLiteTarget
+
+    tmp = tmp_path_factory.mktemp("c-act")
+    _activations_keras().save(tmp / "activations.keras")
+    np.savez(tmp / "calib.npz", x=(4 * np.random.default_rng(3).normal(size=(32, 6, 6, 2))).astype(np.float32))
+    model = load_model(tmp / "activations.keras")
+    return TFLiteTarget().export(model, QuantSpec("int8"), tmp, Dataset.open(tmp / "calib.npz", model.inputs)).primary.read_bytes()

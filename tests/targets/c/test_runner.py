@@ -18,14 +18,17 @@ from tests.targets.c.conftest import needs_compiler
 pytestmark = needs_compiler()
 
 
-def int8_differences(data: bytes, xs: list[np.ndarray]) -> int:
-    """Output values (int8, or float32 after DEQUANTIZE) where the compiled C and the TFLM
-    interpreter differ."""
+KERNELS = ("portable", "cmsis-nn")
+
+
+def int8_differences(data: bytes, xs: list[np.ndarray], kernels: str = "portable") -> int:
+    """Output values (int8, or float32 after DEQUANTIZE) where the compiled C (with the
+    ``kernels`` back-end) and the TFLM interpreter differ."""
     from edgekit.runtime.io import from_runtime, to_runtime
 
     graph = TFLiteGraph(data, "model")
     c = CRunner()
-    c.load_generated(generate(data, name="m", model_name="model"), graph)
+    c.load_generated(generate(data, name="m", model_name="model", kernels=kernels), graph)
     tflm = TFLMRunner()
     try:
         tflm.load_bytes(data)
@@ -43,20 +46,32 @@ def _random_inputs(data: bytes, n: int, seed: int = 0) -> list[np.ndarray]:
             else rng.normal(size=(n, *t.shape[1:])).astype(np.float32) for t in TFLiteGraph(data).inputs]  # fmt: skip
 
 
-def test_many_ops_with_float_io_are_bit_exact(many_ops_int8):
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_many_ops_with_float_io_are_bit_exact(many_ops_int8, kernels):
     # PAD, CONV_2D, HARD_SWISH, LOGISTIC, MUL, CONCATENATION, MEAN, FULLY_CONNECTED, SOFTMAX,
-    # QUANTIZE and DEQUANTIZE: the float outputs are equal, not close
+    # QUANTIZE and DEQUANTIZE: the float outputs are equal, not close (cmsis-nn: CONV_2D, MUL,
+    # FULLY_CONNECTED and SOFTMAX call arm_*, the rest the portable kernels in the same file)
     ops = set(TFLiteGraph(many_ops_int8).op_names)
     assert {"PAD", "HARD_SWISH", "LOGISTIC", "MUL", "CONCATENATION", "MEAN", "QUANTIZE", "DEQUANTIZE"} <= ops
-    assert int8_differences(many_ops_int8, _random_inputs(many_ops_int8, 40)) == 0
+    assert int8_differences(many_ops_int8, _random_inputs(many_ops_int8, 40), kernels) == 0
 
 
-def test_tiny_model_is_bit_exact_with_tflm(tiny_int8, tiny_data):
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_tiny_model_is_bit_exact_with_tflm(tiny_int8, tiny_data, kernels):
     from edgekit.runtime.io import to_runtime
 
     x = np.load(tiny_data)["x"]
     info = TFLiteGraph(tiny_int8).inputs[0].info()
-    assert int8_differences(tiny_int8, [to_runtime(x, info)]) == 0
+    assert int8_differences(tiny_int8, [to_runtime(x, info)], kernels) == 0
+
+
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_standalone_relu_relu6_and_mul_with_a_fused_relu6_are_bit_exact(activations_int8, kernels):
+    graph = TFLiteGraph(activations_int8)
+    assert {"RELU", "RELU6"} <= set(graph.op_names)
+    assert [graph.op_options(op)["fusedActivationFunction"] for op in graph.ops if op.opcode == "MUL"] == [3]
+    xs = _random_inputs(activations_int8, 60, seed=4)  # the whole int8 range: every clamp is hit
+    assert int8_differences(activations_int8, xs, kernels) == 0
 
 
 def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, tmp_path):
@@ -135,24 +150,27 @@ def test_mobilenet_v2_is_bit_exact():
 
 @pytest.mark.slow
 @needs_shared()
+@pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("model", sorted(INT8_MODELS))
-def test_mlperf_tiny_and_person_detect_are_bit_exact(model):
+def test_mlperf_tiny_and_person_detect_are_bit_exact(model, kernels):
     data = INT8_MODELS[model].read_bytes()
     xs = _structured(data, 200)
-    assert int8_differences(data, xs) == 0
-    assert int8_differences(data, _random_inputs(data, 20, seed=1)) == 0
+    assert int8_differences(data, xs, kernels) == 0
+    assert int8_differences(data, _random_inputs(data, 20, seed=1), kernels) == 0
 
 
 @pytest.mark.slow
-def test_digits_is_bit_exact_on_every_evaluation_sample(tmp_path):
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_digits_is_bit_exact_on_every_evaluation_sample(tmp_path, kernels):
     from edgekit.pipeline import ExportOptions, export
     from edgekit.runtime.io import to_runtime
     from tests.conftest import EXAMPLE
 
     result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("c",), quant="int8",
-                                  calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+                                  calib=str(EXAMPLE / "calib.npz"), c_kernels=kernels))  # fmt: skip
     art = result.artifacts[0]
+    assert art.metadata["kernels"] == kernels
     data = (art.directory / "digits.tflite").read_bytes()
     x = np.load(EXAMPLE / "eval.npz")["x"]
     assert len(x) == 540
-    assert int8_differences(data, [to_runtime(x, art.inputs[0])]) == 0
+    assert int8_differences(data, [to_runtime(x, art.inputs[0])], kernels) == 0
