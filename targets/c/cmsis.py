@@ -173,13 +173,21 @@ def max_pool_2d(graph, op, tensors):
     return _pool(graph, op, tensors, "arm_max_pool_s8", False)
 
 
-def add(graph, op, tensors) -> Lowered | None:
-    """add.cc: arm_elementwise_add_s8 unless the shapes broadcast (then TFLM runs the reference)."""
+def _elementwise(graph, op, tensors):
+    """The tensors and activation range of an ADD/MUL CMSIS-NN runs, or None if it broadcasts."""
     _check_types(op, tensors, {0: ("int8",), 1: ("int8",)})
     a, b, y = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
     if not a.shape == b.shape == y.shape:
         return None
-    lo, hi = quant.activation_range(graph.op_options(op)["fusedActivationFunction"], _scale(y), _zp(y))
+    return (a, b, y, *quant.activation_range(graph.op_options(op)["fusedActivationFunction"], _scale(y), _zp(y)))
+
+
+def add(graph, op, tensors) -> Lowered | None:
+    """add.cc: arm_elementwise_add_s8 unless the shapes broadcast (then TFLM runs the reference)."""
+    found = _elementwise(graph, op, tensors)
+    if found is None:
+        return None
+    a, b, y, lo, hi = found
     p = quant.add_params(_scale(a), _scale(b), _scale(y))
     args = [-_zp(a), p["input1_multiplier"], p["input1_shift"], -_zp(b), p["input2_multiplier"], p["input2_shift"],
             p["left_shift"]]  # fmt: skip
@@ -191,11 +199,10 @@ def add(graph, op, tensors) -> Lowered | None:
 
 def mul(graph, op, tensors) -> Lowered | None:
     """mul.cc: arm_elementwise_mul_s8 unless the shapes broadcast."""
-    _check_types(op, tensors, {0: ("int8",), 1: ("int8",)})
-    a, b, y = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
-    if not a.shape == b.shape == y.shape:
+    found = _elementwise(graph, op, tensors)
+    if found is None:
         return None
-    lo, hi = quant.activation_range(graph.op_options(op)["fusedActivationFunction"], _scale(y), _zp(y))
+    a, b, y, lo, hi = found
     m, s = quant.quantize_multiplier(float(_scale(a)) * float(_scale(b)) / float(_scale(y)))
     call = (f"if (arm_elementwise_mul_s8({{in0}}, {{in1}}, {-_zp(a)}, {-_zp(b)}, {{out0}}, {_zp(y)}, {m}, {s}, {lo}, "
             f"{hi}, {y.elements})" + _OK)  # fmt: skip

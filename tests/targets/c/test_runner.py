@@ -88,6 +88,21 @@ def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, t
         CRunner().load(art)
 
 
+def test_a_cmsis_nn_artifact_loads_with_its_back_end(tiny_int8, tiny_data, tmp_path):
+    # the manifest's kernels choose what the runner regenerates and links
+    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    assert art.metadata["kernels"] == "cmsis-nn" and "arm_softmax_s8(" in (art.directory / "tiny.c").read_text()
+    x = np.load(tiny_data)["x"][:5]
+    r, p = CRunner(), CRunner()
+    r.load(art)
+    p.load(write_c(tiny_int8, tmp_path / "p", name="tiny", model_name="tiny.keras"))
+    try:
+        assert np.array_equal(r.run([x])[0], p.run([x])[0])
+    finally:
+        r.close()
+        p.close()
+
+
 def test_the_arena_slots_can_be_the_buffers(tiny_int8, tiny_data):
     import ctypes
 
