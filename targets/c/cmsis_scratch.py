@@ -3,8 +3,9 @@ return them, for each code path the library compiles to.
 
 CMSIS-NN picks its code at compile time from the core: plain C (no DSP: the host, Cortex-M0/M0+/M3),
 ``ARM_MATH_DSP`` (Cortex-M4/M7/M33) or ``ARM_MATH_MVEI`` (Cortex-M55/M85), and Arm Compiler 6 gets
-other sizes than GCC/clang in two places. The generated C is one file for every core, so the plan
-reserves the largest size over these builds (``FEATURES``); ``sizes()`` gives each, for the notes.
+other sizes than GCC/clang in two places. The generated C is one file for every core: its plan
+holds the scratch of the BASE builds, and where another build needs more, that op's scratch is
+placed for it alone around the same tensors (``VARIANTS``, chosen by the preprocessor).
 The formulas mirror third_party/cmsis_nn/Source/*/arm_*_get_buffer_sizes_s8.c line by line
 (tests/targets/c/test_cmsis_scratch.py compares them with the compiled C).
 """
@@ -17,6 +18,14 @@ from dataclasses import dataclass
 FEATURES = (("c", False, False, False), ("dsp", True, False, False), ("mve", True, True, False),
             ("dsp-armclang", True, False, True), ("mve-armclang", True, True, True))  # fmt: skip
 CH_IN_BLOCK_MVE = 124  # arm_nnsupportfunctions.h
+# The builds the main plan is made for (GCC/clang without MVE: the host, Cortex-M0 to M33), and
+# the others, each with the preprocessor test that picks it in the model file (after
+# arm_nnfunctions.h has set ARM_MATH_DSP/ARM_MATH_MVEI).
+BASE = ("c", "dsp")
+VARIANTS = (("mve-armclang", "defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)"),
+            ("dsp-armclang", "defined(__ARMCC_VERSION) && defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)"),
+            ("mve", "!defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)"))  # fmt: skip
+# (exclusive tests: an op whose scratch one build does not grow keeps its planned place there)
 
 
 @dataclass(frozen=True)

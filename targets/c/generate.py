@@ -20,7 +20,7 @@ from edgekit.tflite_graph import TFLiteGraph
 from targets.c import cmsis, cmsis_scratch
 from targets.c import ops as lowering
 from targets.c.options import KERNELS
-from targets.c.plan import ALIGN, Buffer, Plan, aligned, plan
+from targets.c.plan import ALIGN, Buffer, Plan, place, plan
 from targets.c.shapes import check_shapes
 from targets.tflm.sources import CTYPES, _env, c_comment
 
@@ -113,12 +113,25 @@ def _lower(graph, op, tensors, kernels: str) -> lowering.Lowered:
     return lowering.LOWERINGS[op.opcode](graph, op, tensors)
 
 
-def _need(low: lowering.Lowered, mve: bool) -> int:
-    """Scratch bytes of one op: the portable kernel's, or the largest of the CMSIS-NN builds
-    with (``mve``) or without MVE."""
-    if not low.sizes:
-        return low.scratch
-    return max(n for (b, _, has_mve, _) in cmsis_scratch.FEATURES for n in [low.sizes[b]] if has_mve == mve)
+def _need(low: lowering.Lowered, builds: tuple[str, ...]) -> int:
+    """Scratch bytes of one op: the portable kernel's, or the largest of these CMSIS-NN builds'."""
+    return max(low.sizes[b] for b in builds) if low.sizes else low.scratch
+
+
+def _variants(lowered: dict, need: dict, memory: Plan, planned: list[Buffer]) -> list:
+    """[(build, preprocessor test, {op: (offset, bytes)}, arena)] for each CMSIS-NN build whose
+    scratch exceeds the plan's at some op: those ops' scratch placed first fit around the
+    planned buffers (the rest of the plan unchanged)."""
+    out = []
+    for build, test in cmsis_scratch.VARIANTS:
+        grow = {i: n for i, low in lowered.items() if (n := _need(low, (build,))) > need[i]}
+        if not grow:
+            continue
+        fixed = tuple((memory.offsets[b.key], b) for b in planned if b.key - SCRATCH not in grow)
+        extra = sorted((Buffer(SCRATCH + i, n, i, i) for i, n in grow.items()), key=lambda b: (-b.size, b.key))
+        offsets, top = place(extra, fixed)
+        out.append((build, test, {i: (offsets[SCRATCH + i], n) for i, n in grow.items()}, max(memory.size, top)))
+    return out
 
 
 def generate(data: bytes, *, name: str, model_name: str, section: str | None = None,
@@ -135,15 +148,16 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     lowered = {op.index: _lower(graph, op, tensors, kernels) for op in sg.ops if op.opcode not in lowering.ALIASES}
     group, buffers = _groups(graph, lowered)
     # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only:
-    # the largest over the CMSIS-NN builds without MVE; where an MVE build needs more, its
-    # scratch goes to one region above the planned arena, in MVE builds only.
-    need = {i: _need(low, False) for i, low in lowered.items()}
+    # CMSIS-NN's as its GCC builds without MVE size it; builds that need more get their own
+    # places for those ops around the same tensors (targets.c.cmsis_scratch.VARIANTS).
+    need = {i: _need(low, cmsis_scratch.BASE) for i, low in lowered.items()}
     scratch = [Buffer(SCRATCH + i, n, i, i) for i, n in sorted(need.items()) if n]
     memory = plan(list(buffers.values()) + scratch)
-    above = {i: n for i, low in lowered.items() if (n := _need(low, True)) > need[i]}
-    mve_extra = aligned(max(above.values(), default=0))
-    by_build = {b: memory.size + (mve_extra if mve else 0) for b, _, mve, _ in cmsis_scratch.FEATURES} \
-        if kernels == "cmsis-nn" else {}
+    variants = _variants(lowered, need, memory, list(buffers.values()) + scratch)
+    by_build = {}
+    if kernels == "cmsis-nn":
+        arenas = {build: arena for build, _, _, arena in variants}
+        by_build = {b: arenas.get(b, memory.size) for b, *_ in cmsis_scratch.FEATURES}
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
@@ -193,14 +207,13 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
             refs["a_bias"] = refs["in2"]
         if low.struct is not None:
             structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode, "count": None,
-                            "mve_init": None})  # fmt: skip
+                            "alts": []})  # fmt: skip
         for ctype, suffix, init, count in low.decls:
-            mve = None
-            if "{scratch_buf}" in init and op.index in above:
-                mve = init.format(**{**refs, "scratch_buf": f"{name}_arena + {memory.size}",
-                                     "scratch_size": str(above[op.index])})  # fmt: skip
+            alts = [(test, init.format(**{**refs, "scratch_buf": f"{name}_arena + {ops[op.index][0]}",
+                                          "scratch_size": str(ops[op.index][1])}))
+                    for _, test, ops, _ in variants if "{scratch_buf}" in init and op.index in ops]  # fmt: skip
             structs.append({"type": ctype, "name": refs[f"s_{suffix}"], "init": init.format(**refs),
-                            "what": op.opcode, "count": count, "mve_init": mve})  # fmt: skip
+                            "what": op.opcode, "count": count, "alts": alts})  # fmt: skip
         body.append(f"{low.call.format(**refs)} /* {op.index} {op.opcode} */")
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
@@ -221,8 +234,8 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
               f" * tflite sha256 {hashlib.sha256(data).hexdigest()}. Do not edit: regenerate with "
               "`edgekit export -t c`. */")  # fmt: skip
     common = {"banner": banner, "name": name, "NAME": name.upper(), "sig": sig, "io": io, "plan": memory,
-              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section, "mve_extra": mve_extra,
-              "mve_ops": len(above),
+              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section,
+              "variants": [{"build": b, "test": t, "ops": len(o), "arena": a} for b, t, o, a in variants],
               "headers": [h for h, b in (("ek_kernels.h", "portable"), (cmsis.HEADER, "cmsis-nn")) if b in used]}  # fmt: skip
     env = _env()
     c = env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body)

@@ -17,7 +17,9 @@
 
 /* One arena for every tensor that is not a constant, inputs and outputs included, and the kernels'
  * scratch: 256 bytes planned, lower bound 256 (the largest set alive at one op). */
-#if defined(ARM_MATH_MVEI) /* MVE builds: the larger scratch of 4 op(s), above the plan */
+#if defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI) /* CMSIS-NN mve-armclang builds: larger scratch at 4 op(s) */
+static uint8_t tiny_arena[4720] EK_ARENA_DATA;
+#elif !defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI) /* CMSIS-NN mve builds: larger scratch at 4 op(s) */
 static uint8_t tiny_arena[4720] EK_ARENA_DATA;
 #else
 static uint8_t tiny_arena[256] EK_ARENA_DATA;
@@ -233,8 +235,10 @@ static const cmsis_nn_per_channel_quant_params tiny_op0_quant = {.multiplier = (
 
 static const cmsis_nn_dims tiny_op0_dims[4] = {{.n = 1, .h = 6, .w = 6, .c = 1}, {.n = 1, .h = 3, .w = 3, .c = 1}, {.n = 1, .h = 1, .w = 1, .c = 8}, {.n = 1, .h = 4, .w = 4, .c = 8}}; /* CONV_2D */
 
-#if defined(ARM_MATH_MVEI)
-static const cmsis_nn_context tiny_op0_ctx = {.buf = tiny_arena + 256, .size = 64}; /* CONV_2D */
+#if defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op0_ctx = {.buf = tiny_arena + 176, .size = 64}; /* CONV_2D */
+#elif !defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op0_ctx = {.buf = tiny_arena + 176, .size = 64}; /* CONV_2D */
 #else
 static const cmsis_nn_context tiny_op0_ctx = {.buf = tiny_arena + 176, .size = 48}; /* CONV_2D */
 #endif
@@ -245,7 +249,9 @@ static const cmsis_nn_per_channel_quant_params tiny_op1_quant = {.multiplier = (
 
 static const cmsis_nn_dims tiny_op1_dims[4] = {{.n = 1, .h = 4, .w = 4, .c = 8}, {.n = 1, .h = 3, .w = 3, .c = 8}, {.n = 1, .h = 1, .w = 1, .c = 8}, {.n = 1, .h = 4, .w = 4, .c = 8}}; /* DEPTHWISE_CONV_2D */
 
-#if defined(ARM_MATH_MVEI)
+#if defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op1_ctx = {.buf = tiny_arena + 256, .size = 4464}; /* DEPTHWISE_CONV_2D */
+#elif !defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
 static const cmsis_nn_context tiny_op1_ctx = {.buf = tiny_arena + 256, .size = 4464}; /* DEPTHWISE_CONV_2D */
 #else
 static const cmsis_nn_context tiny_op1_ctx = {.buf = NULL, .size = 0}; /* DEPTHWISE_CONV_2D */
@@ -257,8 +263,10 @@ static const cmsis_nn_quant_params tiny_op3_quant = {.multiplier = (int32_t *)ti
 
 static const cmsis_nn_dims tiny_op3_dims[4] = {{.n = 1, .h = 1, .w = 1, .c = 128}, {.n = 128, .h = 1, .w = 1, .c = 16}, {.n = 1, .h = 1, .w = 1, .c = 16}, {.n = 1, .h = 1, .w = 1, .c = 16}}; /* FULLY_CONNECTED */
 
-#if defined(ARM_MATH_MVEI)
-static const cmsis_nn_context tiny_op3_ctx = {.buf = tiny_arena + 256, .size = 64}; /* FULLY_CONNECTED */
+#if defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op3_ctx = {.buf = tiny_arena + 16, .size = 64}; /* FULLY_CONNECTED */
+#elif !defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op3_ctx = {.buf = tiny_arena + 16, .size = 64}; /* FULLY_CONNECTED */
 #else
 static const cmsis_nn_context tiny_op3_ctx = {.buf = NULL, .size = 0}; /* FULLY_CONNECTED */
 #endif
@@ -269,8 +277,10 @@ static const cmsis_nn_quant_params tiny_op4_quant = {.multiplier = (int32_t *)ti
 
 static const cmsis_nn_dims tiny_op4_dims[4] = {{.n = 1, .h = 1, .w = 1, .c = 16}, {.n = 16, .h = 1, .w = 1, .c = 3}, {.n = 1, .h = 1, .w = 1, .c = 3}, {.n = 1, .h = 1, .w = 1, .c = 3}}; /* FULLY_CONNECTED */
 
-#if defined(ARM_MATH_MVEI)
-static const cmsis_nn_context tiny_op4_ctx = {.buf = tiny_arena + 256, .size = 12}; /* FULLY_CONNECTED */
+#if defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op4_ctx = {.buf = tiny_arena + 32, .size = 12}; /* FULLY_CONNECTED */
+#elif !defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)
+static const cmsis_nn_context tiny_op4_ctx = {.buf = tiny_arena + 32, .size = 12}; /* FULLY_CONNECTED */
 #else
 static const cmsis_nn_context tiny_op4_ctx = {.buf = NULL, .size = 0}; /* FULLY_CONNECTED */
 #endif

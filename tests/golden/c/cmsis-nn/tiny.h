@@ -11,7 +11,9 @@ extern "C" {
 
 /* Bytes of the static arena tiny_invoke uses, inputs and outputs included (inside tiny.c; no heap). */
 #define TINY_ARENA_SIZE 256
-/* ... and in builds for cores with MVE (CMSIS-NN's larger scratch there, above the plan). */
+/* ... in CMSIS-NN mve-armclang builds (defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)): its larger scratch. */
+#define TINY_ARENA_SIZE_MVE_ARMCLANG 4720
+/* ... in CMSIS-NN mve builds (!defined(__ARMCC_VERSION) && defined(ARM_MATH_MVEI)): its larger scratch. */
 #define TINY_ARENA_SIZE_MVE 4720
 
 /* input 'serving_default_pixels:0' */
