@@ -82,6 +82,12 @@ def cmsis_includes(root: Path) -> list[str]:
     return [f"-I{root / CMSIS_NN / 'Include'}", f"-I{root / CMSIS_NN}"]
 
 
+def kernel_includes(root: Path, kernels: str = "portable") -> list[str]:
+    """The include flags every source of kernel_sources(root, kernels) and the model file
+    compile with (the Cortex-M builds use them too)."""
+    return [*_includes(root), *(cmsis_includes(root) if kernels == "cmsis-nn" else [])]
+
+
 def cmsis_key(root: Path, cc: str) -> str:
     """sha256 over the CMSIS-NN folder's files (its sources include only its own headers and
     the C library), the flags and the compiler version."""

@@ -126,10 +126,11 @@ def test_the_arena_slots_can_be_the_buffers(tiny_int8, tiny_data):
 
 
 @needs_shared()
+@pytest.mark.parametrize("kernels", KERNELS)
 @pytest.mark.parametrize("model", ["simple_add_model", "micro_speech_quantized"])
-def test_small_tflm_models_are_bit_exact(model):
+def test_small_tflm_models_are_bit_exact(model, kernels):
     data = (SHARED / "tflm" / f"{model}.tflite").read_bytes()
-    assert int8_differences(data, _random_inputs(data, 20)) == 0
+    assert int8_differences(data, _random_inputs(data, 20), kernels) == 0
 
 
 # --- slow: the digits example and the MLPerf Tiny / person_detect int8 models ---
@@ -157,10 +158,11 @@ def _structured(data: bytes, n: int) -> list[np.ndarray]:
 
 @pytest.mark.slow
 @needs_shared()
-def test_mobilenet_v2_is_bit_exact():
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_mobilenet_v2_is_bit_exact(kernels):
     # TRANSPOSE (NCHW input), PAD, MEAN with its scratch in the arena, ADD in place
     data = (SHARED / "tflm" / "mobilenet_v2_quantized_1x3x224x224.tflite").read_bytes()
-    assert int8_differences(data, _random_inputs(data, 3)) == 0
+    assert int8_differences(data, _random_inputs(data, 3), kernels) == 0
 
 
 @pytest.mark.slow
