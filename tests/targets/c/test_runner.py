@@ -74,6 +74,14 @@ def test_standalone_relu_relu6_and_mul_with_a_fused_relu6_are_bit_exact(activati
     assert int8_differences(activations_int8, xs, kernels) == 0
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_fully_connected_with_3d_outputs_is_bit_exact(fc3d_int8, kernels):
+    # cmsis-nn: arm_convolve_1x1_s8_fast with the per-tensor multiplier repeated per channel, as TFLM
+    c = generate(fc3d_int8, name="m", model_name="fc3d", kernels=kernels).files["m.c"]
+    assert ("arm_convolve_1x1_s8_fast(" in c) == (kernels == "cmsis-nn")
+    assert int8_differences(fc3d_int8, _random_inputs(fc3d_int8, 50, seed=3), kernels) == 0
+
+
 def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, tmp_path):
     art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras")
     r = CRunner()
