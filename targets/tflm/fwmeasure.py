@@ -18,7 +18,8 @@ from pathlib import Path
 from edgekit.errors import UnsupportedError
 from targets.tflm.boards import get_board
 from targets.tflm.firmware import ARENA_FILE, read_project
-from targets.tflm.fwbuild import build, read_sizes, require_tools, write_sizes
+from targets.tflm.fwbuild import build, read_sizes, write_sizes
+from targets.tflm.toolchain import require_tools
 from targets.tflm.qemu_runner import QEMU, FirmwareRunError, run_elf
 
 RUN_TIMEOUT = 600.0  # seconds without output in one QEMU run of one sample (reference kernels on VWW take ~10 s)
