@@ -105,11 +105,13 @@ def model_bytes(case: Case, work: Path) -> bytes:
     return kept.read_bytes()
 
 
-def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int) -> dict:
+def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int, measure: bool = False) -> dict:
     """Build ``case`` for (board, kernels) in ``work``, run ``n`` samples under QEMU and in the TFLM
-    interpreter; sizes, times and the differences in quanta per output tensor."""
+    interpreter; sizes per component, instructions, times and the differences in quanta per output
+    tensor. ``measure``: also the stack high-water mark and the exact 32-bit arena (bisected)."""
     from targets.tflm.firmware import project_for
     from targets.tflm.fwbuild import build
+    from targets.tflm.fwsize import group_totals
     from targets.tflm.qemu_runner import QemuRunner
     from targets.tflm.runner import TFLMRunner
 
@@ -133,10 +135,20 @@ def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: i
         want = host.run(inputs)
     finally:
         host.close()
+    measured = {}
+    if measure:
+        from targets.tflm.fwmeasure import bisect_arena, measure_run
+
+        ram = measure_run(project)["ram"]
+        measured = {"stack_high_water": ram["stack_high_water"], "heap": ram["heap"], "static_other": ram["static_other"],
+                    "arena_32bit": bisect_arena(project)["arena_32bit"]}  # fmt: skip
     diffs = [np.abs(np.round(g / t.scale) - np.round(w / t.scale)).astype(int) for g, w, t in zip(got, want, qemu.outputs)]
     return {
         "model": case.name, "board": board, "kernels": kernels, "inputs": what, "samples": n,
-        "ops": fw.record["ops"], "cmsis_nn_scratch": (fw.record.get("cmsis_nn_scratch") or {}).get("bytes", 0), "qemu_seconds": round(qemu_seconds, 2), "arena_used": qemu.arena_used,
+        "ops": fw.record["ops"], "cmsis_nn_scratch": (fw.record.get("cmsis_nn_scratch") or {}).get("bytes", 0),
+        "qemu_seconds": round(qemu_seconds, 2), "arena_used": qemu.arena_used,
+        "instructions": qemu.counts.per_inference if qemu.counts else None,
+        "flash_parts": group_totals(sizes["components"]["flash"]), **measured,
         "max_quanta": int(max(d.max() for d in diffs)), "values_differing": int(sum((d > 0).sum() for d in diffs)),
         "values": int(sum(d.size for d in diffs)), "distinct_outputs": int(len({g.tobytes() for g in got[0]})),
         **{k: sizes[k] for k in ("flash", "flash_without_model", "model_data", "ram_static", "arena_size",

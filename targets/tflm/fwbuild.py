@@ -93,7 +93,8 @@ def build(project: Path, jobs: int = 2, out: str = "build", arena_size: int | No
         **elf_sizes(elf, f"{rec['name']}_model_data"),
     }  # fmt: skip
     parts = components((project / out / "fw.map").read_text(errors="replace"), name=rec["name"], objects=str(objects),
-                       flash=(board.flash_origin, board.flash_size), ram=(board.ram_origin, board.ram_size))  # fmt: skip
+                       flash=(board.flash_origin, board.flash_size), ram=(board.ram_origin, board.ram_size),
+                       rodata=board.rodata)  # fmt: skip
     if parts["flash_total"] != record["flash"]:  # the map and the ELF disagree: say so rather than guess
         parts["flash"].setdefault("padding", {})["not in the map"] = record["flash"] - parts["flash_total"]
     record["components"] = {"flash": parts["flash"], "ram": parts["ram"]}
