@@ -16,9 +16,10 @@ from pathlib import Path
 
 from edgekit.errors import OptionError, ToolchainError
 from targets.tflm.firmware import check_tflm_root, default_tflm_root
-from targets.tflm.fwbuild import cache_root, require_tools
+from targets.tflm.toolchain import cache_root, require_tools
+from targets.tflm.sources import firmware_root
 
-SHIM = Path(__file__).resolve().parents[2] / "firmware" / "c" / "portable"
+SHIM = firmware_root() / "c" / "portable"
 # The TFLM files the reference kernels call out of their headers (MultiplyByQuantizedMultiplier).
 TFLM_SOURCES = ("tensorflow/lite/kernels/internal/common.cc",)
 DEFINES = ("-DNDEBUG", "-DTF_LITE_STATIC_MEMORY")
