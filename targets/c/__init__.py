@@ -17,4 +17,5 @@ FORMAT = Format(
     color="#009e73",
     flatbuffer="targets.c.runner:model_bytes",
     device_ram="targets.c.runner:device_ram",
+    devices="targets.c.qemu_runner:devices",  # validate --on qemu-m4 ...: the C cross-built, run under QEMU
 )

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from edgekit.errors import OptionError, UnsupportedError
+from edgekit.errors import UnsupportedError
 from edgekit.model import SourceModel
 from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
+from targets.c.kernels import check_kernels
 from targets.c_names import model_c_name
 from targets.tflm.sources import check_section
 
@@ -26,12 +27,8 @@ class CTarget:
     schemes = frozenset({"int8"})
 
     def __init__(self, c_name: str | None = None, section: str | None = None, kernels: str = "portable"):
-        from targets.c.options import KERNELS
-
         check_section(section)
-        if kernels not in KERNELS:
-            raise OptionError(f"--c-kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
-        self.kernels = kernels
+        self.kernels = check_kernels(kernels)
         if c_name is not None:
             model_c_name(c_name, explicit=True)
         self.c_name = c_name

@@ -19,7 +19,7 @@ from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
 from targets.c import cmsis, cmsis_scratch
 from targets.c import ops as lowering
-from targets.c.options import KERNELS
+from targets.c.kernels import check_kernels
 from targets.c.plan import ALIGN, Buffer, Plan, place, plan
 from targets.c.shapes import check_shapes
 from targets.tflm.sources import CTYPES, _env, c_comment
@@ -137,8 +137,7 @@ def _variants(lowered: dict, need: dict, memory: Plan, planned: list[Buffer]) ->
 def generate(data: bytes, *, name: str, model_name: str, section: str | None = None,
              kernels: str = "portable") -> CModel:  # fmt: skip
     """Lower, plan and render the C of one int8 TFLite model with the ``kernels`` back-end."""
-    if kernels not in KERNELS:
-        raise UnsupportedError(f"--c-kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
+    check_kernels(kernels)
     graph = TFLiteGraph(data, model_name)
     check(graph)
     sg = graph.main

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from edgekit.options import Option
-
-KERNELS = ("portable", "cmsis-nn")  # targets.c.generate.KERNELS (not imported: read for --help)
+from targets.c.kernels import KERNELS
 
 OPTIONS: tuple[Option, ...] = (
     Option("c_kernels", ("--c-kernels",), default="portable", choices=KERNELS, formats=("c",), arg="kernels",

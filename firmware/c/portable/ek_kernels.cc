@@ -122,7 +122,10 @@ void ek_fully_connected_s8(const ek_fc* p, const int8_t* input, const int8_t* fi
 void ek_fully_connected_per_channel_s8(const ek_fc* p, const int32_t* multipliers, const int32_t* shifts,
                                        const int8_t* input, const int8_t* filter, const int32_t* bias,
                                        int8_t* output) {
-  tflite::reference_integer_ops::FullyConnectedPerChannel(FcParams(*p), multipliers, shifts, Shape(p->input),
+  // TFLM takes the shifts as int*; on arm-none-eabi int32_t is long (same size, another type).
+  static_assert(sizeof(int) == sizeof(int32_t), "int is 32 bits");
+  tflite::reference_integer_ops::FullyConnectedPerChannel(FcParams(*p), multipliers,
+                                                          reinterpret_cast<const int*>(shifts), Shape(p->input),
                                                           input, Shape(p->filter), filter, Shape(p->bias), bias,
                                                           Shape(p->output), output);
 }

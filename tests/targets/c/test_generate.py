@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from edgekit.errors import UnsupportedError
+from edgekit.errors import OptionError, UnsupportedError
 from targets.c.exporter import write_c
 from targets.c.generate import generate
 from tests.conftest import INT8_MODELS, ROOT, SHARED, needs_shared
@@ -67,7 +67,7 @@ def test_builds_with_larger_scratch_get_their_own_places_for_it():
 
 
 def test_an_unknown_kernel_back_end_is_refused(tiny_int8):
-    with pytest.raises(UnsupportedError, match="--c-kernels 'fast'"):
+    with pytest.raises(OptionError, match="--c-kernels 'fast': choose portable, cmsis-nn"):
         generate(tiny_int8, name="tiny", model_name="tiny.keras", kernels="fast")
 
 
