@@ -103,6 +103,29 @@ def _warn_unsafe(state: _State, unsafe: bool) -> None:
                         "code on this machine while loading", soft_wrap=True)  # fmt: skip
 
 
+class OnceOption(click.Option):
+    """A single-value option given twice is an error, not "the last one wins" (click's way):
+    `validate --min-accuracy 0.9 --min-accuracy 0.5` must not quietly gate at 0.5."""
+
+    def add_to_parser(self, parser, ctx) -> None:
+        if self.multiple or self.count or self.is_flag:
+            return super().add_to_parser(parser, ctx)
+        parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append", nargs=self.nargs)
+
+    def process_value(self, ctx, value):
+        if isinstance(value, list) and not self.multiple and not self.count and not self.is_flag:
+            if len(value) > 1:
+                shown = ", ".join(" ".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in value)
+                raise OptionError(f"{self.opts[-1]} was given {len(value)} times ({shown}); give it once")
+            value = value[0]
+        return super().process_value(ctx, value)
+
+
+def option(*decls, **kw):
+    """click.option with OnceOption: every hand-written option of the commands."""
+    return click.option(*decls, cls=OnceOption, **kw)
+
+
 def _given_once(o: Option):
     """A callback folding a repeated single-value option: joined when the option is a
     comma-separated list, otherwise one error line (the user said two different things)."""
@@ -184,18 +207,18 @@ def export(state: _State, **flags):
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Pruned model file (.keras, or .h5).")
-@click.option("-p", "--prune", "prune", multiple=True, required=True, help=PRUNE_HELP)
-@click.option("--finetune", help=FINETUNE_HELP)
-@click.option("--epochs", type=int, help=EPOCHS_HELP)
-@click.option("--calib", help="Data for criterion=activation (.npz, .npy, image directory).")
-@click.option("--eval", "eval_", help="Labelled data: top-1 before and after pruning.")
-@click.option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
-@click.option("--mean", help="Preprocessing: subtract (per channel allowed).")
-@click.option("--std", help="Preprocessing: divide by (per channel allowed).")
-@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
-@click.option("--force", is_flag=True, help="Replace an existing output file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the pruning record as JSON.")
+@option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Pruned model file (.keras, or .h5).")
+@option("-p", "--prune", "prune", multiple=True, required=True, help=PRUNE_HELP)
+@option("--finetune", help=FINETUNE_HELP)
+@option("--epochs", type=int, help=EPOCHS_HELP)
+@option("--calib", help="Data for criterion=activation (.npz, .npy, image directory).")
+@option("--eval", "eval_", help="Labelled data: top-1 before and after pruning.")
+@option("--scale", help="Preprocessing: multiply inputs by this (e.g. 1/255).")
+@option("--mean", help="Preprocessing: subtract (per channel allowed).")
+@option("--std", help="Preprocessing: divide by (per channel allowed).")
+@option("--unsafe", is_flag=True, help=UNSAFE_HELP)
+@option("--force", is_flag=True, help="Replace an existing output file.")
+@option("--json", "as_json", is_flag=True, help="Print the pruning record as JSON.")
 @click.pass_obj
 def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scale, mean, std, unsafe, force, as_json):
     """Prune a Keras MODEL and save the smaller model to --out.
@@ -231,9 +254,9 @@ def prune(state: _State, model, out, prune, finetune, epochs, calib, eval_, scal
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--ops", is_flag=True, help="Also list every op with its MACs and output.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
+@option("--ops", is_flag=True, help="Also list every op with its MACs and output.")
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.pass_obj
 def inspect(state: _State, model, ops, as_json, unsafe):
     """Show MODEL's inputs, outputs, ops, parameters, MACs and largest tensors.
@@ -255,24 +278,24 @@ def inspect(state: _State, model, ops, as_json, unsafe):
 
 @cli.command()
 @click.argument("build_dir", type=click.Path(path_type=Path))
-@click.option("--eval", "eval_", required=True, help="Evaluation data (.npz with x and y, .npy, image directory).")
-@click.option("--model", "model_path", help="The float source model (default: the path in the manifest).")
-@click.option("--targets", "only", help="Validate only these targets (comma-separated).")
-@click.option("--task", type=click.Choice(TASK.choices), help="What to score (default: from the output shape).")
-@click.option("--max-drop", type=float, help=MAX_DROP.help)
-@click.option("--min-cosine", type=float, help=MIN_COSINE.help)
-@click.option("--min-accuracy", type=float, help=MIN_ACCURACY.help)
-@click.option("--baseline", type=click.Path(path_type=Path), help="Baseline file: fail when worse than it.")
-@click.option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Percentage points of top-1 (or AUC) an artifact may lose against the baseline.")
-@click.option("--update-baseline", is_flag=True, help="Write this run's metrics as the new --baseline.")
-@click.option("--junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
-@click.option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
+@option("--eval", "eval_", required=True, help="Evaluation data (.npz with x and y, .npy, image directory).")
+@option("--model", "model_path", help="The float source model (default: the path in the manifest).")
+@option("--targets", "only", help="Validate only these targets (comma-separated).")
+@option("--task", type=click.Choice(TASK.choices), help="What to score (default: from the output shape).")
+@option("--max-drop", type=float, help=MAX_DROP.help)
+@option("--min-cosine", type=float, help=MIN_COSINE.help)
+@option("--min-accuracy", type=float, help=MIN_ACCURACY.help)
+@option("--baseline", type=click.Path(path_type=Path), help="Baseline file: fail when worse than it.")
+@option("--baseline-tolerance", type=float, default=0.1, show_default=True, help="Percentage points of top-1 (or AUC) an artifact may lose against the baseline.")
+@option("--update-baseline", is_flag=True, help="Write this run's metrics as the new --baseline.")
+@option("--junit", type=click.Path(path_type=Path), help="Also write a JUnit XML report here.")
+@option("--litert-kernels", type=click.Choice(["xnnpack", "builtin", "reference"]), default="xnnpack",
               show_default=True, help="LiteRT kernels: XNNPACK as deployed on CPUs, or builtin/reference (bit-exact with TFLM).")
-@click.option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
-@click.option("--on", "on", multiple=True, metavar="DEVICE",
+@option("--layers", is_flag=True, help="Per-layer quantization error of int8 TFLite artifacts, and the fix.")
+@option("--on", "on", multiple=True, metavar="DEVICE",
               help="Also run the artifacts on this (emulated) device, e.g. qemu-m4 or qemu-m55-cmsis-nn (TFLM firmware under QEMU); repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
-@click.option("--unsafe", is_flag=True, help=UNSAFE_HELP)
+@option("--json", "as_json", is_flag=True, help="Print validation.json instead of the table.")
+@option("--unsafe", is_flag=True, help=UNSAFE_HELP)
 @click.pass_obj
 def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, min_cosine, min_accuracy, baseline,
              baseline_tolerance, update_baseline, junit, litert_kernels, layers, on, as_json, unsafe):
@@ -306,13 +329,13 @@ def validate(state: _State, build_dir, eval_, model_path, only, task, max_drop, 
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--seconds", type=float, default=1.0, show_default=True, help="Timed runs per variant (after warm-up).")
-@click.option("--targets", "only", help="Only these targets (comma-separated).")
-@click.option("--device", help="Check RAM/flash against this device profile (see `edgekit devices`).")
-@click.option("--device-file", type=click.Path(path_type=Path), help="Your own device profile (TOML).")
-@click.option("--require-fit", is_flag=True, help="Exit 1 when an artifact does not fit the device.")
-@click.option("--ops", "show_ops", is_flag=True, help="With --device: the costliest ops of each model.")
-@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@option("--seconds", type=float, default=1.0, show_default=True, help="Timed runs per variant (after warm-up).")
+@option("--targets", "only", help="Only these targets (comma-separated).")
+@option("--device", help="Check RAM/flash against this device profile (see `edgekit devices`).")
+@option("--device-file", type=click.Path(path_type=Path), help="Your own device profile (TOML).")
+@option("--require-fit", is_flag=True, help="Exit 1 when an artifact does not fit the device.")
+@option("--ops", "show_ops", is_flag=True, help="With --device: the costliest ops of each model.")
+@option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.pass_obj
 def simulate(state: _State, path, seconds, only, device, device_file, require_fit, show_ops, as_json):
     """Measure host latency of every artifact of a build (or of one .tflite / .xml / .mlpackage),
@@ -437,15 +460,15 @@ def devices(state: _State):
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the sources.")
-@click.option("--name", help="Prefix of the generated symbols and files (default: the model file name).")
-@click.option("--lang", type=click.Choice(["c", "cc"]), default="c", show_default=True, help="Model data as C or C++.")
-@click.option("--section", help="Linker section for the model data (e.g. .rodata.model).")
-@click.option("--labels", help="Text file with the class labels, one per line.")
-@click.option("--arena-margin", type=int, help="Bytes added to the measured arena (default 5%, >= 1 KiB).")
-@click.option("--app", is_flag=True, help="Also write NAME_main.cc, a minimal TFLM application.")
-@click.option("--keep-strings", is_flag=True, help="Keep the tensor names, signatures and metadata TFLM never reads.")
-@click.option("--force", is_flag=True, help="Replace generated files that already exist.")
+@option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the sources.")
+@option("--name", help="Prefix of the generated symbols and files (default: the model file name).")
+@option("--lang", type=click.Choice(["c", "cc"]), default="c", show_default=True, help="Model data as C or C++.")
+@option("--section", help="Linker section for the model data (e.g. .rodata.model).")
+@option("--labels", help="Text file with the class labels, one per line.")
+@option("--arena-margin", type=int, help="Bytes added to the measured arena (default 5%, >= 1 KiB).")
+@option("--app", is_flag=True, help="Also write NAME_main.cc, a minimal TFLM application.")
+@option("--keep-strings", is_flag=True, help="Keep the tensor names, signatures and metadata TFLM never reads.")
+@option("--force", is_flag=True, help="Replace generated files that already exist.")
 @click.pass_obj
 def header(state: _State, model, out, name, lang, section, labels, arena_margin, app, keep_strings, force):
     """Turn a .tflite into TFLite Micro sources: model data, settings, op resolver.
@@ -483,19 +506,19 @@ def header(state: _State, model, out, name, lang, section, labels, arena_margin,
 
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the project.")
-@click.option("--board", default="mps2-an386", show_default=True,
+@option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Directory for the project.")
+@option("--board", default="mps2-an386", show_default=True,
               help="Board to build for (emulated by QEMU): mps2-an386 (M4), mps2-an500 (M7), mps2-an505 (M33), mps3-an547 (M55).")
-@click.option("--kernels", default="reference", show_default=True, help="TFLM kernel library: reference or cmsis-nn.")
-@click.option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
-@click.option("--scheme", help="Which tflm artifact of the build (when it has several).")
-@click.option("--sample", "sample_data", type=click.Path(path_type=Path),
+@option("--kernels", default="reference", show_default=True, help="TFLM kernel library: reference or cmsis-nn.")
+@option("--tflm-root", type=click.Path(path_type=Path), help="TFLM source tree (create_tflm_tree.py output).")
+@option("--scheme", help="Which tflm artifact of the build (when it has several).")
+@option("--sample", "sample_data", type=click.Path(path_type=Path),
               help="Evaluation data (as --eval takes it): compile one of its samples into NAME_sample.c (default: zeros).")
-@click.option("--sample-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which sample of --sample.")
-@click.option("--build", "do_build", is_flag=True,
+@option("--sample-index", type=click.IntRange(min=0), default=0, show_default=True, help="Which sample of --sample.")
+@option("--build", "do_build", is_flag=True,
               help="Also build it (arm-none-eabi-gcc), measure flash and RAM per component, run it once in QEMU for the stack.")
-@click.option("--measure-arena", is_flag=True, help="With --build: bisect the exact 32-bit arena on the emulated core.")
-@click.option("--force", is_flag=True, help="Replace project files that already exist.")
+@option("--measure-arena", is_flag=True, help="With --build: bisect the exact 32-bit arena on the emulated core.")
+@option("--force", is_flag=True, help="Replace project files that already exist.")
 @click.pass_obj
 def firmware(state: _State, source, out, board, kernels, tflm_root, scheme, sample_data, sample_index, do_build,
              measure_arena, force):  # fmt: skip

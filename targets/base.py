@@ -207,9 +207,10 @@ class Format:
     flatbuffer: str | None = None
     # (artifact, flatbuffer) -> (RAM bytes on a 32-bit MCU, where the figure came from) | None
     device_ram: str | None = None
-    # (artifact, Device) -> {"flash_bytes", "ram_bytes", "source"} measured from a firmware
-    # build for the device's core and kernel library, or None (the fit check then estimates)
-    device_memory: str | None = None
+    # (artifact, Device) -> {"flash_bytes", "ram_bytes", "source", and "instructions",
+    # "instructions_per_op" where counted} measured from a firmware build for the device's core
+    # and kernel library, or None (the fit check and the latency model then estimate)
+    device_measurement: str | None = None
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
     options: tuple = ()  # edgekit.options.Option declarations of this format's own options (options.py)

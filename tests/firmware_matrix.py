@@ -12,7 +12,6 @@ Used by tests/test_firmware_matrix.py and benchmarks/firmware_matrix.py (the doc
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,41 +96,38 @@ def digits_tflite(out: Path) -> bytes:
 
 
 def model_bytes(case: Case, work: Path) -> bytes:
-    return digits_tflite(work / "digits-export") if case.source is None else Path(case.source).read_bytes()
+    """The case's model; the digits export is made once per ``work`` folder (three configs use it)."""
+    if case.source is not None:
+        return Path(case.source).read_bytes()
+    kept = work / "digits.tflite"
+    if not kept.is_file():
+        kept.write_bytes(digits_tflite(work / "digits-export"))
+    return kept.read_bytes()
 
 
-def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int) -> dict:
+def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int, measure: bool = False) -> dict:
     """Build ``case`` for (board, kernels) in ``work``, run ``n`` samples under QEMU and in the TFLM
-    interpreter; sizes, times and the differences in quanta per output tensor."""
+    interpreter; sizes per component, instructions, times and the differences in quanta per output
+    tensor. ``measure``: also the stack high-water mark and the exact 32-bit arena (bisected)."""
     from targets.tflm.firmware import project_for
     from targets.tflm.fwbuild import build
+    from targets.tflm.fwsize import group_totals
     from targets.tflm.qemu_runner import QemuRunner
-    from edgekit.errors import UnsupportedError
-    from targets.tflm.runner import TFLMRunner, measure_arena
+    from targets.tflm.runner import TFLMRunner
 
     project = work / f"{case.name}-{board}-{kernels}"
     inputs, what = case.inputs(n)
-    extra, margin = 0, None
-    while True:
-        fw = project_for(data, name=case.name, model_name=f"{case.name}.tflite", board=board, kernels=kernels,
-                         arena_margin=margin)  # fmt: skip
-        project.mkdir(parents=True, exist_ok=True)
-        for fname, text in fw.files.items():
-            (project / fname).write_text(text)
-        sizes = build(project)
-        qemu = QemuRunner()
-        qemu.load_project(project)
-        start = time.perf_counter()
-        try:
-            got = qemu.run(inputs)
-            break
-        except UnsupportedError as e:
-            # The arena is measured with the reference kernels; CMSIS-NN's scratch buffers may need more.
-            if "AllocateTensors failed" not in str(e) or extra > 256 * 1024:
-                raise
-            missing = re.search(r"missing: (\d+)", str(e))  # TFLM says how much, else double
-            extra += (int(missing.group(1)) + 15) // 16 * 16 if missing else max(extra, 1024)
-            margin = fw.record["arena_size"] - measure_arena(data).required + extra
+    # The project as `edgekit firmware` writes it: its arena (the reference-kernel measurement plus
+    # CMSIS-NN's scratch for the core) must be enough, so no retry with a bigger one.
+    fw = project_for(data, name=case.name, model_name=f"{case.name}.tflite", board=board, kernels=kernels)
+    project.mkdir(parents=True, exist_ok=True)
+    for fname, text in fw.files.items():
+        (project / fname).write_text(text)
+    sizes = build(project)
+    qemu = QemuRunner()
+    qemu.load_project(project)
+    start = time.perf_counter()
+    got = qemu.run(inputs)
     qemu_seconds = time.perf_counter() - start
     host = TFLMRunner()
     host.load_bytes(data, fw.record["arena_size"])
@@ -139,10 +135,20 @@ def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: i
         want = host.run(inputs)
     finally:
         host.close()
+    measured = {}
+    if measure:
+        from targets.tflm.fwmeasure import bisect_arena, measure_run
+
+        ram = measure_run(project)["ram"]
+        measured = {"stack_high_water": ram["stack_high_water"], "heap": ram["heap"], "static_other": ram["static_other"],
+                    "arena_32bit": bisect_arena(project)["arena_32bit"]}  # fmt: skip
     diffs = [np.abs(np.round(g / t.scale) - np.round(w / t.scale)).astype(int) for g, w, t in zip(got, want, qemu.outputs)]
     return {
         "model": case.name, "board": board, "kernels": kernels, "inputs": what, "samples": n,
-        "ops": fw.record["ops"], "arena_extra": extra, "qemu_seconds": round(qemu_seconds, 2), "arena_used": qemu.arena_used,
+        "ops": fw.record["ops"], "cmsis_nn_scratch": (fw.record.get("cmsis_nn_scratch") or {}).get("bytes", 0),
+        "qemu_seconds": round(qemu_seconds, 2), "arena_used": qemu.arena_used,
+        "instructions": qemu.counts.per_inference if qemu.counts else None,
+        "flash_parts": group_totals(sizes["components"]["flash"]), **measured,
         "max_quanta": int(max(d.max() for d in diffs)), "values_differing": int(sum((d > 0).sum() for d in diffs)),
         "values": int(sum(d.size for d in diffs)), "distinct_outputs": int(len({g.tobytes() for g in got[0]})),
         **{k: sizes[k] for k in ("flash", "flash_without_model", "model_data", "ram_static", "arena_size",

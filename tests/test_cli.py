@@ -250,3 +250,18 @@ def test_a_repeated_list_option_joins_and_a_repeated_value_is_an_error(tmp_path)
     assert res.returncode == 2 and res.stderr.strip().splitlines() == [
         "error: --calib was given 2 times (a.npz, b.npz); give it once"], res.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("validate", "build", "--min-accuracy", "0.9", "--min-accuracy", "0.5"),  # the gate must not loosen quietly
+    ("simulate", "m.tflite", "--device", "cortex-m4", "--device", "cortex-m7"),
+    ("firmware", "m.tflite", "--board", "mps2-an386", "--board", "mps3-an547"),
+    ("header", "m.tflite", "--name", "a", "--name", "b"),
+])  # fmt: skip
+def test_every_command_refuses_a_repeated_single_value_option(args, tmp_path):
+    """Click keeps the last of a repeated option; every hand-written option says so instead."""
+    res = run_cli(*args, cwd=tmp_path)
+    flag = args[2]
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith(f"error: {flag} was given 2 times ("), res.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -40,6 +40,9 @@ def test_firmware_matches_the_tflm_interpreter(name, board, kernels, work, firmw
     print(rec)
     assert rec["values"] > 0 and rec["distinct_outputs"] > 1  # the inputs reach the outputs
     assert rec["flash"] > rec["model_data"] > 0 and rec["arena_used"] <= rec["arena_size"]
+    assert rec["flash_parts"]["model"] >= rec["model_data"] and rec["flash_parts"]["kernels"] > 0
+    assert sum(rec["flash_parts"].values()) == rec["flash"]  # every byte charged to a component
+    assert rec["instructions"] > 1000  # counted by the emulated clock (-icount shift=0)
     if kernels == "reference":
         assert rec["values_differing"] == 0, rec  # bit-exact
     else:

@@ -131,13 +131,66 @@ def estimate_graph(graph, device, hottest: int = HOTTEST) -> dict:
     }  # fmt: skip
 
 
+def instruction_cpi(device) -> tuple[float, float, str] | None:
+    """(cycles per instruction, typical error, where from) for instructions counted on
+    ``device``'s own core: the CPI fitted to the published latencies of a calibration board
+    with that core, for the kernel library the board ran; None without such a board."""
+    import re
+
+    def key(core: str) -> str | None:
+        m = re.match(r"cortex-(m\d+)", core.strip().lower())
+        return m.group(1) if m else None
+
+    for name, im in sorted(coefficients().get("instruction_model", {}).items()):
+        shown = im.get("library_shown")
+        fit = im.get("fits", {}).get(shown or "")
+        if not fit or key(im.get("core", "")) != key(device.core) or key(device.core) is None:
+            continue
+        text = f"{fit['cpi']:.3g} cycles per instruction of {name} ({im['core']}, {shown}"
+        text += ")" if device.kernels == shown else f"; assumed alike for {device.kernels} code)"
+        return float(fit["cpi"]), float(fit["loo_median_abs_error"]), text
+    return None
+
+
+def measured_estimate(measured: dict, graph, device, hottest: int = HOTTEST) -> dict | None:
+    """Latency from a firmware build's QEMU instruction count (per inference and per op) x the
+    CPI of a calibration board of the same core; None where no board has that core."""
+    cpi = instruction_cpi(device)
+    if cpi is None or graph.quant_scheme() != "int8":
+        return None
+    per_cycle, typical, where = cpi
+    total = measured["instructions"] * per_cycle
+    per_op = measured.get("instructions_per_op") or []
+    names = [w.name for w in op_work(graph)]
+    rows = sorted(((n * per_cycle, i, op) for i, (op, n) in enumerate(per_op)), key=lambda r: (-r[0], r[1]))
+    ops = [{"index": i, "op": op, "name": names[i] if len(names) == len(per_op) else "", "cycles": round(cyc),
+            "ms": cyc / (device.clock_mhz * 1e3), "share": cyc / total if total else 0.0} for cyc, i, op in rows[:hottest]]  # fmt: skip
+    return {
+        "applies": True, "device": device.name, "latency_ms": total / (device.clock_mhz * 1e3), "cycles": round(total),
+        "typical_error": typical, "ops_total": len(graph.ops), "hottest_ops": ops, "basis_kind": "measured instructions",
+        "basis": f"{measured['instructions']:,} instructions counted under QEMU ({measured['source'].removeprefix('measured: ')}) x {where}",
+        "notes": ["instructions of the firmware's compiled-in sample; kernels that branch on data vary a little"],
+    }  # fmt: skip
+
+
 def estimate_artifact(artifact, device, hottest: int = HOTTEST) -> dict:
-    """Device latency estimate of one artifact that deploys a TFLite flatbuffer, keyed like the other results."""
+    """Device latency estimate of one artifact that deploys a TFLite flatbuffer, keyed like the
+    other results: from a firmware build's instruction count where one was measured for the
+    device's core and kernels (``edgekit firmware BUILD --build``), else from op features."""
     from edgekit.tflite_graph import TFLiteGraph
     from targets import format_of
 
     key = f"{artifact.target}/{artifact.scheme}"
-    data = format_of(artifact).call("flatbuffer", artifact)
+    fmt = format_of(artifact)
+    data = fmt.call("flatbuffer", artifact)
     if data is None:
         return {"artifact": key, "applies": False, "why": "not a TFLite model (the cost model is for TFLite Micro)"}
-    return {"artifact": key, **estimate_graph(TFLiteGraph(data, str(artifact.primary)), device, hottest)}
+    graph = TFLiteGraph(data, str(artifact.primary))
+    estimate = estimate_graph(graph, device, hottest)
+    measured = fmt.call("device_measurement", artifact, device)
+    by_count = measured_estimate(measured, graph, device, hottest) if measured and "instructions" in measured else None
+    if by_count is not None:
+        if estimate.get("applies"):
+            by_count["op_feature_estimate_ms"] = estimate["latency_ms"]
+        return {"artifact": key, **by_count}
+    return {"artifact": key, **estimate}

@@ -34,7 +34,7 @@ def memory_fit(artifact, device) -> dict:
         return {"artifact": key, "applies": False, "why": "not a TFLite Micro model (no tensor arena to size)"}
     from targets import format_of
 
-    measured = format_of(artifact).call("device_memory", artifact, device)
+    measured = format_of(artifact).call("device_measurement", artifact, device)
     if measured is not None:
         ram, flash, source, basis = measured["ram_bytes"], measured["flash_bytes"], measured["source"], "measured"
     else:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgekit.errors import ToolchainError
 from targets.c.kernels import KernelSet, kernel_set
-from targets.tflm.fwbuild import cache_root, require_tools
+from targets.tflm.toolchain import cache_root, require_tools
 
 DEFINES = ("-DNDEBUG", "-DTF_LITE_STATIC_MEMORY")
 WARN = ("-Wall", "-Wextra", "-Werror")

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.errors import OptionError, UnsupportedError
+from edgekit.errors import OptionError
+from targets.tflm.sources import firmware_root
 
 KERNELS = ("portable", "cmsis-nn")
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = firmware_root()  # the source tree's firmware/, or the wheel's edgekit_firmware
 SHIM = FIRMWARE / "c" / "portable"
+CMSIS_NN = "third_party/cmsis_nn"  # in a TFLM tree made with OPTIMIZED_KERNEL_DIR=cmsis_nn
 # The TFLM files the reference kernels call out of their headers (MultiplyByQuantizedMultiplier).
 TFLM_SOURCES = ("tensorflow/lite/kernels/internal/common.cc",)
 # ../shared/tflm/<tree> (firmware.default_tflm_root's trees) each back-end's sources come from.
@@ -42,7 +44,7 @@ class KernelSet:
 
 def check_kernels(kernels: str) -> str:
     if kernels not in KERNELS:
-        raise OptionError(f"c kernels {kernels!r}: choose {', '.join(KERNELS)}")
+        raise OptionError(f"--c-kernels {kernels!r}: choose {', '.join(KERNELS)}")
     return kernels
 
 
@@ -60,6 +62,12 @@ def kernel_set(kernels: str, root: Path | None = None) -> KernelSet:
     check_kernels(kernels)
     root = check_tflm_root(root if root is not None else default_root(kernels))
     tflm = (root, root / "third_party" / "gemmlowp", root / "third_party" / "ruy")
+    portable = (SHIM / "ek_kernels.cc", *(root / s for s in TFLM_SOURCES))
     if kernels == "portable":
-        return KernelSet(kernels, root, (SHIM / "ek_kernels.cc", *(root / s for s in TFLM_SOURCES)), (SHIM,), tflm)
-    raise UnsupportedError(f"c kernels {kernels!r}: not built yet (the CMSIS-NN back-end is under way); use portable")
+        return KernelSet(kernels, root, portable, (SHIM,), tflm)
+    # cmsis-nn: the CMSIS-NN library, and the portable shim for the ops it has no kernel for
+    nn = root / CMSIS_NN
+    if not (nn / "Include" / "arm_nnfunctions.h").is_file():
+        raise OptionError(f"{root}: no {CMSIS_NN}/Include/arm_nnfunctions.h; the cmsis-nn kernels need the TFLM tree "
+                          "made with OPTIMIZED_KERNEL_DIR=cmsis_nn (../shared/tflm/cmsis_nn)")  # fmt: skip
+    return KernelSet(kernels, root, (*portable, *sorted((nn / "Source").rglob("*.c"))), (SHIM,), (*tflm, nn / "Include"))

@@ -27,6 +27,9 @@ class Lowered:
     call: str = ""  # a format string: {p} the struct, {a_<suffix>} arrays, {in0}.. {out0} pointers
     inplace: tuple[int, ...] = ()  # input positions the output may overwrite (elementwise kernels)
     scratch: int = 0  # bytes of arena scratch the kernel needs during the op ({scratch})
+    decls: list = field(default_factory=list)  # (C type, suffix, initializer, count or None): static const {s_<suffix>}
+    sizes: dict = field(default_factory=dict)  # CMSIS-NN: scratch bytes per build (targets.c.cmsis_scratch)
+    backend: str = "portable"  # whose kernel the call is
 
 
 def shape(t) -> str:
@@ -314,7 +317,29 @@ def dequantize(graph, op, tensors) -> Lowered:
     return Lowered(("ek_quantize", _init(params)), [], "ek_dequantize_s8_f32(&{p}, {in0}, {out0});")
 
 
+def relu(graph, op, tensors) -> Lowered:
+    """activations_common.cc CalculateReluOpData: requantize by in/out scale (a float
+    division), clamp at the output's zero point."""
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    m, s = quant.quantize_multiplier(float(np.float32(_scale(x)) / np.float32(_scale(y))))
+    params = {"input": shape(x), "output": shape(y), "input_offset": _zp(x), "output_offset": _zp(y),
+              "output_multiplier": m, "output_shift": s, "act_min": max(quant.INT8_MIN, _zp(y)), "act_max": quant.INT8_MAX}  # fmt: skip
+    return Lowered(("ek_relu", _init(params)), [], "ek_relu_s8(&{p}, {in0}, {out0});", (0,))
+
+
+def relu6(graph, op, tensors) -> Lowered:
+    """Relu6Prepare: a clamp to [zero point, 6.0 quantized] in the input's quantization."""
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    six = min(quant.INT8_MAX, max(quant.INT8_MIN, quant.quantize_value(_scale(x), _zp(x), 6.0)))  # FloatToQuantizedType
+    params = {"input": shape(x), "output": shape(y), "input_offset": 0, "output_offset": 0, "output_multiplier": 0,
+              "output_shift": 0, "act_min": _zp(x), "act_max": six}  # fmt: skip
+    return Lowered(("ek_relu", _init(params)), [], "ek_relu6_s8(&{p}, {in0}, {out0});", (0,))
+
+
 LOWERINGS.update({
+    "RELU": relu, "RELU6": relu6,
     "MUL": mul, "MEAN": mean, "PAD": pad, "CONCATENATION": concatenation, "TRANSPOSE": transpose,
     "HARD_SWISH": hard_swish, "LOGISTIC": logistic, "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
 })  # fmt: skip

@@ -86,7 +86,8 @@ def checked_model(artifact):
         data = tflite.read_bytes()
     except OSError as e:
         raise ModelFileError(f"{tflite}: cannot read ({e.strerror}); re-export the build") from e
-    model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"))
+    model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"),
+                     kernels=str(meta.get("kernels", "portable")))  # fmt: skip
     for fname, text in model.files.items():
         path = artifact.directory / fname
         if not path.is_file() or path.read_text(errors="replace") != text:

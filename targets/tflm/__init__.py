@@ -18,6 +18,6 @@ FORMAT = Format(
     compares_with="tflite",  # the sources hold a TFLite flatbuffer
     flatbuffer="targets.tflm.runner:model_bytes",
     device_ram="targets.tflm.memory:device_ram",
-    device_memory="targets.tflm.memory:device_memory",
+    device_measurement="targets.tflm.memory:device_measurement",
     devices="targets.tflm.boards:devices",
 )

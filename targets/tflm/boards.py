@@ -26,6 +26,9 @@ class Board:
     memory_note: str
     timer_hz: int  # QEMU's clock of the core (SysTick's processor clock): ns per tick = 1e9 / timer_hz
     rodata: tuple[int, int] | None = None  # (origin, size) of a read-only region for .rodata (the model), else in FLASH
+    # CMSIS-NN's code path on this core: "mve" (Helium), "dsp" (the DSP extension) or "plain";
+    # what the compiler's __ARM_FEATURE_MVE / __ARM_FEATURE_DSP say for cpu_flags (a test checks).
+    cmsis_nn_features: str = "dsp"
 
     @property
     def qemu_args(self) -> tuple[str, ...]:
@@ -42,11 +45,11 @@ class Board:
 
 
 def _board(machine: str, core: str, cpu: str, flash: tuple[int, int], ram: tuple[int, int], note: str,
-           hz: int, rodata: tuple[int, int] | None = None) -> Board:  # fmt: skip
+           hz: int, rodata: tuple[int, int] | None = None, features: str = "dsp") -> Board:  # fmt: skip
     """A QEMU machine's Board: ``cpu`` the -mcpu/FPU flags after -mthumb, ``flash``/``ram`` (origin, size),
     ``hz`` the machine's system clock (QEMU hw/arm/mps2.c, mps2-tz.c: sysclk_frq)."""
     cpu_flags = (cpu.split()[0], "-mthumb", *cpu.split()[1:])
-    return Board(machine, core, cpu_flags, machine, *flash, *ram, note, hz, rodata)
+    return Board(machine, core, cpu_flags, machine, *flash, *ram, note, hz, rodata, features)
 
 
 _4MB, _SSRAM = 0x00400000, "ZBT SSRAM1 (4 MB at 0x0, where the core boots), data in ZBT SSRAM2/3 (4 MB at 0x20000000)"
@@ -64,7 +67,8 @@ BOARDS = {b.name: b for b in (
     _board("mps3-an547", "Cortex-M55 (Helium MVE, TrustZone, runs secure)", "-mcpu=cortex-m55 -mfloat-abi=hard",
            (0x10000000, 0x00080000), (0x31000000, _4MB),
            "Secure aliases: code in the ITCM (512 KB at 0x10000000), read-only data and the model in the QSPI "
-           "flash (8 MB at 0x38000000), data in ISRAM0/1 (4 MB at 0x31000000).", 32_000_000, rodata=(0x38000000, 0x00800000)),
+           "flash (8 MB at 0x38000000), data in ISRAM0/1 (4 MB at 0x31000000).", 32_000_000, rodata=(0x38000000, 0x00800000),
+           features="mve"),
 )}  # fmt: skip
 
 

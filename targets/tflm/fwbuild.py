@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -23,29 +22,10 @@ from edgekit.files import read_bounded
 from targets.tflm.boards import flags_for, get_board
 from targets.tflm.firmware import read_project
 from targets.tflm.fwsize import components
+from targets.tflm.toolchain import cache_root, require_tools
 
-CACHE_ENV = "EDGEKIT_TFLM_OBJECTS"
 SIZES = "size.json"  # in the project's build/ folder
 BUILD_TIMEOUT = 3600.0  # seconds: a cold build compiles ~50 TFLM files
-_CROSS = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"
-DEBIAN = {"arm-none-eabi-gcc": _CROSS, "arm-none-eabi-g++": _CROSS, "arm-none-eabi-size": _CROSS,
-          "arm-none-eabi-nm": _CROSS, "qemu-system-arm": "qemu-system-arm", "make": "make"}  # fmt: skip
-
-
-def require_tools(*tools: str) -> None:
-    """One line naming what to install when a tool is missing."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pkgs = " ".join(dict.fromkeys(DEBIAN.get(t, t) for t in missing))
-        raise ToolchainError(f"{', '.join(missing)} not found: run `make toolchain` or install the Debian packages {pkgs}")
-
-
-def cache_root() -> Path:
-    given = os.environ.get(CACHE_ENV)
-    if given:
-        return Path(given)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edgekit" / "tflm-objects"
 
 
 def tree_digest(root: Path) -> str:
@@ -113,7 +93,8 @@ def build(project: Path, jobs: int = 2, out: str = "build", arena_size: int | No
         **elf_sizes(elf, f"{rec['name']}_model_data"),
     }  # fmt: skip
     parts = components((project / out / "fw.map").read_text(errors="replace"), name=rec["name"], objects=str(objects),
-                       flash=(board.flash_origin, board.flash_size), ram=(board.ram_origin, board.ram_size))  # fmt: skip
+                       flash=(board.flash_origin, board.flash_size), ram=(board.ram_origin, board.ram_size),
+                       rodata=board.rodata)  # fmt: skip
     if parts["flash_total"] != record["flash"]:  # the map and the ELF disagree: say so rather than guess
         parts["flash"].setdefault("padding", {})["not in the map"] = record["flash"] - parts["flash_total"]
     record["components"] = {"flash": parts["flash"], "ram": parts["ram"]}

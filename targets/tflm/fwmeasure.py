@@ -18,7 +18,8 @@ from pathlib import Path
 from edgekit.errors import UnsupportedError
 from targets.tflm.boards import get_board
 from targets.tflm.firmware import ARENA_FILE, read_project
-from targets.tflm.fwbuild import build, read_sizes, require_tools, write_sizes
+from targets.tflm.fwbuild import build, read_sizes, write_sizes
+from targets.tflm.toolchain import require_tools
 from targets.tflm.qemu_runner import QEMU, FirmwareRunError, run_elf
 
 RUN_TIMEOUT = 600.0  # seconds without output in one QEMU run of one sample (reference kernels on VWW take ~10 s)
@@ -43,15 +44,20 @@ def _number(text: str, key: str, group: int = 1) -> int | None:
 
 
 def run_memory(project: Path) -> dict:
-    """Stack high-water mark, heap and arena used of one run of the compiled-in sample."""
+    """Stack high-water mark, heap, arena used and instructions (per inference and per op) of
+    one run of the compiled-in sample."""
+    from targets.tflm.icount import parse_counts
+
     require_tools(QEMU)
     project = Path(project)
     board = get_board(read_project(project)["board"])
     ok, text = _run(project / "build" / "fw.elf", board, None)
     if not ok:
         raise UnsupportedError(f"{project}: the firmware's arena is too small to run the model")
+    counts = parse_counts(text, board.instructions_per_tick)
     return {"stack_used": _number(text, "stack"), "stack_size": _number(text, "stack", 2),
-            "heap_used": _number(text, "heap"), "arena_used": _number(text, "arena")}  # fmt: skip
+            "heap_used": _number(text, "heap"), "arena_used": _number(text, "arena"),
+            "instructions": counts.per_inference, "instructions_per_op": [o.as_dict() for o in counts.ops]}  # fmt: skip
 
 
 def ram_record(sizes: dict, run: dict) -> dict:
@@ -135,7 +141,7 @@ def arena_note(bisected: dict) -> tuple[int, str]:
 
 def record_for_artifact(artifact_dir: Path, sizes: dict, tflite_sha256: str) -> Path:
     """Keep a firmware build's measurements beside the tflm artifact it was made from, where
-    ``simulate --device`` and the report find them (targets/tflm/memory.py device_memory)."""
+    ``simulate --device`` and the report find them (targets/tflm/memory.py device_measurement)."""
     import json
 
     from targets.tflm.memory import measurement_path

@@ -114,9 +114,11 @@ def _in(addr: int | None, origin: int, size: int) -> bool:
 
 
 def components(map_text: str, *, name: str, objects: str, flash: tuple[int, int], ram: tuple[int, int],
-               known: dict | None = None, arena: str = "tensor_arena") -> dict:  # fmt: skip
+               rodata: tuple[int, int] | None = None, known: dict | None = None,
+               arena: str = "tensor_arena") -> dict:  # fmt: skip
     """Flash and static RAM per group and component, from the map. ``flash``/``ram``: the
-    board's (origin, size). Flash = the output sections stored in flash (their load address);
+    board's (origin, size); ``rodata``: a second read-only region (the an547's QSPI flash,
+    where the model goes). Flash = the output sections stored in either (their load address);
     static RAM = the ones placed in RAM (.data, .bss). ``known``, ``arena``: as ``component``."""
     outputs, inputs = parse_map(map_text)
     where = {}
@@ -124,7 +126,7 @@ def components(map_text: str, *, name: str, objects: str, flash: tuple[int, int]
         if _NOT_LOADED.match(o["name"]) or o["size"] == 0:
             continue
         load = None if _NOBITS.match(o["name"]) else o["load"] if o["load"] is not None else o["address"]
-        where[o["name"]] = (_in(load, *flash), _in(o["address"], *ram))
+        where[o["name"]] = (_in(load, *flash) or (rodata is not None and _in(load, *rodata)), _in(o["address"], *ram))
     out = {"flash": {}, "ram": {}}
     charged = {k: 0 for k in where}
     ends = {o["name"]: o["address"] + o["size"] for o in outputs}

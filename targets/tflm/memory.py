@@ -38,9 +38,10 @@ def _core_key(core: str) -> str | None:
     return m.group(1) if m else None
 
 
-def device_memory(artifact, device) -> dict | None:
-    """Flash and RAM measured from a firmware build of ``artifact`` (``edgekit firmware BUILD
-    --build`` records it beside the sources) for ``device``'s core and kernel library, or None."""
+def device_measurement(artifact, device) -> dict | None:
+    """Flash, RAM and instructions per inference measured from a firmware build of ``artifact``
+    (``edgekit firmware BUILD --build`` records them beside the sources) for ``device``'s core
+    and kernel library, or None."""
     import json
 
     from edgekit.files import read_bounded
@@ -58,6 +59,11 @@ def device_memory(artifact, device) -> dict | None:
                 continue  # made from other model bytes (the build was exported again)
             out = {"flash_bytes": int(rec["flash"]), "ram_bytes": int(rec["ram"]["total"]),
                    "source": f"measured: firmware for {rec['board']} ({rec['core']}, {rec['kernels']} kernels), {path.name}"}  # fmt: skip
+            counted = (rec.get("run") or {}).get("instructions")
+            if isinstance(counted, int) and counted > 0:  # QEMU's count of the compiled-in sample's Invoke
+                out["instructions"] = counted
+                out["instructions_per_op"] = [(str(o["op"]), int(o["instructions"])) for o in rec["run"].get("instructions_per_op", [])
+                                              if o.get("depth") == 0]  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError):
             continue  # a damaged record is no measurement; the estimate stands
         return out

@@ -19,7 +19,7 @@ from edgekit.runtime.runner import RunnerBase
 from edgekit.tflite_graph import TFLiteGraph
 from targets.tflm.boards import get_board
 from targets.tflm.firmware import INPUTS_FILE, read_project
-from targets.tflm.fwbuild import require_tools
+from targets.tflm.toolchain import require_tools
 from targets.tflm.icount import Counts, parse_counts
 from targets.tflm.sources import parse_c_array
 

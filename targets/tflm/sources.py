@@ -15,14 +15,19 @@ from edgekit import __version__
 from edgekit.errors import OptionError
 from targets.c_names import camel
 
-def _templates() -> Path:
-    """firmware/templates: in the source tree, or the edgekit_firmware data package of a wheel."""
-    here = Path(__file__).resolve().parents[2] / "firmware" / "templates"
-    if here.is_dir():
+def firmware_root() -> Path:
+    """firmware/ (templates, kernel shims): in the source tree, or the edgekit_firmware data
+    package of an installed wheel."""
+    here = Path(__file__).resolve().parents[2] / "firmware"
+    if (here / "templates").is_dir():
         return here
     from importlib.resources import files
 
-    return Path(str(files("edgekit_firmware") / "templates"))
+    return Path(str(files("edgekit_firmware")))
+
+
+def _templates() -> Path:
+    return firmware_root() / "templates"
 
 
 TEMPLATES = _templates()

@@ -19,6 +19,9 @@
 #include "tensorflow/lite/kernels/internal/reference/transpose.h"
 #include "tensorflow/lite/kernels/internal/reference/process_broadcast_shapes.h"
 #include "tensorflow/lite/kernels/internal/reference/softmax.h"
+// ReluQuantized / Relu6Quantized: header templates of TFLM's own activation kernels (the int8
+// ReLU is not in kernels/internal/reference/).
+#include "tensorflow/lite/micro/kernels/activations.h"
 
 namespace {
 
@@ -162,8 +165,7 @@ void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
 
 void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
   tflite::ArithmeticParams op = {};
-  op.quantized_activation_min = p->act_min;
-  op.quantized_activation_max = p->act_max;
+  tflite::SetActivationParams(p->act_min, p->act_max, &op);  // as ek_add_s8 (and TFLM's EvalMulQuantizedReference)
   op.input1_offset = p->input1_offset;
   op.input2_offset = p->input2_offset;
   op.output_offset = p->output_offset;
@@ -240,6 +242,22 @@ void ek_hard_swish_s8(const ek_hard_swish* p, const int8_t* input, int8_t* outpu
 void ek_logistic_s8(const ek_logistic* p, const int8_t* input, int8_t* output) {
   tflite::reference_integer_ops::Logistic(p->input_zero_point, p->input_range_radius, p->input_multiplier,
                                           p->input_left_shift, p->size, input, output);
+}
+
+void ek_relu_s8(const ek_relu* p, const int8_t* input, int8_t* output) {
+  tflite::ReluOpData op = {};
+  op.params.input_offset = p->input_offset;
+  op.params.output_offset = p->output_offset;
+  op.params.output_multiplier = p->output_multiplier;
+  op.params.output_shift = p->output_shift;
+  op.params.quantized_activation_min = p->act_min;
+  op.params.quantized_activation_max = p->act_max;
+  tflite::ReluQuantized<int8_t>(op, Shape(p->input), Shape(p->output), input, output);
+}
+
+void ek_relu6_s8(const ek_relu* p, const int8_t* input, int8_t* output) {
+  tflite::Relu6Quantized<int8_t>(static_cast<int8_t>(p->act_min), static_cast<int8_t>(p->act_max), Shape(p->input),
+                                 input, Shape(p->output), output);
 }
 
 void ek_quantize_f32_s8(const ek_quantize* p, const float* input, int8_t* output) {

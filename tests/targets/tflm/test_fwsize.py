@@ -22,6 +22,15 @@ def test_components_add_up_to_the_elf_sizes():
     assert flash["runtime"] == {"TFLM runtime": 8}
 
 
+def test_a_second_read_only_region_counts_as_flash():
+    """The an547 keeps .rodata (the model) in its QSPI flash, outside the ITCM that holds the code:
+    its bytes used to be missing from every component ("not in the map")."""
+    split = {"flash": (0x0, 0x2a4), "ram": AN386["ram"]}  # .data's load image (at 0x2a4) in the second region
+    assert components(MAP, name="tiny", objects="objs", **split)["flash_total"] == 676
+    parts = components(MAP, name="tiny", objects="objs", **split, rodata=(0x2a4, 0x100))
+    assert parts["flash_total"] == 680 and sum(group_totals(parts["flash"]).values()) == 680
+
+
 def test_debug_sections_and_long_names_are_read():
     outputs, inputs = parse_map(MAP)
     names = {o["name"]: o for o in outputs}

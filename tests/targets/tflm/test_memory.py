@@ -55,3 +55,28 @@ def test_a_stale_or_damaged_measurement_is_ignored(artifact):
     assert memory_fit(artifact, m4)["basis"] == "estimated"
     path.write_text(json.dumps({"core": "Cortex-M4F", "kernels": "cmsis-nn", "ram": {}}))  # no figures
     assert memory_fit(artifact, m4)["basis"] == "estimated"
+
+
+def test_measured_instructions_drive_the_device_latency(artifact):
+    """With a firmware build's QEMU count for the device's core and kernels, the latency is
+    instructions x the CPI of the calibration board of that core (its LOO error is the typical
+    error), not the op-feature estimate."""
+    from edgekit.simulate.device_latency import coefficients, estimate_artifact
+
+    m4 = get_device("cortex-m4")  # CMSIS-NN, 120 MHz: NUCLEO-L4R5ZI's core and library
+    before = estimate_artifact(artifact, m4)
+    assert before.get("basis_kind") != "measured instructions"
+    sizes = {**_sizes("cmsis-nn"), "run": {"instructions": 1_200_000, "instructions_per_op": [
+        {"event": 0, "depth": 0, "op": "CONV_2D", "instructions": 900_000},
+        {"event": 1, "depth": 0, "op": "FULLY_CONNECTED", "instructions": 250_000}]}}  # fmt: skip
+    record_for_artifact(artifact.directory, sizes, artifact.metadata["tflite_sha256"])
+    fit = coefficients()["instruction_model"]["NUCLEO-L4R5ZI"]["fits"]["cmsis-nn"]
+    after = estimate_artifact(artifact, m4)
+    assert after["basis_kind"] == "measured instructions" and "1,200,000 instructions" in after["basis"]
+    assert after["latency_ms"] == pytest.approx(1_200_000 * fit["cpi"] / 120e3)
+    assert after["typical_error"] == fit["loo_median_abs_error"] < before["typical_error"]
+    assert after["op_feature_estimate_ms"] == before["latency_ms"]
+    assert [o["op"] for o in after["hottest_ops"]] == ["CONV_2D", "FULLY_CONNECTED"]
+    # No calibration board has a Cortex-M7 CPI: its estimate stays the op-feature one.
+    m7 = get_device("cortex-m7")
+    assert estimate_artifact(artifact, m7).get("basis_kind") != "measured instructions"
