@@ -31,6 +31,7 @@ from targets.tflm.sources import _env, c_comment
 SIZES = "size.json"
 _TFLM_KERNELS = {"portable": "reference", "cmsis-nn": "cmsis-nn"}  # the TFLM build with the same kernels
 _MICRO_KERNELS = "tensorflow/lite/micro/kernels/"
+_CMSIS_NN_LIB = "third_party/cmsis_nn/"  # TFLM's firmware compiles CMSIS-NN's library with its kernels' -O
 # The TFLM firmware's defines without TF_LITE_MCU_DEBUG_LOG: a failed DCHECK aborts through
 # newlib's abort() instead of TFLM's MicroPrintf (the runtime this build has none of).
 _DROP = ("-DTF_LITE_MCU_DEBUG_LOG", "-DPROJECT_GENERATION")
@@ -70,7 +71,7 @@ def tflm_objects(root: Path, board: Board, kernels: str, rels: list[str]) -> lis
         obj = out / Path(rel).with_suffix(".o")
         if not obj.is_file():
             obj.parent.mkdir(parents=True, exist_ok=True)
-            opt = f.kernel_opt if rel.startswith(_MICRO_KERNELS) else f.core_opt
+            opt = f.kernel_opt if rel.startswith((_MICRO_KERNELS, _CMSIS_NN_LIB)) else f.core_opt
             tool, lang = ("arm-none-eabi-gcc", f.c) if rel.endswith(".c") else ("arm-none-eabi-g++", f.cxx)
             tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
             run_tool([tool, opt, *f.cpu, *f.defines, *f.common, *lang, *includes, "-c", str(root / rel), "-o", str(tmp)], rel)
@@ -79,12 +80,20 @@ def tflm_objects(root: Path, board: Board, kernels: str, rels: list[str]) -> lis
     return objects
 
 
-def _split(kset: KernelSet) -> tuple[KernelSet, list[str]]:
-    """(the back-end's own sources, the TFLM tree's files it lists, relative to the tree)."""
+def _split(kset: KernelSet, model_c: Path) -> tuple[KernelSet, list[str]]:
+    """(the back-end's own sources, the TFLM tree's files it lists, relative to the tree). Of
+    CMSIS-NN's library only the files the model file calls into, transitively (as the TFLM
+    firmware picks them: targets.tflm.firmware.cmsis_nn_sources)."""
+    from targets.tflm.firmware import cmsis_nn_sources
+
     root = kset.root.resolve()
     tflm = [s for s in kset.sources if s.resolve().is_relative_to(root)]
     own = tuple(s for s in kset.sources if s not in tflm)
-    return replace(kset, sources=own), [s.resolve().relative_to(root).as_posix() for s in tflm]
+    rels = [s.resolve().relative_to(root).as_posix() for s in tflm]
+    if any(r.startswith(_CMSIS_NN_LIB) for r in rels):
+        used = set(cmsis_nn_sources(root, [str(model_c)]))
+        rels = [r for r in rels if not r.startswith(_CMSIS_NN_LIB) or r in used]
+    return replace(kset, sources=own), rels
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ def build(model, graph, out: Path, *, board: str = "mps2-an386", model_name: str
     (out / "build").mkdir(parents=True, exist_ok=True)
     for fname, text in {**model.files, **render_app(model, graph, b, model_name)}.items():
         (out / fname).write_text(text)
-    own, tflm_rels = _split(kset)
+    own, tflm_rels = _split(kset, out / f"{model.name}.c")
     kernel_objs = kernel_objects(own, tc) if own.sources else []
     tflm_objs = tflm_objects(kset.root, b, kernels, tflm_rels)
     model_obj = compile_model(out / f"{model.name}.c", out / "build", kset, tc)

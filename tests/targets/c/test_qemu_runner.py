@@ -71,7 +71,7 @@ def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int):
     from targets.tflm.runner import TFLMRunner
 
     rng = np.random.default_rng(seed)
-    qemu, tflm = CQemuRunner(), TFLMRunner()
+    qemu, tflm = CQemuRunner(kernels=artifact.metadata["kernels"]), TFLMRunner()
     qemu.load(artifact)
     tflm.load_bytes(data)
     try:
@@ -94,6 +94,19 @@ def test_the_tiny_model_on_the_m4_is_bit_exact(tiny_c, tiny_int8):
     assert set(rec["components"]["flash"]["kernels"]) == {"ek_kernels", "common"}  # no TFLM runtime
     summary = qemu.device_summary()
     assert summary["instructions_min"] > 0 and 0 < summary["stack_high_water"] < rec["stack_size"]
+
+
+@needs_cross
+def test_the_tiny_model_with_cmsis_nn_on_the_m4_is_bit_exact(tiny_int8, tmp_path):
+    """The CMSIS-NN back-end cross-built (its DSP code on the M4) for qemu-m4-cmsis-nn."""
+    from targets import get_format
+    from targets.c.exporter import write_c
+
+    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    assert get_format("c").device_runner("qemu-m4-cmsis-nn").kernels == "cmsis-nn"
+    got, want, qemu = _on_qemu_and_in_tflm(art, tiny_int8, 20, 5)
+    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    assert any(k.startswith("arm_") for k in qemu.sizes["components"]["flash"]["kernels"])
 
 
 @needs_cross
