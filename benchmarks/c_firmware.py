@@ -6,6 +6,7 @@ C's ratios to the TFLM build of the same kernels; every C output checked against
 TFLM interpreter. What is measured how: tests/c_firmware.py.
 
     python benchmarks/c_firmware.py [--models digits,kws] [--samples 3] [--json out.json] [--work DIR] [--no-bisect]
+                                    [--tflm-from earlier.json]
 
 Set EDGEKIT_TFLM_OBJECTS to reuse an object cache (the default one is shared and safe).
 """
@@ -32,14 +33,20 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     p.add_argument("--work", type=Path)
     p.add_argument("--no-bisect", action="store_true", help="TFLM's arena as it reports it, not bisected (faster)")
+    p.add_argument("--tflm-from", type=Path, help="the TFLM records of an earlier run's --json (same models, samples)")
     args = p.parse_args()
+    earlier = {}
+    if args.tflm_from:
+        for m in json.loads(args.tflm_from.read_text())["models"]:
+            earlier[m["model"]] = {k: r for k, r in m["configs"].items() if k.startswith("tflm ") and m["samples"] == args.samples}
     work = args.work or Path(tempfile.mkdtemp(prefix="edgekit-cfw-"))
     configs = tuple(tuple(c.split("/")) for c in args.configs.split(","))
     models = []
     for name in args.models.split(","):
         case = CASES[name]
         try:
-            rec = run_model(case, model_bytes(case, work), work, args.samples, configs, bisect=not args.no_bisect)
+            rec = run_model(case, model_bytes(case, work), work, args.samples, configs, bisect=not args.no_bisect,
+                            known=earlier.get(name))  # fmt: skip
         except Exception as e:  # noqa: BLE001 - a failing model is a row of the table
             rec = {"model": name, "configs": {"all": {"config": "all", "error": f"{type(e).__name__}: {e}"[:300]}}}
         print(json.dumps(rec), flush=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.firmware_matrix import CASES, model_bytes  # noqa: F401  (the same models and inputs)
+from tests.firmware_matrix import CASES, built_project, model_bytes  # noqa: F401  (the same models and inputs)
 
 BOARD = "mps2-an386"
 CONFIGS = (("tflm", "reference"), ("tflm", "cmsis-nn"), ("c", "portable"), ("c", "cmsis-nn"))
@@ -49,20 +49,10 @@ def _run(runner, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], dict]:
 
 def measure_tflm(data: bytes, name: str, kernels: str, inputs, work: Path, bisect: bool = True) -> dict:
     """The TFLM firmware of ``data`` with ``kernels`` on the M4: sizes, exact arena, run."""
-    from targets.tflm.firmware import project_for
-    from targets.tflm.fwbuild import build
     from targets.tflm.fwmeasure import bisect_arena
-    from targets.tflm.qemu_runner import QemuRunner
 
     project = work / f"{name}-tflm-{kernels}"
-    margin = 65536 if kernels == "cmsis-nn" else None  # CMSIS-NN's scratch is not in the host-measured arena
-    fw = project_for(data, name=name, model_name=f"{name}.tflite", board=BOARD, kernels=kernels, arena_margin=margin)
-    project.mkdir(parents=True, exist_ok=True)
-    for fname, text in fw.files.items():
-        (project / fname).write_text(text)
-    sizes = build(project)
-    qemu = QemuRunner()
-    qemu.load_project(project)
+    _, sizes, qemu = built_project(data, name, BOARD, kernels, project)
     got, run = _run(qemu, inputs)
     arena_array = sum(sizes["components"]["ram"].get("arena", {}).values())
     profiler = _symbol_bytes(project / "build" / "fw.elf", "profiler")
@@ -106,15 +96,20 @@ def interpreter_outputs(data: bytes, inputs) -> list[np.ndarray]:
         host.close()
 
 
-def run_model(case, data: bytes, work: Path, n: int, configs=CONFIGS, bisect: bool = True) -> dict:
+def run_model(case, data: bytes, work: Path, n: int, configs=CONFIGS, bisect: bool = True,
+              known: dict | None = None) -> dict:  # fmt: skip
     """Every configuration of one model on the same ``n`` samples; per configuration its record
     (or ``error``), the C's differing output values against the TFLM interpreter, and the
-    ratios to the TFLM build with the same kernels."""
+    ratios to the TFLM build with the same kernels. ``known``: configuration -> a record of an
+    earlier run on the same inputs, taken instead of building it again."""
     inputs, what = case.inputs(n)
     want = interpreter_outputs(data, inputs)
     out = {"model": case.name, "inputs": what, "samples": n, "configs": {}}
     for fmt, kernels in configs:
         key = f"{fmt} {kernels}"
+        if known and key in known:
+            out["configs"][key] = known[key]
+            continue
         try:
             rec = (measure_tflm(data, case.name, kernels, inputs, work, bisect) if fmt == "tflm"
                    else measure_c(data, case.name, kernels, inputs, work))  # fmt: skip
@@ -128,6 +123,7 @@ def run_model(case, data: bytes, work: Path, n: int, configs=CONFIGS, bisect: bo
     for (fmt, kernels), (bfmt, bkernels) in SAME_KERNELS.items():
         rec, base = out["configs"].get(f"{fmt} {kernels}"), out["configs"].get(f"{bfmt} {bkernels}")
         if rec and base and "error" not in rec and "error" not in base:
+            rec = out["configs"][f"{fmt} {kernels}"] = dict(rec)
             rec["ratio"] = {k: round(rec[k] / base[k], 3) for k in ("flash", "ram", "instructions", "flash_elf")}
     return out
 

@@ -105,27 +105,35 @@ def model_bytes(case: Case, work: Path) -> bytes:
     return kept.read_bytes()
 
 
-def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int, measure: bool = False) -> dict:
-    """Build ``case`` for (board, kernels) in ``work``, run ``n`` samples under QEMU and in the TFLM
-    interpreter; sizes per component, instructions, times and the differences in quanta per output
-    tensor. ``measure``: also the stack high-water mark and the exact 32-bit arena (bisected)."""
+def built_project(data: bytes, name: str, board: str, kernels: str, project: Path):
+    """(the FirmwareProject, its build's sizes, a QemuRunner loaded with it) of ``data``
+    written into ``project`` and built."""
     from targets.tflm.firmware import project_for
     from targets.tflm.fwbuild import build
-    from targets.tflm.fwsize import group_totals
     from targets.tflm.qemu_runner import QemuRunner
-    from targets.tflm.runner import TFLMRunner
 
-    project = work / f"{case.name}-{board}-{kernels}"
-    inputs, what = case.inputs(n)
-    # The project as `edgekit firmware` writes it: its arena (the reference-kernel measurement plus
-    # CMSIS-NN's scratch for the core) must be enough, so no retry with a bigger one.
-    fw = project_for(data, name=case.name, model_name=f"{case.name}.tflite", board=board, kernels=kernels)
+    fw = project_for(data, name=name, model_name=f"{name}.tflite", board=board, kernels=kernels)
     project.mkdir(parents=True, exist_ok=True)
     for fname, text in fw.files.items():
         (project / fname).write_text(text)
     sizes = build(project)
     qemu = QemuRunner()
     qemu.load_project(project)
+    return fw, sizes, qemu
+
+
+def run_case(case: Case, data: bytes, board: str, kernels: str, work: Path, n: int, measure: bool = False) -> dict:
+    """Build ``case`` for (board, kernels) in ``work``, run ``n`` samples under QEMU and in the TFLM
+    interpreter; sizes per component, instructions, times and the differences in quanta per output
+    tensor. ``measure``: also the stack high-water mark and the exact 32-bit arena (bisected)."""
+    from targets.tflm.fwsize import group_totals
+    from targets.tflm.runner import TFLMRunner
+
+    project = work / f"{case.name}-{board}-{kernels}"
+    inputs, what = case.inputs(n)
+    # The project as `edgekit firmware` writes it: its arena (the reference-kernel measurement plus
+    # CMSIS-NN's scratch for the core) must be enough, so no retry with a bigger one.
+    fw, sizes, qemu = built_project(data, case.name, board, kernels, project)
     start = time.perf_counter()
     got = qemu.run(inputs)
     qemu_seconds = time.perf_counter() - start
