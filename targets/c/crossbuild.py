@@ -45,11 +45,6 @@ def tflm_flags(board: Board, kernels: str) -> Flags:
     return flags_for(board, _TFLM_KERNELS[kernels])
 
 
-# TFLM's Eval calls each kernel template from several places, so GCC keeps it a function of
-# its own (and passes its parameters in registers, .isra); the shim calls each once, and
-# inlined there the inner loops spill (FULLY_CONNECTED: 10 instructions per multiply-accumulate
-# against TFLM's 7, measured on the M4). Not inlining functions called once gives TFLM's code.
-_SHIM_CXX = ("-fno-inline-functions-called-once",)
 
 
 def cross_toolchain(board: Board, kernels: str = "portable") -> Toolchain:
@@ -58,7 +53,7 @@ def cross_toolchain(board: Board, kernels: str = "portable") -> Toolchain:
     defines = tuple(d for d in f.defines if d not in _DROP)
     common = (*f.cpu, *defines, *f.common)
     return Toolchain(f"{board.name}", "arm-none-eabi-gcc", "arm-none-eabi-g++",
-                     (*common, *f.c, f.kernel_opt), (*common, *f.cxx, f.kernel_opt, *_SHIM_CXX, *WARN),
+                     (*common, *f.c, f.kernel_opt), (*common, *f.cxx, f.kernel_opt, *WARN),
                      (*f.cpu, *f.common, "-std=c99", f.app_opt, *WARN))  # fmt: skip
 
 

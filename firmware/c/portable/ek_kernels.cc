@@ -83,6 +83,14 @@ void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const int8_t* x, co
 
 }  // namespace
 
+// GCC keeps a kernel called from one place out of line (and passes its parameters in registers,
+// as in TFLM's build, where Eval calls it from several): FULLY_CONNECTED's loop spilled inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EK_KERNEL_OUT_OF_LINE __attribute__((optimize("no-inline-functions-called-once")))
+#else
+#define EK_KERNEL_OUT_OF_LINE
+#endif
+
 extern "C" {
 
 void ek_conv_s8(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts, const int8_t* input,
@@ -113,13 +121,13 @@ void ek_depthwise_conv_s8(const ek_conv* p, const int32_t* multipliers, const in
                                                          Shape(p->output), output);
 }
 
-void ek_fully_connected_s8(const ek_fc* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
+EK_KERNEL_OUT_OF_LINE void ek_fully_connected_s8(const ek_fc* p, const int8_t* input, const int8_t* filter, const int32_t* bias,
                            int8_t* output) {
   tflite::reference_integer_ops::FullyConnected(FcParams(*p), Shape(p->input), input, Shape(p->filter), filter,
                                                 Shape(p->bias), bias, Shape(p->output), output);
 }
 
-void ek_fully_connected_per_channel_s8(const ek_fc* p, const int32_t* multipliers, const int32_t* shifts,
+EK_KERNEL_OUT_OF_LINE void ek_fully_connected_per_channel_s8(const ek_fc* p, const int32_t* multipliers, const int32_t* shifts,
                                        const int8_t* input, const int8_t* filter, const int32_t* bias,
                                        int8_t* output) {
   // TFLM takes the shifts as int*; on arm-none-eabi int32_t is long (same size, another type).
