@@ -67,15 +67,15 @@ def test_validate_on_qemu_m4_is_bit_exact_with_the_tflm_interpreter(digits_c, tm
         tflm.close()
 
 
-def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int):
+def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int, **device):
     """(float outputs of the artifact under QEMU, of the TFLM interpreter, the runner) on ``n``
-    random stored-type inputs."""
+    random stored-type inputs (``device``: CQemuRunner's board and kernels)."""
     from edgekit.runtime.io import from_runtime
     from targets.c.qemu_runner import CQemuRunner
     from targets.tflm.runner import TFLMRunner
 
     rng = np.random.default_rng(seed)
-    qemu, tflm = CQemuRunner(), TFLMRunner()
+    qemu, tflm = CQemuRunner(**device), TFLMRunner()
     qemu.load(artifact)
     tflm.load_bytes(data)
     try:
@@ -109,6 +109,20 @@ def test_many_ops_with_float_io_on_the_m4_are_bit_exact(many_ops_int8, tmp_path)
     art = write_c(many_ops_int8, tmp_path / "c", name="many_ops", model_name="many_ops.keras")
     got, want, _ = _on_qemu_and_in_tflm(art, many_ops_int8, 12, 4)
     assert got[0].dtype == np.float32 and np.array_equal(got[0], want[0])
+
+
+@needs_cross
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_the_tiny_model_with_cmsis_nn_on_the_m4_and_m55_is_bit_exact(tiny_int8, tmp_path, board):
+    """CMSIS-NN's DSP code (M4) and MVE code (M55: the depthwise and fully-connected scratch
+    placed for MVE builds only, around the plan) give TFLM's outputs."""
+    from targets.c.exporter import write_c
+
+    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, tiny_int8, 20, 3, board=board, kernels="cmsis-nn")
+    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    arena = qemu.sizes["components"]["ram"]["arena"]["tensor arena"]
+    assert arena == art.metadata["arena_by_build"]["mve" if board == "mps3-an547" else "dsp"]
 
 
 @needs_cross
