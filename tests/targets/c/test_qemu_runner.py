@@ -1,5 +1,6 @@
-"""The standalone C on the emulated Cortex-M4: cross-built with arm-none-eabi-gcc, run under
-QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact with the TFLM interpreter."""
+"""The standalone C on the emulated Cortex-M4 (and M55 for CMSIS-NN's MVE code): cross-built
+with arm-none-eabi-gcc, run under QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact
+with the TFLM interpreter."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import CannotSimulate, ToolchainError
-from tests.conftest import EXAMPLE, run_cli
+from tests.conftest import EXAMPLE, INT8_MODELS, needs_shared, run_cli
 from tests.targets.c.conftest import TREE
 
 CROSS = TREE.is_dir() and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")
@@ -123,6 +124,22 @@ def test_the_tiny_model_with_cmsis_nn_on_the_m4_and_m55_is_bit_exact(tiny_int8, 
     assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
     arena = qemu.sizes["components"]["ram"]["arena"]["tensor arena"]
     assert arena == art.metadata["arena_by_build"]["mve" if board == "mps3-an547" else "dsp"]
+
+
+@pytest.mark.slow
+@needs_cross
+@needs_shared()
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+@pytest.mark.parametrize("model", sorted(INT8_MODELS))
+def test_mlperf_tiny_and_person_detect_with_cmsis_nn_on_the_m4_and_m55_are_bit_exact(model, board, tmp_path):
+    from targets.c.exporter import write_c
+
+    data = INT8_MODELS[model].read_bytes()
+    art = write_c(data, tmp_path / "c", name="m", model_name=model, kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, data, 8, 1, board=board, kernels="cmsis-nn")
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert qemu.sizes["components"]["ram"]["arena"]["tensor arena"] == art.metadata["arena_by_build"][
+        "mve" if board == "mps3-an547" else "dsp"]  # fmt: skip
 
 
 @needs_cross
