@@ -63,6 +63,8 @@ class ExportOptions:
     firmware: str | None = None  # a board: also write the firmware project (targets.tflm.firmware)
     firmware_kernels: str = "reference"
     tflm_root: str | None = None
+    # Standalone C
+    c_kernels: str = "portable"  # kernel back-end: portable or cmsis-nn
     # OpenVINO
     ov_preset: str | None = None
     # Core ML: deployment_target, precision, input, color_layout, input_names, output_names,

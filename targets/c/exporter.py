@@ -17,6 +17,7 @@ from edgekit.session import ExportSession
 from edgekit.tflite_graph import TFLiteGraph
 from quantize.spec import QuantSpec
 from targets.base import Artifact, check_scheme, tflite_source_scheme
+from targets.c.kernels import check_kernels
 from targets.c_names import model_c_name
 from targets.tflm.sources import check_section
 
@@ -25,8 +26,9 @@ class CTarget:
     name = "c"
     schemes = frozenset({"int8"})
 
-    def __init__(self, c_name: str | None = None, section: str | None = None):
+    def __init__(self, c_name: str | None = None, section: str | None = None, kernels: str = "portable"):
         check_section(section)
+        self.kernels = check_kernels(kernels)
         if c_name is not None:
             model_c_name(c_name, explicit=True)
         self.c_name = c_name
@@ -45,7 +47,9 @@ class CTarget:
             check(model.backend.graph)
 
     def describe(self, spec: QuantSpec) -> str:
-        return "standalone C of the int8 TFLite graph (portable kernels: TFLM's reference kernels, no interpreter)"
+        kernels = "CMSIS-NN, TFLM's reference kernels where it has none" if self.kernels == "cmsis-nn" else \
+            "TFLM's reference kernels"
+        return f"standalone C of the int8 TFLite graph ({self.kernels} kernels: {kernels}; no interpreter)"
 
     def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
                session: ExportSession | None = None) -> Artifact:  # fmt: skip
@@ -54,22 +58,23 @@ class CTarget:
 
         data = tflite_of(model, spec, calib, session)
         name = model_c_name(self.c_name, explicit=True) if self.c_name else model_c_name(model.name, explicit=False)
-        return write_c(data, out_dir / spec.scheme, name=name, model_name=model.path.name, section=self.section, spec=spec)
+        return write_c(data, out_dir / spec.scheme, name=name, model_name=model.path.name, section=self.section, spec=spec,
+                       kernels=self.kernels)  # fmt: skip
 
 
 def write_c(data: bytes, out_dir: Path, *, name: str, model_name: str, section: str | None = None,
-            spec: QuantSpec | None = None) -> Artifact:  # fmt: skip
+            spec: QuantSpec | None = None, kernels: str = "portable") -> Artifact:  # fmt: skip
     """Generate (all checks first) and write the C of one int8 TFLite model."""
     from targets.c.generate import generate
 
-    model = generate(data, name=name, model_name=model_name, section=section)
+    model = generate(data, name=name, model_name=model_name, section=section, kernels=kernels)
     graph = TFLiteGraph(data, model_name)
     out_dir.mkdir(parents=True, exist_ok=True)
     for fname, text in model.files.items():
         (out_dir / fname).write_text(text)
     (out_dir / f"{name}.tflite").write_bytes(data)
     p = model.plan
-    notes = (f"{len(model.ops)} op kinds, portable kernels; arena {p.size:,} B (lower bound {p.lower_bound:,} B, "
+    notes = (f"{len(model.ops)} op kinds, {kernels} kernels; arena {p.size:,} B (lower bound {p.lower_bound:,} B, "
              f"x{p.ratio:.3f}); {model.const_bytes:,} B constant data; inputs and outputs in the arena",)  # fmt: skip
     metadata = {**model.metadata(), "scheme": "int8", "section": section, "model_name": model_name,
                 "model_bytes": model.const_bytes, "tflite_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip

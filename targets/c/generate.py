@@ -10,15 +10,17 @@ the output out, unless the caller already works in the slots (``NAME_input()``/`
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from edgekit import __version__
 from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
+from targets.c import cmsis, cmsis_scratch
 from targets.c import ops as lowering
-from targets.c.plan import ALIGN, Buffer, Plan, plan
+from targets.c.kernels import check_kernels
+from targets.c.plan import ALIGN, Buffer, Plan, place, plan
 from targets.c.shapes import check_shapes
 from targets.tflm.sources import CTYPES, _env, c_comment
 
@@ -38,9 +40,14 @@ class CModel:
     const_bytes: int  # weights, biases and parameters in the C file
     io_bytes: int  # bytes of the model's inputs and outputs (their slots are in the arena)
 
+    kernels: str = "portable"
+    backends: dict = field(default_factory=dict)  # op name -> "cmsis-nn" / "portable" (who runs it)
+    arena_by_build: dict = field(default_factory=dict)  # CMSIS-NN build -> arena with only its scratch
+
     def metadata(self) -> dict:
-        return {"c_name": self.name, "ops": list(self.ops), "kernels": "portable",
-                "plan": self.plan.to_json(), "const_bytes": self.const_bytes, "io_bytes": self.io_bytes}  # fmt: skip
+        return {"c_name": self.name, "ops": list(self.ops), "kernels": self.kernels, "backends": dict(self.backends),
+                "plan": self.plan.to_json(), "const_bytes": self.const_bytes, "io_bytes": self.io_bytes,
+                **({"arena_by_build": dict(self.arena_by_build)} if self.arena_by_build else {})}  # fmt: skip
 
 
 def _float(x: float) -> str:
@@ -96,20 +103,60 @@ def check(graph: TFLiteGraph) -> None:
                                    "(--quant int8), or use --target tflm")  # fmt: skip
 
 
-def generate(data: bytes, *, name: str, model_name: str, section: str | None = None) -> CModel:
-    """Lower, plan and render the C of one int8 TFLite model."""
+def _lower(graph, op, tensors, kernels: str) -> lowering.Lowered:
+    """The op's CMSIS-NN call where it has one (and TFLM's CMSIS-NN kernel would use it), else
+    the portable shim's."""
+    if kernels == "cmsis-nn" and op.opcode in cmsis.LOWERINGS:
+        low = cmsis.LOWERINGS[op.opcode](graph, op, tensors)
+        if low is not None:
+            return low
+    return lowering.LOWERINGS[op.opcode](graph, op, tensors)
+
+
+def _need(low: lowering.Lowered, builds: tuple[str, ...]) -> int:
+    """Scratch bytes of one op: the portable kernel's, or the largest of these CMSIS-NN builds'."""
+    return max(low.sizes[b] for b in builds) if low.sizes else low.scratch
+
+
+def _variants(lowered: dict, need: dict, memory: Plan, planned: list[Buffer]) -> list:
+    """[(build, preprocessor test, {op: (offset, bytes)}, arena)] for each CMSIS-NN build whose
+    scratch exceeds the plan's at some op: those ops' scratch placed first fit around the
+    planned buffers (the rest of the plan unchanged)."""
+    out = []
+    for build, test in cmsis_scratch.VARIANTS:
+        grow = {i: n for i, low in lowered.items() if (n := _need(low, (build,))) > need[i]}
+        if not grow:
+            continue
+        fixed = tuple((memory.offsets[b.key], b) for b in planned if b.key - SCRATCH not in grow)
+        extra = sorted((Buffer(SCRATCH + i, n, i, i) for i, n in grow.items()), key=lambda b: (-b.size, b.key))
+        offsets, top = place(extra, fixed)
+        out.append((build, test, {i: (offsets[SCRATCH + i], n) for i, n in grow.items()}, max(memory.size, top)))
+    return out
+
+
+def generate(data: bytes, *, name: str, model_name: str, section: str | None = None,
+             kernels: str = "portable") -> CModel:  # fmt: skip
+    """Lower, plan and render the C of one int8 TFLite model with the ``kernels`` back-end."""
+    check_kernels(kernels)
     graph = TFLiteGraph(data, model_name)
     check(graph)
     sg = graph.main
     tensors = sg.tensors
     for op in sg.ops:
         check_shapes(graph, op, tensors)
-    lowered = {op.index: lowering.LOWERINGS[op.opcode](graph, op, tensors)
-               for op in sg.ops if op.opcode not in lowering.ALIASES}  # fmt: skip
+    lowered = {op.index: _lower(graph, op, tensors, kernels) for op in sg.ops if op.opcode not in lowering.ALIASES}
     group, buffers = _groups(graph, lowered)
-    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only.
-    scratch = [Buffer(SCRATCH + i, low.scratch, i, i) for i, low in sorted(lowered.items()) if low.scratch]
+    # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only:
+    # CMSIS-NN's as its GCC builds without MVE size it; builds that need more get their own
+    # places for those ops around the same tensors (targets.c.cmsis_scratch.VARIANTS).
+    need = {i: _need(low, cmsis_scratch.BASE) for i, low in lowered.items()}
+    scratch = [Buffer(SCRATCH + i, n, i, i) for i, n in sorted(need.items()) if n]
     memory = plan(list(buffers.values()) + scratch)
+    variants = _variants(lowered, need, memory, list(buffers.values()) + scratch)
+    by_build = {}
+    if kernels == "cmsis-nn":
+        arenas = {build: arena for build, _, _, arena in variants}
+        by_build = {b: arenas.get(b, memory.size) for b, *_ in cmsis_scratch.FEATURES}
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]
@@ -141,9 +188,14 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
             else:
                 refs[f"in{pos}"] = pointer(t, False)
         refs["out0"] = pointer(op.outputs[0], True)
-        if low.scratch:
+        refs["scratch_buf"], refs["scratch_size"] = "NULL", "0"
+        if need[op.index]:
             refs["scratch"] = f"(int32_t *)(arena + {memory.offsets[SCRATCH + op.index]})"
+            refs["scratch_buf"] = f"{name}_arena + {memory.offsets[SCRATCH + op.index]}"
+            refs["scratch_size"] = str(need[op.index])
         refs["p"] = f"{name}_op{op.index}"
+        refs["status"] = str(op.index + 1)
+        refs.update({f"s_{d[1]}": f"{name}_op{op.index}_{d[1]}" for d in low.decls})
         for suffix, ctype, vals in low.arrays:
             cname = f"{name}_op{op.index}_{suffix}"
             arrays.append({"name": cname, "ctype": ctype, "count": len(vals), "body": _values(ctype, vals),
@@ -153,7 +205,14 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             refs["a_bias"] = refs["in2"]
         if low.struct is not None:
-            structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode})
+            structs.append({"type": low.struct[0], "name": refs["p"], "init": low.struct[1], "what": op.opcode, "count": None,
+                            "alts": []})  # fmt: skip
+        for ctype, suffix, init, count in low.decls:
+            alts = [(test, init.format(**{**refs, "scratch_buf": f"{name}_arena + {ops[op.index][0]}",
+                                          "scratch_size": str(ops[op.index][1])}))
+                    for _, test, ops, _ in variants if "{scratch_buf}" in init and op.index in ops]  # fmt: skip
+            structs.append({"type": ctype, "name": refs[f"s_{suffix}"], "init": init.format(**refs),
+                            "what": op.opcode, "count": count, "alts": alts})  # fmt: skip
         body.append(f"{low.call.format(**refs)} /* {op.index} {op.opcode} */")
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
@@ -163,26 +222,40 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
           for kind, ids, names in (("INPUT", sg.inputs, in_names), ("OUTPUT", sg.outputs, out_names))
           for t, n in zip(ids, names)]  # fmt: skip
     model = c_comment(model_name)
-    banner = (f"/* Generated by edgekit {__version__}: standalone C of {model} (int8, portable kernels).\n"
+    backends = {}
+    for op in sg.ops:
+        if op.opcode not in lowering.ALIASES:
+            backends.setdefault(op.opcode, set()).add(lowered[op.index].backend)
+    used = {b for v in backends.values() for b in v}
+    what = "portable kernels" if kernels == "portable" else "CMSIS-NN kernels" + (
+        f", portable for {', '.join(sorted(o for o, v in backends.items() if 'portable' in v))}" if "portable" in used else "")
+    banner = (f"/* Generated by edgekit {__version__}: standalone C of {model} (int8, {what}).\n"
               f" * tflite sha256 {hashlib.sha256(data).hexdigest()}. Do not edit: regenerate with "
               "`edgekit export -t c`. */")  # fmt: skip
     common = {"banner": banner, "name": name, "NAME": name.upper(), "sig": sig, "io": io, "plan": memory,
-              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section}  # fmt: skip
+              "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section,
+              "variants": [{"build": b, "test": t, "ops": len(o), "arena": a} for b, t, o, a in variants],
+              "headers": [h for h, b in (("ek_kernels.h", "portable"), (cmsis.HEADER, "cmsis-nn")) if b in used]}  # fmt: skip
     env = _env()
     c = env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body)
     h = env.get_template("c/model.h.j2").render(**common)
-    const_bytes += sum(_struct_bytes(s["type"]) for s in structs)
+    const_bytes += sum(_struct_bytes(s["type"], s.get("count")) for s in structs)
     io_bytes = sum(tensors[t].nbytes for t in (*sg.inputs, *sg.outputs))
     ops = tuple(sorted({op.opcode for op in sg.ops}))
-    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes)
+    who = {op: "+".join(sorted(v)) for op, v in sorted(backends.items())}
+    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes, kernels, who, by_build)
 
 
 # sizeof the shim's parameter structs (int32 fields; ek_shape = 7 int32).
 _STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 10, "ek_add": 3 * 7 + 13,
                  "ek_softmax": 2 * 7 + 3, "ek_mul": 3 * 7 + 7, "ek_mean": 2 * 7 + 12, "ek_pad": 2 * 7 + 13,
                  "ek_concat": 7 + 2 + 10 * 7, "ek_transpose": 2 * 7 + 7, "ek_hard_swish": 2 * 7 + 6,
-                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5}  # fmt: skip
+                 "ek_logistic": 5, "ek_quantize": 2 * 7 + 5, "ek_relu": 2 * 7 + 5,
+                 # CMSIS-NN's (32-bit pointers)
+                 "cmsis_nn_conv_params": 10, "cmsis_nn_dw_conv_params": 11, "cmsis_nn_dims": 4,
+                 "cmsis_nn_per_channel_quant_params": 2, "cmsis_nn_quant_params": 3, "cmsis_nn_fc_params": 5,
+                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2, "cmsis_nn_transpose_params": 2, "uint32_t": 1}  # fmt: skip
 
 
-def _struct_bytes(ctype: str) -> int:
-    return 4 * _STRUCT_WORDS[ctype]
+def _struct_bytes(ctype: str, count: int | None = None) -> int:
+    return 4 * _STRUCT_WORDS[ctype] * (count or 1)

@@ -1,8 +1,9 @@
-"""Compile a generated model for the host: the kernel shim (and the TFLM file it links
-against) once per (sources, flags, compiler) into the shared object cache, then the
-model's C file and a shared library that ``ctypes`` loads.
+"""Compile a generated model: the kernel back-end's sources (targets/c/kernels.py) once per
+(sources, flags, compiler) into the shared object cache, then the model's C file; for the
+host, a shared library that ``ctypes`` loads (the Cortex-M build, crossbuild.py, links an ELF
+from the same pieces with another Toolchain).
 
-The kernel objects live in ``<tflm object cache>/c-host-<key>/`` (targets.tflm.fwbuild's
+The kernel objects live in ``<tflm object cache>/c-<toolchain>-<key>/`` (targets.tflm.fwbuild's
 cache root, EDGEKIT_TFLM_OBJECTS overrides it); each is written to a temporary name and
 renamed, so concurrent builds sharing the cache never see half an object.
 """
@@ -12,35 +13,44 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import ToolchainError
-from targets.tflm.firmware import check_tflm_root, default_tflm_root
+from targets.c.kernels import KernelSet, kernel_set
 from targets.tflm.toolchain import cache_root, require_tools
-from targets.tflm.sources import firmware_root
 
-SHIM = firmware_root() / "c" / "portable"
-# The TFLM files the reference kernels call out of their headers (MultiplyByQuantizedMultiplier).
-TFLM_SOURCES = ("tensorflow/lite/kernels/internal/common.cc",)
 DEFINES = ("-DNDEBUG", "-DTF_LITE_STATIC_MEMORY")
-CXXFLAGS = ("-std=c++17", "-O2", "-fPIC", "-fno-exceptions", "-fno-rtti", "-Wall", "-Wextra", "-Werror", *DEFINES)
-# The generated model file: C99, every warning an error (the target's promise to users).
-CFLAGS = ("-std=c99", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror")
+WARN = ("-Wall", "-Wextra", "-Werror")
 TIMEOUT = 600.0  # seconds for one compiler run
 
 
-def _tools() -> tuple[str, str]:
+@dataclass(frozen=True)
+class Toolchain:
+    """Compilers and flags of one build kind; ``name`` names its folder in the object cache."""
+
+    name: str
+    cc: str
+    cxx: str
+    cflags: tuple[str, ...]  # C sources of a kernel back-end
+    cxxflags: tuple[str, ...]  # C++ sources of a kernel back-end
+    model_cflags: tuple[str, ...]  # the generated model file: C99, every warning an error (the target's promise)
+
+    def flags_for(self, source: Path) -> tuple[str, tuple[str, ...]]:
+        """(compiler, flags) of a kernel source, by its suffix."""
+        return (self.cc, self.cflags) if source.suffix == ".c" else (self.cxx, self.cxxflags)
+
+
+def host_toolchain() -> Toolchain:
+    """gcc/g++ (or $CC/$CXX) for this machine, position-independent for a shared library."""
     cc, cxx = os.environ.get("CC", "gcc"), os.environ.get("CXX", "g++")
     require_tools(cc, cxx)
-    return cc, cxx
+    return Toolchain("host", cc, cxx, ("-std=c99", "-O2", "-fPIC", *WARN, *DEFINES),
+                     ("-std=c++17", "-O2", "-fPIC", "-fno-exceptions", "-fno-rtti", *WARN, *DEFINES),
+                     ("-std=c99", "-O2", "-fPIC", *WARN))  # fmt: skip
 
 
-def _includes(root: Path) -> list[str]:
-    # -isystem: warnings inside TFLM's headers are TFLM's, not the shim's.
-    return [f"-I{SHIM}", "-isystem", str(root), *(a for d in ("gemmlowp", "ruy") for a in ("-isystem", str(root / "third_party" / d)))]
-
-
-def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+def run_tool(cmd: list[str], what: str) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -56,47 +66,65 @@ def _version(tool: str) -> str:
     return out.splitlines()[0] if out else "unknown"
 
 
-def kernel_sources(root: Path) -> list[Path]:
-    return [SHIM / "ek_kernels.cc", *(root / s for s in TFLM_SOURCES)]
-
-
-def kernel_key(root: Path, cxx: str) -> str:
-    """sha256 over every file the kernel objects are compiled from (the compiler's own
-    dependency list), the flags and the compiler version."""
+def kernel_key(kset: KernelSet, tc: Toolchain) -> str:
+    """sha256 over every file the kernel objects are compiled from (the compilers' own
+    dependency lists), the flags and the compilers' versions."""
     h = hashlib.sha256()
-    for src in kernel_sources(root):
-        deps = _run([cxx, *CXXFLAGS, *_includes(root), "-MM", str(src)], str(src)).stdout
-        files = sorted({p for p in deps.replace("\\\n", " ").split()[1:]})
+    for suffix in (".c", ".cc"):
+        srcs = [s for s in kset.sources if s.suffix == suffix]
+        if not srcs:
+            continue
+        tool, flags = tc.flags_for(srcs[0])
+        deps = run_tool([tool, *flags, *kset.flags(), "-MM", *map(str, srcs)], f"{kset.kernels} kernel sources").stdout
+        files = sorted({p for p in deps.replace("\\\n", " ").split() if not p.endswith(":")})
         for f in files:
             h.update(f.encode() + b"\0" + Path(f).read_bytes() + b"\0")
-    h.update("\0".join([*CXXFLAGS, _version(cxx)]).encode())
+        h.update("\0".join([suffix, *flags, _version(tool)]).encode())
+    h.update("\0".join(kset.defines).encode())
     return h.hexdigest()[:24]
 
 
-def kernel_objects(root: Path | None = None) -> list[Path]:
-    """The compiled kernel objects (from the cache when present)."""
-    _, cxx = _tools()
-    root = check_tflm_root(root if root is not None else default_tflm_root("reference"))
-    out = cache_root() / f"c-host-{kernel_key(root, cxx)}"
+def _object_names(sources: tuple[Path, ...]) -> list[str]:
+    """One object name per source: its stem, or stem + a path digest where stems repeat."""
+    stems = [s.stem for s in sources]
+    return [f"{s.stem}.o" if stems.count(s.stem) == 1 else f"{s.stem}-{hashlib.sha256(str(s).encode()).hexdigest()[:8]}.o"
+            for s in sources]  # fmt: skip
+
+
+def kernel_objects(kset: KernelSet | None = None, tc: Toolchain | None = None) -> list[Path]:
+    """The compiled kernel objects of ``kset`` (default: the portable back-end) for toolchain
+    ``tc`` (default: the host), from the cache when present."""
+    kset = kset if kset is not None else kernel_set("portable")
+    tc = tc if tc is not None else host_toolchain()
+    out = cache_root() / f"c-{tc.name}-{kernel_key(kset, tc)}"
     out.mkdir(parents=True, exist_ok=True)
     objects = []
-    for src in kernel_sources(root):
-        obj = out / (src.stem + ".o")
+    for src, name in zip(kset.sources, _object_names(kset.sources)):
+        obj = out / name
         if not obj.is_file():
             tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
-            _run([cxx, *CXXFLAGS, *_includes(root), "-c", str(src), "-o", str(tmp)], str(src))
+            tool, flags = tc.flags_for(src)
+            run_tool([tool, *flags, *kset.flags(), "-c", str(src), "-o", str(tmp)], str(src))
             os.replace(tmp, obj)
         objects.append(obj)
     return objects
 
 
-def shared_library(source: Path, out_dir: Path, root: Path | None = None) -> Path:
-    """Compile the model's C file (C99, -Wall -Wextra -Werror) and link it with the kernel
-    objects into ``out_dir/lib<stem>.so``."""
-    cc, cxx = _tools()
-    objects = kernel_objects(root)
-    obj = out_dir / f"{source.stem}.o"
-    _run([cc, *CFLAGS, f"-I{SHIM}", f"-I{source.parent}", "-c", str(source), "-o", str(obj)], str(source))
+def compile_model(source: Path, out_dir: Path, kset: KernelSet, tc: Toolchain) -> Path:
+    """The model's C file compiled (its header beside it) to ``out_dir/<stem>.c.o``."""
+    obj = out_dir / f"{source.stem}.c.o"
+    run_tool([tc.cc, *tc.model_cflags, *kset.flags(), f"-I{source.parent}", "-c", str(source), "-o", str(obj)], str(source))
+    return obj
+
+
+def shared_library(source: Path, out_dir: Path, root: Path | None = None, kernels: str = "portable") -> Path:
+    """Compile the model's C file and link it with the back-end's kernel objects into
+    ``out_dir/lib<stem>.so``."""
+    tc = host_toolchain()
+    kset = kernel_set(kernels, root)
+    objects = kernel_objects(kset, tc)
+    obj = compile_model(source, out_dir, kset, tc)
     lib = out_dir / f"lib{source.stem}.so"
-    _run([cxx, "-shared", "-o", str(lib), str(obj), *map(str, objects)], f"linking {source.name}")
+    run_tool([tc.cxx, "-shared", "-o", str(lib), str(obj), *map(str, objects)], f"linking {source.name}")
     return lib
+

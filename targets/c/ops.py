@@ -27,6 +27,9 @@ class Lowered:
     call: str = ""  # a format string: {p} the struct, {a_<suffix>} arrays, {in0}.. {out0} pointers
     inplace: tuple[int, ...] = ()  # input positions the output may overwrite (elementwise kernels)
     scratch: int = 0  # bytes of arena scratch the kernel needs during the op ({scratch})
+    decls: list = field(default_factory=list)  # (C type, suffix, initializer, count or None): static const {s_<suffix>}
+    sizes: dict = field(default_factory=dict)  # CMSIS-NN: scratch bytes per build (targets.c.cmsis_scratch)
+    backend: str = "portable"  # whose kernel the call is
 
 
 def shape(t) -> str:
@@ -233,7 +236,9 @@ def mean(graph, op, tensors) -> Lowered:
                    scratch=4 * max(y.elements, 1))  # fmt: skip
 
 
-def pad(graph, op, tensors) -> Lowered:
+def pad_args(graph, op, tensors):
+    """(input, output, padding before and after each dimension, pad value) of a PAD: the
+    constant value input, else the output's zero point (pad.cc)."""
     _check_types(op, tensors, {0: ("int8",), 1: ("int32", "int64"), 2: ("int8",)})
     x, y = _op_tensors(op, tensors)
     pads = _const_ints(graph, tensors[op.inputs[1]])
@@ -243,7 +248,12 @@ def pad(graph, op, tensors) -> Lowered:
         value = np.frombuffer(graph.tensor_data(tensors[op.inputs[2]]), "<i1")[0]
     else:
         value = _zp(y)
-    left, right = pads[0::2], pads[1::2]
+    return x, y, pads[0::2], pads[1::2], int(value)
+
+
+def pad(graph, op, tensors) -> Lowered:
+    x, y, left, right, value = pad_args(graph, op, tensors)
+    pads = [v for pair in zip(left, right) for v in pair]
     image = len(pads) == 8 and pads[0] == pads[1] == pads[6] == pads[7] == 0  # pad_common.cc
     params = {"input": shape(x), "output": shape(y), "count": len(x.shape), "left": _five(left),
               "right": _five(right), "value": int(value), "image_style": int(image)}  # fmt: skip
@@ -265,10 +275,15 @@ def concatenation(graph, op, tensors) -> Lowered:
     return Lowered(("ek_concat", _init(params)), [], call)
 
 
-def transpose(graph, op, tensors) -> Lowered:
+def transpose_args(graph, op, tensors):
+    """(input, output, permutation) of a TRANSPOSE."""
     _check_types(op, tensors, {0: ("int8",), 1: ("int32",)})
     x, y = _op_tensors(op, tensors)
-    perm = _const_ints(graph, tensors[op.inputs[1]])
+    return x, y, _const_ints(graph, tensors[op.inputs[1]])
+
+
+def transpose(graph, op, tensors) -> Lowered:
+    x, y, perm = transpose_args(graph, op, tensors)
     params = {"input": shape(x), "output": shape(y), "perm_count": len(perm), "perm": _dims(perm)}
     return Lowered(("ek_transpose", _init(params)), [], "ek_transpose_s8(&{p}, {in0}, {out0});")
 
@@ -314,7 +329,29 @@ def dequantize(graph, op, tensors) -> Lowered:
     return Lowered(("ek_quantize", _init(params)), [], "ek_dequantize_s8_f32(&{p}, {in0}, {out0});")
 
 
+def relu(graph, op, tensors) -> Lowered:
+    """activations_common.cc CalculateReluOpData: requantize by in/out scale (a float
+    division), clamp at the output's zero point."""
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    m, s = quant.quantize_multiplier(float(np.float32(_scale(x)) / np.float32(_scale(y))))
+    params = {"input": shape(x), "output": shape(y), "input_offset": _zp(x), "output_offset": _zp(y),
+              "output_multiplier": m, "output_shift": s, "act_min": max(quant.INT8_MIN, _zp(y)), "act_max": quant.INT8_MAX}  # fmt: skip
+    return Lowered(("ek_relu", _init(params)), [], "ek_relu_s8(&{p}, {in0}, {out0});", (0,))
+
+
+def relu6(graph, op, tensors) -> Lowered:
+    """Relu6Prepare: a clamp to [zero point, 6.0 quantized] in the input's quantization."""
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    six = min(quant.INT8_MAX, max(quant.INT8_MIN, quant.quantize_value(_scale(x), _zp(x), 6.0)))  # FloatToQuantizedType
+    params = {"input": shape(x), "output": shape(y), "input_offset": 0, "output_offset": 0, "output_multiplier": 0,
+              "output_shift": 0, "act_min": _zp(x), "act_max": six}  # fmt: skip
+    return Lowered(("ek_relu", _init(params)), [], "ek_relu6_s8(&{p}, {in0}, {out0});", (0,))
+
+
 LOWERINGS.update({
+    "RELU": relu, "RELU6": relu6,
     "MUL": mul, "MEAN": mean, "PAD": pad, "CONCATENATION": concatenation, "TRANSPOSE": transpose,
     "HARD_SWISH": hard_swish, "LOGISTIC": logistic, "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
 })  # fmt: skip

@@ -55,11 +55,12 @@ def lower_bound(buffers: list[Buffer]) -> int:
     return max((sum(aligned(b.size) for b in buffers if b.first <= t <= b.last) for t in steps), default=0)
 
 
-def place(buffers: list[Buffer]) -> tuple[dict, int]:
+def place(buffers: list[Buffer], fixed: tuple = ()) -> tuple[dict, int]:
     """First fit in the given order: each buffer at the lowest aligned offset that no
-    already placed buffer alive at the same time covers."""
-    placed: list[tuple[int, int, Buffer]] = []  # (offset, end, buffer)
-    offsets, top = {}, 0
+    already placed buffer alive at the same time covers (``fixed``: (offset, Buffer) pairs
+    placed before; the top counts them too)."""
+    placed: list[tuple[int, int, Buffer]] = [(o, o + aligned(b.size), b) for o, b in fixed]  # (offset, end, buffer)
+    offsets, top = {}, max((e for _, e, _ in placed), default=0)
     for b in buffers:
         size = aligned(b.size)
         busy = sorted((o, e) for o, e, other in placed if other.overlaps(b))

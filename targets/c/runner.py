@@ -30,24 +30,7 @@ class CRunner(RunnerBase):
         self._invoke = None
 
     def load(self, artifact) -> None:
-        from targets.c.generate import generate
-
-        meta = artifact.metadata
-        name = meta.get("c_name")
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ModelFileError(f"{artifact.directory}: the c artifact's manifest entry has no valid c_name; re-export")
-        tflite = artifact.directory / f"{name}.tflite"
-        try:
-            data = tflite.read_bytes()
-        except OSError as e:
-            raise ModelFileError(f"{tflite}: cannot read ({e.strerror}); re-export the build") from e
-        model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"))
-        for fname, text in model.files.items():
-            path = artifact.directory / fname
-            if not path.is_file() or path.read_text(errors="replace") != text:
-                raise ModelFileError(f"{path}: differs from the C edgekit generates from {tflite.name} (edited?); "
-                                     "re-export the build, or build your edited C yourself")  # fmt: skip
-        self.load_generated(model, TFLiteGraph(data, str(tflite)))
+        self.load_generated(*checked_model(artifact))
 
     def load_generated(self, model, graph: TFLiteGraph) -> None:
         """Compile and load a targets.c.generate.CModel of ``graph``."""
@@ -58,7 +41,7 @@ class CRunner(RunnerBase):
         tmp = Path(self._tmp.name)
         for fname, text in model.files.items():
             (tmp / fname).write_text(text)
-        lib = shared_library(tmp / f"{model.name}.c", tmp)
+        lib = shared_library(tmp / f"{model.name}.c", tmp, kernels=model.metadata()["kernels"])
         self._lib = ctypes.CDLL(str(lib))
         self._invoke = getattr(self._lib, f"{model.name}_invoke")
         self._invoke.restype = ctypes.c_int
@@ -87,6 +70,30 @@ class CRunner(RunnerBase):
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def checked_model(artifact):
+    """(the targets.c.generate.CModel, its TFLiteGraph) of a c artifact, regenerated from its
+    NAME.tflite; a ModelFileError when the artifact's C files differ from it."""
+    from targets.c.generate import generate
+
+    meta = artifact.metadata
+    name = meta.get("c_name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ModelFileError(f"{artifact.directory}: the c artifact's manifest entry has no valid c_name; re-export")
+    tflite = artifact.directory / f"{name}.tflite"
+    try:
+        data = tflite.read_bytes()
+    except OSError as e:
+        raise ModelFileError(f"{tflite}: cannot read ({e.strerror}); re-export the build") from e
+    model = generate(data, name=name, model_name=str(meta.get("model_name", tflite.name)), section=meta.get("section"),
+                     kernels=str(meta.get("kernels", "portable")))  # fmt: skip
+    for fname, text in model.files.items():
+        path = artifact.directory / fname
+        if not path.is_file() or path.read_text(errors="replace") != text:
+            raise ModelFileError(f"{path}: differs from the C edgekit generates from {tflite.name} (edited?); "
+                                 "re-export the build, or build your edited C yourself")  # fmt: skip
+    return model, TFLiteGraph(data, str(tflite))
 
 
 def model_bytes(artifact) -> bytes | None:

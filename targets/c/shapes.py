@@ -12,7 +12,7 @@ from targets.c import quant
 # Inputs an op must have (not omitted): the data, then weights / second operand / axes.
 _REQUIRED = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "ADD": 2, "MUL": 2, "MEAN": 2,
              "PAD": 2, "TRANSPOSE": 2, "CONCATENATION": 1}  # fmt: skip
-_SAME_SHAPE = frozenset({"SOFTMAX", "LOGISTIC", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"})
+_SAME_SHAPE = frozenset({"SOFTMAX", "LOGISTIC", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6"})
 
 
 def _fail(graph, op, why: str):

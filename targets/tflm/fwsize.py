@@ -76,14 +76,18 @@ def parse_map(text: str) -> tuple[list[dict], list[dict]]:
     return outputs, inputs
 
 
-def component(file: str, name: str, objects: str, section: str = "") -> tuple[str, str]:
+def component(file: str, name: str, objects: str, section: str = "", known: dict | None = None,
+              arena: str = "tensor_arena") -> tuple[str, str]:  # fmt: skip
     """(group, component) an input section of ``file`` is charged to: ("model", ...),
     ("arena", ...), ("application", ...), ("runtime", ...), ("kernels", KERNEL),
-    ("libraries", LIB) or ("padding", ...)."""
-    if "tensor_arena" in section:  # main.cc's arena array
+    ("libraries", LIB) or ("padding", ...). ``known``: object path -> (group, component) for
+    objects of other builds (the standalone C's); ``arena``: the arena array's symbol."""
+    if arena in section:  # main.cc's arena array (or the generated model's)
         return "arena", "tensor arena"
     if file == "*fill*":
         return "padding", "alignment fill"
+    if known and file in known:
+        return known[file]
     archive = re.match(r"^(.*?\.a)\((.*)\)$", file)
     if archive:
         lib = PurePosixPath(archive.group(1)).name.removesuffix(".a")
@@ -110,11 +114,12 @@ def _in(addr: int | None, origin: int, size: int) -> bool:
 
 
 def components(map_text: str, *, name: str, objects: str, flash: tuple[int, int], ram: tuple[int, int],
-               rodata: tuple[int, int] | None = None) -> dict:  # fmt: skip
+               rodata: tuple[int, int] | None = None, known: dict | None = None,
+               arena: str = "tensor_arena") -> dict:  # fmt: skip
     """Flash and static RAM per group and component, from the map. ``flash``/``ram``: the
     board's (origin, size); ``rodata``: a second read-only region (the an547's QSPI flash,
     where the model goes). Flash = the output sections stored in either (their load address);
-    static RAM = the ones placed in RAM (.data, .bss)."""
+    static RAM = the ones placed in RAM (.data, .bss). ``known``, ``arena``: as ``component``."""
     outputs, inputs = parse_map(map_text)
     where = {}
     for o in outputs:
@@ -135,7 +140,7 @@ def components(map_text: str, *, name: str, objects: str, flash: tuple[int, int]
         size = 0 if same else max(0, min(i["size"], nxt - i["address"]))  # the largest at an address takes it
         if size == 0:
             continue
-        group, comp = component(i["file"], name, objects, i["name"])
+        group, comp = component(i["file"], name, objects, i["name"], known, arena)
         charged[i["output"]] += size
         for kind, yes in zip(("flash", "ram"), where[i["output"]]):
             if yes:

@@ -113,19 +113,23 @@ class QemuRunner(RunnerBase):
     def load_project(self, project: Path) -> None:
         """Use a project ``edgekit firmware`` wrote and built (``build/fw.elf``)."""
         require_tools(QEMU)
-        from targets.tflm.runner import _info
-
         self.project = Path(project)
         rec = read_project(self.project)
         self.elf = self.project / "build" / "fw.elf"
         if not self.elf.is_file():
             raise ToolchainError(f"{self.project}: no build/fw.elf; build the project first (make -C {self.project})")
-        self._board, self._kernels = get_board(rec["board"]), rec["kernels"]
         data = parse_c_array((self.project / rec["model_source"]).read_text(), rec["name"])
-        graph = TFLiteGraph(data, rec["model_source"])
+        self.use_elf(self.elf, get_board(rec["board"]), rec["kernels"], TFLiteGraph(data, rec["model_source"]))
+
+    def use_elf(self, elf: Path, board, kernels: str, graph: TFLiteGraph) -> None:
+        """Run ``elf`` (a firmware of ``graph`` printing main.cc's protocol) from now on."""
+        from targets.tflm.runner import _info
+
+        self.elf, self._board, self._kernels = Path(elf), board, kernels
         self.inputs = tuple(_info(t) for t in graph.inputs)
         self.outputs = tuple(_info(t) for t in graph.outputs)
         self.arena_used: int | None = None
+        self.stack_used: int | None = None  # the stack's high-water mark over the runs
         self.counts: Counts | None = None  # instructions of the last run (per sample, per op)
         self._per_sample: list[int] = []  # every run's, for device_summary
         self._ops: Counts | None = None  # the first run's per-op counts
@@ -139,6 +143,8 @@ class QemuRunner(RunnerBase):
             raise UnsupportedError(f"{self.elf}: the firmware stopped under QEMU before sample {n}: {text.strip()[-300:]}")
         arena = re.search(r"^edgekit-fw arena (\d+) (\d+)$", text, re.M)
         self.arena_used = int(arena.group(1)) if arena else None
+        stack = re.search(r"^edgekit-fw stack (\d+) (\d+)$", text, re.M)  # startup.c's painted-stack reading
+        self.stack_used = max(self.stack_used or 0, int(stack.group(1))) if stack else self.stack_used
         self.counts = parse_counts(text, self._board.instructions_per_tick)
         self._per_sample += self.counts.per_sample
         self._ops = self._ops or self.counts
@@ -162,7 +168,8 @@ class QemuRunner(RunnerBase):
         from targets.tflm.icount import per_op_table
 
         s = sorted(self._per_sample)
-        out = {"board": self._board.name, "kernels": self._kernels, "arena_used": self.arena_used}
+        out = {"board": self._board.name, "kernels": self._kernels, "arena_used": self.arena_used,
+               "stack_high_water": self.stack_used}  # fmt: skip
         if s:
             out.update(instructions_per_inference=s[(len(s) - 1) // 2], instructions_min=s[0], instructions_max=s[-1],
                        resolution=self._board.instructions_per_tick, costliest_ops=per_op_table(self._ops, top=10))  # fmt: skip

@@ -19,6 +19,9 @@
 #include "tensorflow/lite/kernels/internal/reference/transpose.h"
 #include "tensorflow/lite/kernels/internal/reference/process_broadcast_shapes.h"
 #include "tensorflow/lite/kernels/internal/reference/softmax.h"
+// ReluQuantized / Relu6Quantized: header templates of TFLM's own activation kernels (the int8
+// ReLU is not in kernels/internal/reference/).
+#include "tensorflow/lite/micro/kernels/activations.h"
 
 namespace {
 
@@ -119,7 +122,10 @@ void ek_fully_connected_s8(const ek_fc* p, const int8_t* input, const int8_t* fi
 void ek_fully_connected_per_channel_s8(const ek_fc* p, const int32_t* multipliers, const int32_t* shifts,
                                        const int8_t* input, const int8_t* filter, const int32_t* bias,
                                        int8_t* output) {
-  tflite::reference_integer_ops::FullyConnectedPerChannel(FcParams(*p), multipliers, shifts, Shape(p->input),
+  // TFLM takes the shifts as int*; on arm-none-eabi int32_t is long (same size, another type).
+  static_assert(sizeof(int) == sizeof(int32_t), "int is 32 bits");
+  tflite::reference_integer_ops::FullyConnectedPerChannel(FcParams(*p), multipliers,
+                                                          reinterpret_cast<const int*>(shifts), Shape(p->input),
                                                           input, Shape(p->filter), filter, Shape(p->bias), bias,
                                                           Shape(p->output), output);
 }
@@ -159,8 +165,7 @@ void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
 
 void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
   tflite::ArithmeticParams op = {};
-  op.quantized_activation_min = p->act_min;
-  op.quantized_activation_max = p->act_max;
+  tflite::SetActivationParams(p->act_min, p->act_max, &op);  // as ek_add_s8 (and TFLM's EvalMulQuantizedReference)
   op.input1_offset = p->input1_offset;
   op.input2_offset = p->input2_offset;
   op.output_offset = p->output_offset;
@@ -237,6 +242,22 @@ void ek_hard_swish_s8(const ek_hard_swish* p, const int8_t* input, int8_t* outpu
 void ek_logistic_s8(const ek_logistic* p, const int8_t* input, int8_t* output) {
   tflite::reference_integer_ops::Logistic(p->input_zero_point, p->input_range_radius, p->input_multiplier,
                                           p->input_left_shift, p->size, input, output);
+}
+
+void ek_relu_s8(const ek_relu* p, const int8_t* input, int8_t* output) {
+  tflite::ReluOpData op = {};
+  op.params.input_offset = p->input_offset;
+  op.params.output_offset = p->output_offset;
+  op.params.output_multiplier = p->output_multiplier;
+  op.params.output_shift = p->output_shift;
+  op.params.quantized_activation_min = p->act_min;
+  op.params.quantized_activation_max = p->act_max;
+  tflite::ReluQuantized<int8_t>(op, Shape(p->input), Shape(p->output), input, output);
+}
+
+void ek_relu6_s8(const ek_relu* p, const int8_t* input, int8_t* output) {
+  tflite::Relu6Quantized<int8_t>(static_cast<int8_t>(p->act_min), static_cast<int8_t>(p->act_max), Shape(p->input),
+                                 input, Shape(p->output), output);
 }
 
 void ek_quantize_f32_s8(const ek_quantize* p, const float* input, int8_t* output) {

@@ -99,6 +99,12 @@ typedef struct {
   int32_t size, input_zero_point, input_range_radius, input_multiplier, input_left_shift;
 } ek_logistic;
 
+/* RELU (requantizing, TFLM's ReluQuantized) and RELU6 (a clamp to [act_min, act_max] in the input's scale). */
+typedef struct {
+  ek_shape input, output;
+  int32_t input_offset, output_offset, output_multiplier, output_shift, act_min, act_max;
+} ek_relu;
+
 /* QUANTIZE float -> int8 (scale) and int8 -> int8 (multiplier), DEQUANTIZE int8 -> float. */
 typedef struct {
   ek_shape input, output;
@@ -126,6 +132,8 @@ void ek_concatenation_s8(const ek_concat *p, const int8_t *const *inputs, int8_t
 void ek_transpose_s8(const ek_transpose *p, const int8_t *input, int8_t *output);
 void ek_hard_swish_s8(const ek_hard_swish *p, const int8_t *input, int8_t *output);
 void ek_logistic_s8(const ek_logistic *p, const int8_t *input, int8_t *output);
+void ek_relu_s8(const ek_relu *p, const int8_t *input, int8_t *output);
+void ek_relu6_s8(const ek_relu *p, const int8_t *input, int8_t *output);
 void ek_quantize_f32_s8(const ek_quantize *p, const float *input, int8_t *output);
 void ek_requantize_s8(const ek_quantize *p, const int8_t *input, int8_t *output);
 void ek_dequantize_s8_f32(const ek_quantize *p, const int8_t *input, float *output);

@@ -15,6 +15,11 @@
 #define EK_ARENA_DATA
 #endif
 
+/* One arena for every tensor that is not a constant, inputs and outputs included, and the kernels'
+ * scratch: 256 bytes planned, lower bound 256 (the largest set alive at one op). */
+static uint8_t tiny_arena[256] EK_ARENA_DATA;
+
+
 /* tiny_1/tiny_1/conv2d_1/convolution */
 static const int8_t tiny_t7[72] EK_CONST_DATA = {
     -47, 20, -48, 86, 127, -66, -124, -101, -105, 65, 127, -90, -76, -58, 2, -102,
@@ -208,9 +213,6 @@ static const ek_fc tiny_op4 = {.input = {2, {1, 16}}, .filter = {2, {3, 16}}, .b
 
 static const ek_softmax tiny_op5 = {.input = {2, {1, 3}}, .output = {2, {1, 3}}, .input_multiplier = 1573165696, .input_left_shift = 15, .diff_min = -63488}; /* SOFTMAX */
 
-/* One arena for every tensor that is not a constant, inputs and outputs included: 256 bytes
- * planned, lower bound 256 (the largest set of tensors alive at one op). */
-static uint8_t tiny_arena[256] EK_ARENA_DATA;
 
 
 int8_t *tiny_input(void) { return (int8_t *)(tiny_arena + 128); }

@@ -55,9 +55,8 @@ def _many_ops_keras():
     return keras.Model(x, y, name="many_ops")
 
 
-@pytest.fixture(scope="session")
-def many_ops_int8(tmp_path_factory) -> bytes:
-    """The many-op model as int8 TFLite with float32 input and output."""
+def int8_tflite(keras_model, x, tmp, io_dtype: str | None = None) -> bytes:
+    """``keras_model`` converted to int8 TFLite, calibrated on ``x``."""
     import numpy as np
 
     from edgekit.data import Dataset
@@ -65,9 +64,73 @@ def many_ops_int8(tmp_path_factory) -> bytes:
     from quantize.spec import QuantSpec
     from targets.tflite.exporter import TFLiteTarget
 
-    tmp = tmp_path_factory.mktemp("c-many")
-    _many_ops_keras().save(tmp / "many_ops.keras")
-    np.savez(tmp / "calib.npz", x=np.random.default_rng(2).normal(size=(32, 8, 8, 3)).astype(np.float32))
-    model = load_model(tmp / "many_ops.keras")
-    spec = QuantSpec("int8", io_dtype="float32")
+    keras_model.save(tmp / f"{keras_model.name}.keras")
+    np.savez(tmp / "calib.npz", x=x.astype(np.float32))
+    model = load_model(tmp / f"{keras_model.name}.keras")
+    spec = QuantSpec("int8", io_dtype=io_dtype) if io_dtype else QuantSpec("int8")
     return TFLiteTarget().export(model, spec, tmp, Dataset.open(tmp / "calib.npz", model.inputs)).primary.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def many_ops_int8(tmp_path_factory) -> bytes:
+    """The many-op model as int8 TFLite with float32 input and output."""
+    import numpy as np
+
+    x = np.random.default_rng(2).normal(size=(32, 8, 8, 3))
+    return int8_tflite(_many_ops_keras(), x, tmp_path_factory.mktemp("c-many"), io_dtype="float32")
+
+def _activations_keras():
+    """Standalone RELU (on the input: nothing to fuse into) and RELU6 (after a RESHAPE), and a
+    MUL with a fused RELU6."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    x = keras.Input((6, 6, 2), name="image")
+    r = keras.layers.ReLU(name="relu")(x)
+    a = keras.layers.Conv2D(4, 3, name="conv")(r)
+    s = keras.layers.Activation("sigmoid", name="sig")(a)
+    m = keras.layers.ReLU(6.0, name="mul_relu6")(keras.layers.Multiply(name="mul")([a, s]))
+    f = keras.layers.ReLU(6.0, name="relu6")(keras.layers.Reshape((64,), name="flat")(m))
+    y = keras.layers.Dense(3, name="logits")(f)
+    return keras.Model(x, y, name="activations")
+
+
+@pytest.fixture(scope="session")
+def activations_int8(tmp_path_factory) -> bytes:
+    """The activations model as int8 TFLite (int8 I/O), calibrated wide enough that the
+    ReLUs clip (inputs around +-4)."""
+    import numpy as np
+
+    x = 4 * np.random.default_rng(3).normal(size=(32, 6, 6, 2))
+    return int8_tflite(_activations_keras(), x, tmp_path_factory.mktemp("c-act"))
+
+
+@pytest.fixture(scope="session")
+def fc3d_int8(tmp_path_factory) -> bytes:
+    """Dense layers on a sequence: FULLY_CONNECTED with 3-D outputs (keep_num_dims) and depths
+    8 and 12, which TFLM's CMSIS-NN kernel runs as a 1x1 convolution."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(8)
+    x = keras.Input((4, 8), name="seq")
+    y = keras.layers.Dense(3, name="d2")(keras.layers.Dense(12, activation="relu", name="d1")(x))
+    calib = np.random.default_rng(3).normal(size=(32, 4, 8))
+    return int8_tflite(keras.Model(x, y, name="fc3d"), calib, tmp_path_factory.mktemp("c-fc3d"))
+
+
+@pytest.fixture(scope="session")
+def transposes_int8(tmp_path_factory) -> bytes:
+    """TRANSPOSE of 4 and 3 dimensions (Keras Permute) and PAD of 4 and 3 dimensions."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(9)
+    x = keras.Input((4, 6, 3), name="image")
+    a = keras.layers.Permute((3, 1, 2), name="t4")(keras.layers.ZeroPadding2D(((1, 0), (0, 2)), name="pad4")(x))
+    b = keras.layers.Permute((2, 1), name="t3")(keras.layers.Reshape((15, 2), name="r3")(keras.layers.Conv2D(
+        2, 1, name="mix")(a)))  # fmt: skip
+    c = keras.layers.ZeroPadding1D((2, 1), name="pad3")(b)
+    y = keras.layers.Dense(3, name="logits")(keras.layers.Flatten(name="flat")(c))
+    return int8_tflite(keras.Model(x, y, name="transposes"), np.random.default_rng(4).normal(size=(32, 4, 6, 3)),
+                       tmp_path_factory.mktemp("c-tr"))  # fmt: skip

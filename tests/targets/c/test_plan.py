@@ -65,6 +65,20 @@ def test_random_lifetimes_never_share_live_bytes_and_plans_are_deterministic():
         assert plan(bufs) == p  # seeded: the same buffers give the same plan
 
 
+def test_buffers_placed_around_fixed_ones_never_share_their_live_bytes():
+    # how a CMSIS-NN build with larger scratch gets places for it around the planned tensors
+    from targets.c.plan import Plan
+
+    rng = random.Random(6)
+    for _ in range(30):
+        bufs = [Buffer(k, rng.randint(1, 5000), (f := rng.randint(-1, 20)), f + rng.randint(0, 6)) for k in range(20)]
+        base = plan(bufs[:15])
+        extra = bufs[15:]
+        offsets, top = place(extra, tuple((base.offsets[b.key], b) for b in bufs[:15]))
+        _no_overlap(bufs, Plan({**base.offsets, **offsets}, top, 0, "fixed"))
+        assert top >= base.size and set(offsets) == {b.key for b in extra}
+
+
 def test_empty_plan():
     p = plan([])
     assert p.size == 0 and p.lower_bound == 0 and p.ratio == 1.0

@@ -1,0 +1,181 @@
+"""The standalone C on the emulated Cortex-M4 (and M55 for CMSIS-NN's MVE code): cross-built
+with arm-none-eabi-gcc, run under QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact
+with the TFLM interpreter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from edgekit.errors import CannotSimulate, ToolchainError
+from tests.conftest import EXAMPLE, INT8_MODELS, needs_shared, run_cli
+from tests.targets.c.conftest import TREE
+
+CROSS = TREE.is_dir() and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")
+needs_cross = pytest.mark.skipif(not CROSS, reason="needs arm-none-eabi-gcc, qemu-system-arm and ../shared/tflm")
+
+
+@pytest.fixture(scope="module")
+def digits_c(tmp_path_factory):
+    """The digits example exported to c and tflm int8 (build dir, {target: artifact})."""
+    from edgekit.pipeline import ExportOptions, export
+
+    result = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path_factory.mktemp("cq") / "b",
+                                  target=("c", "tflm"), quant="int8", calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    return result.out, {a.target: a for a in result.artifacts}
+
+
+@pytest.fixture(scope="module")
+def tiny_c(tiny_int8, tmp_path_factory):
+    """The tiny model's c artifact (no conversion beyond the shared tiny int8 TFLite)."""
+    from targets.c.exporter import write_c
+
+    return write_c(tiny_int8, tmp_path_factory.mktemp("cq-tiny"), name="tiny", model_name="tiny.keras")
+
+
+@pytest.mark.slow
+@needs_cross
+def test_validate_on_qemu_m4_is_bit_exact_with_the_tflm_interpreter(digits_c, tmp_path):
+    from targets.c.qemu_runner import CQemuRunner
+    from targets.tflm.runner import TFLMRunner
+
+    build_dir, arts = digits_c
+    with np.load(EXAMPLE / "eval.npz") as z:
+        x, y = z["x"][:60].astype(np.float32), z["y"][:60]
+    np.savez(tmp_path / "eval60.npz", x=x, y=y)
+    done = run_cli("validate", str(build_dir), "--eval", str(tmp_path / "eval60.npz"), "--on", "qemu-m4",
+                   "--targets", "c,tflm", "--json", timeout=3600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["artifacts"]
+    host, fw = rows["tflm/int8"], rows["c/int8@qemu-m4"]
+    assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]
+    device = fw["device"]  # measured on the emulated core
+    assert device["board"] == "mps2-an386" and device["kernels"] == "portable"
+    assert 0 < device["instructions_per_inference"] and 0 < device["stack_high_water"] < 16384
+    # Bit-exact, value by value (dequantized from the int8 outputs: equal floats = equal integers).
+    qemu, tflm = CQemuRunner(), TFLMRunner()
+    qemu.load(arts["c"])
+    tflm.load(arts["tflm"])
+    try:
+        got, want = qemu.run([x]), tflm.run([x])
+        assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+        assert qemu.sizes["flash"] > qemu.sizes["components"]["flash"]["model"]["model (weights, parameters, invoke)"]
+    finally:
+        qemu.close()
+        tflm.close()
+
+
+def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int, **device):
+    """(float outputs of the artifact under QEMU, of the TFLM interpreter, the runner) on ``n``
+    random stored-type inputs (``device``: CQemuRunner's board and kernels)."""
+    from edgekit.runtime.io import from_runtime
+    from targets.c.qemu_runner import CQemuRunner
+    from targets.tflm.runner import TFLMRunner
+
+    rng = np.random.default_rng(seed)
+    qemu, tflm = CQemuRunner(**device), TFLMRunner()
+    qemu.load(artifact)
+    tflm.load_bytes(data)
+    try:
+        xs = [from_runtime(rng.integers(-128, 128, (n, *t.shape[1:]), dtype=np.int8), t) if t.dtype == "int8"
+              else rng.normal(size=(n, *t.shape[1:])).astype(np.float32) for t in qemu.inputs]  # fmt: skip
+        return qemu.run(xs), tflm.run(xs), qemu
+    finally:
+        qemu.close()
+        tflm.close()
+
+
+@needs_cross
+def test_the_tiny_model_on_the_m4_is_bit_exact(tiny_c, tiny_int8):
+    """A cross-build and QEMU run small enough for every test run (one conv, one depthwise,
+    two fully connected, softmax)."""
+    got, want, qemu = _on_qemu_and_in_tflm(tiny_c, tiny_int8, 20, 3)
+    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    rec = qemu.sizes
+    assert rec["board"] == "mps2-an386" and rec["components"]["ram"]["arena"]["tensor arena"] == 256
+    assert set(rec["components"]["flash"]["kernels"]) == {"ek_kernels", "common"}  # no TFLM runtime
+    summary = qemu.device_summary()
+    assert summary["instructions_min"] > 0 and 0 < summary["stack_high_water"] < rec["stack_size"]
+
+
+@needs_cross
+def test_many_ops_with_float_io_on_the_m4_are_bit_exact(many_ops_int8, tmp_path):
+    """PAD, HARD_SWISH, LOGISTIC, MUL, CONCATENATION, MEAN (arena scratch), QUANTIZE and
+    DEQUANTIZE (float32 inputs and outputs through main.c) on the Cortex-M4."""
+    from targets.c.exporter import write_c
+
+    art = write_c(many_ops_int8, tmp_path / "c", name="many_ops", model_name="many_ops.keras")
+    got, want, _ = _on_qemu_and_in_tflm(art, many_ops_int8, 12, 4)
+    assert got[0].dtype == np.float32 and np.array_equal(got[0], want[0])
+
+
+@needs_cross
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_the_tiny_model_with_cmsis_nn_on_the_m4_and_m55_is_bit_exact(tiny_int8, tmp_path, board):
+    """CMSIS-NN's DSP code (M4) and MVE code (M55: the depthwise and fully-connected scratch
+    placed for MVE builds only, around the plan) give TFLM's outputs."""
+    from targets.c.exporter import write_c
+
+    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, tiny_int8, 20, 3, board=board, kernels="cmsis-nn")
+    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    arena = qemu.sizes["components"]["ram"]["arena"]["tensor arena"]
+    assert arena == art.metadata["arena_by_build"]["mve" if board == "mps3-an547" else "dsp"]
+
+
+@pytest.mark.slow
+@needs_cross
+@needs_shared()
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+@pytest.mark.parametrize("model", sorted(INT8_MODELS))
+def test_mlperf_tiny_and_person_detect_with_cmsis_nn_on_the_m4_and_m55_are_bit_exact(model, board, tmp_path):
+    from targets.c.exporter import write_c
+
+    data = INT8_MODELS[model].read_bytes()
+    art = write_c(data, tmp_path / "c", name="m", model_name=model, kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, data, 8, 1, board=board, kernels="cmsis-nn")
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert qemu.sizes["components"]["ram"]["arena"]["tensor arena"] == art.metadata["arena_by_build"][
+        "mve" if board == "mps3-an547" else "dsp"]  # fmt: skip
+
+
+@needs_cross
+def test_another_back_end_s_device_is_refused(tiny_c):
+    from targets.c.qemu_runner import CQemuRunner
+
+    with pytest.raises(CannotSimulate, match="calls the portable kernels; this device runs cmsis-nn"):
+        CQemuRunner(kernels="cmsis-nn").load(tiny_c)
+
+
+def test_the_c_devices_are_the_tflm_names():
+    from targets import get_format
+
+    fmt = get_format("c")
+    assert fmt.device_runner("qemu-m4").kernels == "portable"
+    assert fmt.device_runner("qemu-m55-cmsis-nn").kernels == "cmsis-nn"
+    assert fmt.device_runner("qemu-m4").board == "mps2-an386"
+
+
+def test_no_cross_compiler_is_one_line_naming_the_packages(monkeypatch, tmp_path):
+    """Hostile: PATH without the Arm toolchain."""
+    from targets.c.crossbuild import build
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainError) as e:
+        build(None, None, tmp_path / "fw")
+    msg = str(e.value)
+    assert "\n" not in msg and "arm-none-eabi-gcc" in msg and "gcc-arm-none-eabi libnewlib-arm-none-eabi" in msg
+    assert "make toolchain" in msg
+
+
+def test_no_qemu_is_one_line(monkeypatch, tmp_path, tiny_c):
+    """Hostile: no emulator: refused before any build."""
+    from targets.c.qemu_runner import CQemuRunner
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainError, match="^qemu-system-arm not found: run `make toolchain` or install the Debian "
+                                             "packages qemu-system-arm$"):  # fmt: skip
+        CQemuRunner().load(tiny_c)
