@@ -117,7 +117,7 @@ def test_markdown_renders_the_same_table(build):
     assert md_rows == html_rows
     assert len(md_rows) == 4 and md_rows[0][:3] == ["artifact", "scheme", "size"]
     int8 = next(r for r in md_rows if r[0] == "tflite/int8")
-    assert int8[4] == "99.26%" and int8[-2] == "yes" and int8[8].startswith("≈") and "ms" in int8[8]
+    assert int8[4] == "99.26%" and int8[-2] == "yes (estimated)" and int8[8].startswith("≈") and "ms" in int8[8]
     assert md_rows[0][-1] == "I/O layout" and int8[-1] == "NHWC"  # the digits model's image input
 
 

@@ -85,6 +85,8 @@ def collect(build_dir: Path) -> dict:
             "ram_bytes": mem.get("ram_bytes") if mem.get("applies") else None,
             "flash_bytes": mem.get("flash_bytes") if mem.get("applies") else None,
             "fits": mem.get("fits") if mem.get("applies") else None,
+            "fit_basis": mem.get("basis") if mem.get("applies") else None,  # measured | estimated
+            "device_counted": est.get("basis_kind") == "measured instructions",
         })  # fmt: skip
         artifacts += _device_rows(artifacts[-1], evaluated, head)
     view = {

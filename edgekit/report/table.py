@@ -22,7 +22,11 @@ def artifact_table(view: dict) -> tuple[list[str], list[list[str]]]:
     rows = []
     for a in view["artifacts"]:
         est = f"≈{fmt_ms(a['device_ms'])} ±{100 * a['device_error']:.0f}%" if a["device_ms"] is not None else "–"
+        if a["device_ms"] is not None and a.get("device_counted"):
+            est += " (counted)"  # instructions of a firmware build x CPI, not op features
         fits = {True: "yes", False: "no", None: "–"}[a["fits"]]
+        if a["fits"] is not None and a.get("fit_basis"):
+            fits += f" ({a['fit_basis']})"
         rows.append([
             a["key"], a["scheme"], fmt_bytes(a["bytes"]),
             f"{a['vs_float32']:.2f}x" if a["vs_float32"] else "–",

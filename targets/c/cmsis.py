@@ -4,15 +4,16 @@ Each op becomes the ``arm_*`` call TFLM's CMSIS-NN kernels (tensorflow/lite/micr
 cmsis_nn/) make for it, with the ``cmsis_nn_*`` structs their Prepare/Eval fill in written
 as ``static const`` data, the parameters computed as for the portable back-end
 (targets.c.quant). A lowering returns None where TFLM's CMSIS-NN kernel itself falls back to
-the reference kernel (ADD/MUL with broadcasting); ops CMSIS-NN has no kernel for here are
-not in LOWERINGS: both run the portable shim, in the same model file.
+the reference kernel (ADD/MUL with broadcasting) or where edgekit keeps the portable one (PAD
+beyond 4 and TRANSPOSE below 3 dimensions); ops CMSIS-NN has no kernel for are not in
+LOWERINGS: both run the portable shim, in the same model file.
 """
 
 from __future__ import annotations
 
 from targets.c import cmsis_scratch as scratch
 from targets.c import quant
-from targets.c.ops import Lowered, _bias, _check_types, _q, _scale, _zp
+from targets.c.ops import Lowered, _bias, _check_types, _q, _scale, _zp, pad_args, transpose_args
 
 HEADER = "arm_nnfunctions.h"
 _OK = " != ARM_CMSIS_NN_SUCCESS) return {status};"
@@ -222,7 +223,37 @@ def softmax(graph, op, tensors) -> Lowered:
     return _lowered([], [], call)
 
 
+def _four(values, fill) -> list:
+    """The last four dimensions, missing leading ones as ``fill`` (pad.cc's cmsis_nn_dims)."""
+    return [fill] * (4 - len(values)) + list(values)
+
+
+def pad(graph, op, tensors) -> Lowered | None:
+    """pad.cc: arm_pad_s8 over the last four dimensions (a 5-D PAD: the portable kernel)."""
+    x, y, left, right, value = pad_args(graph, op, tensors)
+    if len(x.shape) > 4:
+        return None
+    dims = "{{" + ", ".join(_dims(*d) for d in (_four(x.shape, 1), _four(left, 0), _four(right, 0))) + "}}"
+    call = f"if (arm_pad_s8({{in0}}, {{out0}}, {value}, &{{s_dims}}[0], &{{s_dims}}[1], &{{s_dims}}[2])" + _OK
+    return _lowered([("cmsis_nn_dims", "dims", dims, 3)], [], call)
+
+
+def transpose(graph, op, tensors) -> Lowered | None:
+    """transpose.cc: arm_transpose_s8 for 3 and 4 dimensions (fewer: the portable kernel; TFLM
+    passes CMSIS-NN dims it never set there)."""
+    x, y, perm = transpose_args(graph, op, tensors)
+    if len(perm) not in (3, 4):
+        return None
+    dims = "{{" + ", ".join(_dims(*(list(t.shape) + [1] * (4 - len(t.shape)))) for t in (x, y)) + "}}"
+    decls = [("uint32_t", "perm", "{{" + ", ".join(map(str, perm)) + "}}", len(perm)),
+             ("cmsis_nn_transpose_params", "tp", _braced({"num_dims": len(perm), "permutations": "{s_perm}"}), None),
+             ("cmsis_nn_dims", "dims", dims, 2)]  # fmt: skip
+    call = "if (arm_transpose_s8({in0}, {out0}, &{s_dims}[0], &{s_dims}[1], &{s_tp})" + _OK
+    return _lowered(decls, [], call)
+
+
 LOWERINGS = {
     "CONV_2D": conv_2d, "DEPTHWISE_CONV_2D": depthwise_conv_2d, "FULLY_CONNECTED": fully_connected,
     "AVERAGE_POOL_2D": average_pool_2d, "MAX_POOL_2D": max_pool_2d, "ADD": add, "MUL": mul, "SOFTMAX": softmax,
+    "PAD": pad, "TRANSPOSE": transpose,
 }  # fmt: skip

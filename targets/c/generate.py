@@ -254,7 +254,7 @@ _STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 1
                  # CMSIS-NN's (32-bit pointers)
                  "cmsis_nn_conv_params": 10, "cmsis_nn_dw_conv_params": 11, "cmsis_nn_dims": 4,
                  "cmsis_nn_per_channel_quant_params": 2, "cmsis_nn_quant_params": 3, "cmsis_nn_fc_params": 5,
-                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2}  # fmt: skip
+                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2, "cmsis_nn_transpose_params": 2, "uint32_t": 1}  # fmt: skip
 
 
 def _struct_bytes(ctype: str, count: int | None = None) -> int:

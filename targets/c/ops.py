@@ -236,7 +236,9 @@ def mean(graph, op, tensors) -> Lowered:
                    scratch=4 * max(y.elements, 1))  # fmt: skip
 
 
-def pad(graph, op, tensors) -> Lowered:
+def pad_args(graph, op, tensors):
+    """(input, output, padding before and after each dimension, pad value) of a PAD: the
+    constant value input, else the output's zero point (pad.cc)."""
     _check_types(op, tensors, {0: ("int8",), 1: ("int32", "int64"), 2: ("int8",)})
     x, y = _op_tensors(op, tensors)
     pads = _const_ints(graph, tensors[op.inputs[1]])
@@ -246,7 +248,12 @@ def pad(graph, op, tensors) -> Lowered:
         value = np.frombuffer(graph.tensor_data(tensors[op.inputs[2]]), "<i1")[0]
     else:
         value = _zp(y)
-    left, right = pads[0::2], pads[1::2]
+    return x, y, pads[0::2], pads[1::2], int(value)
+
+
+def pad(graph, op, tensors) -> Lowered:
+    x, y, left, right, value = pad_args(graph, op, tensors)
+    pads = [v for pair in zip(left, right) for v in pair]
     image = len(pads) == 8 and pads[0] == pads[1] == pads[6] == pads[7] == 0  # pad_common.cc
     params = {"input": shape(x), "output": shape(y), "count": len(x.shape), "left": _five(left),
               "right": _five(right), "value": int(value), "image_style": int(image)}  # fmt: skip
@@ -268,10 +275,15 @@ def concatenation(graph, op, tensors) -> Lowered:
     return Lowered(("ek_concat", _init(params)), [], call)
 
 
-def transpose(graph, op, tensors) -> Lowered:
+def transpose_args(graph, op, tensors):
+    """(input, output, permutation) of a TRANSPOSE."""
     _check_types(op, tensors, {0: ("int8",), 1: ("int32",)})
     x, y = _op_tensors(op, tensors)
-    perm = _const_ints(graph, tensors[op.inputs[1]])
+    return x, y, _const_ints(graph, tensors[op.inputs[1]])
+
+
+def transpose(graph, op, tensors) -> Lowered:
+    x, y, perm = transpose_args(graph, op, tensors)
     params = {"input": shape(x), "output": shape(y), "perm_count": len(perm), "perm": _dims(perm)}
     return Lowered(("ek_transpose", _init(params)), [], "ek_transpose_s8(&{p}, {in0}, {out0});")
 

@@ -121,3 +121,20 @@ def fc3d_int8(tmp_path_factory) -> bytes:
     y = keras.layers.Dense(3, name="d2")(keras.layers.Dense(12, activation="relu", name="d1")(x))
     calib = np.random.default_rng(3).normal(size=(32, 4, 8))
     return int8_tflite(keras.Model(x, y, name="fc3d"), calib, tmp_path_factory.mktemp("c-fc3d"))
+
+
+@pytest.fixture(scope="session")
+def transposes_int8(tmp_path_factory) -> bytes:
+    """TRANSPOSE of 4 and 3 dimensions (Keras Permute) and PAD of 4 and 3 dimensions."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(9)
+    x = keras.Input((4, 6, 3), name="image")
+    a = keras.layers.Permute((3, 1, 2), name="t4")(keras.layers.ZeroPadding2D(((1, 0), (0, 2)), name="pad4")(x))
+    b = keras.layers.Permute((2, 1), name="t3")(keras.layers.Reshape((15, 2), name="r3")(keras.layers.Conv2D(
+        2, 1, name="mix")(a)))  # fmt: skip
+    c = keras.layers.ZeroPadding1D((2, 1), name="pad3")(b)
+    y = keras.layers.Dense(3, name="logits")(keras.layers.Flatten(name="flat")(c))
+    return int8_tflite(keras.Model(x, y, name="transposes"), np.random.default_rng(4).normal(size=(32, 4, 6, 3)),
+                       tmp_path_factory.mktemp("c-tr"))  # fmt: skip

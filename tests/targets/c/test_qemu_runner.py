@@ -1,5 +1,6 @@
-"""The standalone C on the emulated Cortex-M4: cross-built with arm-none-eabi-gcc, run under
-QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact with the TFLM interpreter."""
+"""The standalone C on the emulated Cortex-M4 (and M55 for CMSIS-NN's MVE code): cross-built
+with arm-none-eabi-gcc, run under QEMU by `edgekit validate --on qemu-m4`, outputs bit-exact
+with the TFLM interpreter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import CannotSimulate, ToolchainError
-from tests.conftest import EXAMPLE, run_cli
+from tests.conftest import EXAMPLE, INT8_MODELS, needs_shared, run_cli
 from tests.targets.c.conftest import needs_cross
 
 
@@ -63,15 +64,15 @@ def test_validate_on_qemu_m4_is_bit_exact_with_the_tflm_interpreter(digits_c, tm
         tflm.close()
 
 
-def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int):
+def _on_qemu_and_in_tflm(artifact, data: bytes, n: int, seed: int, **device):
     """(float outputs of the artifact under QEMU, of the TFLM interpreter, the runner) on ``n``
-    random stored-type inputs."""
+    random stored-type inputs (``device``: CQemuRunner's board and kernels)."""
     from edgekit.runtime.io import from_runtime
     from targets.c.qemu_runner import CQemuRunner
     from targets.tflm.runner import TFLMRunner
 
     rng = np.random.default_rng(seed)
-    qemu, tflm = CQemuRunner(kernels=artifact.metadata["kernels"]), TFLMRunner()
+    qemu, tflm = CQemuRunner(**device), TFLMRunner()
     qemu.load(artifact)
     tflm.load_bytes(data)
     try:
@@ -97,19 +98,6 @@ def test_the_tiny_model_on_the_m4_is_bit_exact(tiny_c, tiny_int8):
 
 
 @needs_cross
-def test_the_tiny_model_with_cmsis_nn_on_the_m4_is_bit_exact(tiny_int8, tmp_path):
-    """The CMSIS-NN back-end cross-built (its DSP code on the M4) for qemu-m4-cmsis-nn."""
-    from targets import get_format
-    from targets.c.exporter import write_c
-
-    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
-    assert get_format("c").device_runner("qemu-m4-cmsis-nn").kernels == "cmsis-nn"
-    got, want, qemu = _on_qemu_and_in_tflm(art, tiny_int8, 20, 5)
-    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
-    assert any(k.startswith("arm_") for k in qemu.sizes["components"]["flash"]["kernels"])
-
-
-@needs_cross
 def test_many_ops_with_float_io_on_the_m4_are_bit_exact(many_ops_int8, tmp_path):
     """PAD, HARD_SWISH, LOGISTIC, MUL, CONCATENATION, MEAN (arena scratch), QUANTIZE and
     DEQUANTIZE (float32 inputs and outputs through main.c) on the Cortex-M4."""
@@ -118,6 +106,36 @@ def test_many_ops_with_float_io_on_the_m4_are_bit_exact(many_ops_int8, tmp_path)
     art = write_c(many_ops_int8, tmp_path / "c", name="many_ops", model_name="many_ops.keras")
     got, want, _ = _on_qemu_and_in_tflm(art, many_ops_int8, 12, 4)
     assert got[0].dtype == np.float32 and np.array_equal(got[0], want[0])
+
+
+@needs_cross
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_the_tiny_model_with_cmsis_nn_on_the_m4_and_m55_is_bit_exact(tiny_int8, tmp_path, board):
+    """CMSIS-NN's DSP code (M4) and MVE code (M55: the depthwise and fully-connected scratch
+    placed for MVE builds only, around the plan) give TFLM's outputs."""
+    from targets.c.exporter import write_c
+
+    art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, tiny_int8, 20, 3, board=board, kernels="cmsis-nn")
+    assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    arena = qemu.sizes["components"]["ram"]["arena"]["tensor arena"]
+    assert arena == art.metadata["arena_by_build"]["mve" if board == "mps3-an547" else "dsp"]
+
+
+@pytest.mark.slow
+@needs_cross
+@needs_shared()
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+@pytest.mark.parametrize("model", sorted(INT8_MODELS))
+def test_mlperf_tiny_and_person_detect_with_cmsis_nn_on_the_m4_and_m55_are_bit_exact(model, board, tmp_path):
+    from targets.c.exporter import write_c
+
+    data = INT8_MODELS[model].read_bytes()
+    art = write_c(data, tmp_path / "c", name="m", model_name=model, kernels="cmsis-nn")
+    got, want, qemu = _on_qemu_and_in_tflm(art, data, 8, 1, board=board, kernels="cmsis-nn")
+    assert all(np.array_equal(g, w) for g, w in zip(got, want))
+    assert qemu.sizes["components"]["ram"]["arena"]["tensor arena"] == art.metadata["arena_by_build"][
+        "mve" if board == "mps3-an547" else "dsp"]  # fmt: skip
 
 
 @needs_cross

@@ -82,6 +82,14 @@ def test_fully_connected_with_3d_outputs_is_bit_exact(fc3d_int8, kernels):
     assert int8_differences(fc3d_int8, _random_inputs(fc3d_int8, 50, seed=3), kernels) == 0
 
 
+@pytest.mark.parametrize("kernels", KERNELS)
+def test_transposes_and_pads_are_bit_exact(transposes_int8, kernels):
+    # cmsis-nn: arm_transpose_s8 and arm_pad_s8 (4 and 3 dimensions), as TFLM's CMSIS-NN kernels
+    c = generate(transposes_int8, name="m", model_name="transposes", kernels=kernels).files["m.c"].split("int m_invoke")[1]
+    assert (c.count("arm_transpose_s8("), c.count("arm_pad_s8(")) == ((2, 2) if kernels == "cmsis-nn" else (0, 0))
+    assert int8_differences(transposes_int8, _random_inputs(transposes_int8, 30, seed=5), kernels) == 0
+
+
 def test_load_compiles_the_artifact_and_refuses_edited_c(tiny_int8, tiny_data, tmp_path):
     art = write_c(tiny_int8, tmp_path / "c", name="tiny", model_name="tiny.keras")
     r = CRunner()
