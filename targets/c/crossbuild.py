@@ -45,8 +45,6 @@ def tflm_flags(board: Board, kernels: str) -> Flags:
     return flags_for(board, _TFLM_KERNELS[kernels])
 
 
-
-
 def cross_toolchain(board: Board, kernels: str = "portable") -> Toolchain:
     """arm-none-eabi-gcc with the TFLM firmware's flags of ``board``."""
     f = tflm_flags(board, kernels)
@@ -162,7 +160,8 @@ def build(model, graph, out: Path, *, board: str = "mps2-an386", model_name: str
              **{str(o): ("kernels", o.stem) for o in (*kernel_objs, *tflm_objs)}}  # fmt: skip
     known.update({str(o): ("application", o.name.removesuffix(".o")) for o in app})
     parts = components(fwmap.read_text(errors="replace"), name=model.name, objects="", known=known,
-                       flash=(b.flash_origin, b.flash_size), ram=(b.ram_origin, b.ram_size), arena=f"{model.name}_arena")  # fmt: skip
+                       flash=(b.flash_origin, b.flash_size), ram=(b.ram_origin, b.ram_size), rodata=b.rodata,
+                       arena=f"{model.name}_arena")  # fmt: skip
     sizes = elf_sizes(elf, f"{model.name}_arena")
     record = {"board": b.name, "core": b.core, "kernels": kernels, "compiler": compiler_version(),
               "build_seconds": round(time.perf_counter() - start, 1), "arena_size": model.plan.size,
