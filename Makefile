@@ -49,9 +49,9 @@ test: $(STAMP) toolchain
 
 # The whole firmware matrix (tests/test_firmware_matrix.py): 6 models x 3 (board, kernels) builds
 # under QEMU; `make test` runs one model per board and kernel library of it. Also the standalone C
-# of the issue-17 models on the Cortex-M4 (tests/targets/c/test_c_firmware.py).
+# of the issue-17 models on the Cortex-M4 and M55 (tests/targets/c/test_c_firmware.py, test_qemu_runner.py).
 test-firmware: $(STAMP) toolchain
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/targets/c/test_c_firmware.py --durations=5
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/targets/c/test_c_firmware.py tests/targets/c/test_qemu_runner.py --durations=5
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
