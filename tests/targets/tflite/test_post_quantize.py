@@ -113,6 +113,20 @@ def test_same_inputs_same_bytes(legacy, float_files):
     assert consts[0] == consts[1]
 
 
+def test_ranges_cover_every_calibration_sample(legacy, tmp_path):
+    """TFLiteConverter's rule: a tensor's range is its min/max over all samples (AEQ's own
+    calibrate keeps a moving average that forgets a large first sample: here ~3.6 of 8)."""
+    model = legacy[0]
+    x = np.random.default_rng(5).random((20, 6, 6, 1), np.float32)
+    x[0] *= 8  # the largest sample first: a moving average would forget it
+    np.savez(tmp_path / "calib.npz", x=x)
+    conv = quantize_float_tflite(model.tflite_bytes(), QuantSpec("int8", calib_size=20),
+                                 Dataset.open(tmp_path / "calib.npz", model.inputs))  # fmt: skip
+    q = TFLiteGraph(conv.data).inputs[0].quant
+    top = (127 - q.zero_point[0]) * q.scale[0]
+    assert top == pytest.approx(float(x.max()), rel=0.02)
+
+
 def test_calibration_data_is_required(legacy):
     with pytest.raises(UnsupportedError, match=r"needs calibration data \(--calib\)"):
         quantize_float_tflite(legacy[0].tflite_bytes(), QuantSpec("int8"))
