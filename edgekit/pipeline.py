@@ -184,6 +184,10 @@ def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable
         opts.preprocess.check(model.inputs)
         for target, spec in pairs:
             target.check(model, spec)
+        if opts.layers:
+            from edgekit.validate import check_layers
+
+            check_layers(model, [target.name for target, _ in pairs])
         calib = None
         if needs_calib or (opts.calib and any(s.criterion == "activation" for s in prune_specs)):
             if opts.calib == RANDOM_CALIB:

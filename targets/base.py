@@ -212,6 +212,8 @@ class Format:
     device_memory: str | None = None
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
+    # (model) -> None, raising when layer_report cannot cover this source (checked before export)
+    layer_check: str | None = None
     options: tuple = ()  # edgekit.options.Option declarations of this format's own options (options.py)
     uses: tuple[str, ...] = ()  # options other formats declare that this one honours too
     # Target constructor keyword -> the shared export option it reads (OpenVINO's eval_data <- eval)

@@ -216,6 +216,20 @@ def test_cli_without_calib_is_one_line(float_files, tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
 
 
+def test_cli_layers_is_refused_up_front(float_files, tiny_data, tmp_path):
+    """--layers (TensorFlow's debugger re-converts the source) on a .tflite source: one line
+    before the export (nothing written), and before validation of a build made from one."""
+    out = tmp_path / "b"
+    args = ("-t", "tflite", "-q", "int8", "--calib", tiny_data, "-o", out)
+    res = run_cli("export", float_files[1], *args, "--eval", tiny_data, "--layers")
+    assert res.returncode == 2 and "drop --layers" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not out.exists()
+    assert run_cli("export", float_files[1], *args).returncode == 0
+    res = run_cli("validate", out, "--eval", tiny_data, "--layers")
+    assert res.returncode == 2 and "drop --layers" in res.stderr, res.stderr
+    assert not (out / "validation.json").exists()
+
+
 def test_two_inputs_are_calibrated_in_their_order(multi_input_keras, tmp_path):
     """Calibration samples come in the subgraph's input order (b, a here, while the signature
     lists a, b) and are fed to AEQ by signature name (a wrong pairing fails on the shapes)."""
