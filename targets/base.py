@@ -169,6 +169,14 @@ def tflite_source_scheme(model: SourceModel | None) -> str | None:
     return model.backend.graph.quant_scheme()
 
 
+def calibrates(target, model: SourceModel | None, spec: QuantSpec) -> bool:
+    """Whether ``target`` needs calibration data for ``spec`` from ``model``: not when it takes a
+    ``.tflite`` source already in ``spec``'s scheme as it is (targets with ``reemits_tflite``)."""
+    if not spec.needs_calibration:
+        return False
+    return not (getattr(target, "reemits_tflite", False) and tflite_source_scheme(model) == spec.scheme)
+
+
 def _default_variants() -> list[tuple[str, dict]]:
     return [("default", {})]
 

@@ -216,6 +216,19 @@ def test_cli_without_calib_is_one_line(float_files, tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
 
 
+def test_cli_int8_source_needs_no_calib(legacy, tmp_path):
+    """An int8 .tflite exported as int8 is re-emitted: nothing to calibrate, so no --calib."""
+    model, data = legacy
+    art = TFLiteTarget().export(model, QuantSpec("int8", calib_size=10), tmp_path / "a", data)
+    out = tmp_path / "b"
+    res = run_cli("export", art.primary, "-t", "tflite,tflm,c", "-q", "int8", "-o", out)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert all("calibration" not in a.get("metadata", {}) for a in manifest["artifacts"])
+    (emitted,) = (out / "tflite").glob("*.tflite")
+    assert emitted.read_bytes() == art.primary.read_bytes()
+
+
 def test_cli_layers_is_refused_up_front(float_files, tiny_data, tmp_path):
     """--layers (TensorFlow's debugger re-converts the source) on a .tflite source: one line
     before the export (nothing written), and before validation of a build made from one."""
