@@ -23,7 +23,7 @@ from edgekit.simulate.gates import Gates
 from edgekit.validate import artifact_key
 from quantize.spec import SCHEMES, QuantSpec, closest_plan
 from targets import check_target_names, get_target
-from targets.base import Artifact, sha256_of, with_layouts
+from targets.base import Artifact, calibrates, sha256_of, with_layouts
 
 RANDOM_CALIB = "random"
 LATENCY_SECONDS = 0.1  # per artifact in the export summary; `edgekit simulate` measures longer
@@ -142,6 +142,18 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
     return pairs
 
 
+def _require_calib(pairs, opts: ExportOptions, model: SourceModel | None) -> bool:
+    """Whether the plan calibrates (``model`` None: before loading, by scheme alone); refuses a
+    plan that does without --calib."""
+    schemes = sorted({s.scheme for t, s in pairs if calibrates(t, model, s)})
+    if schemes and not opts.calib:
+        raise DataError(
+            f"--quant {','.join(schemes)} needs calibration data: pass --calib DATA (.npz, .npy or an "
+            f"image directory), or --calib {RANDOM_CALIB} to convert anyway with meaningless accuracy"
+        )
+    return bool(schemes)
+
+
 def as_requested(artifact: Artifact, spec: QuantSpec) -> Artifact:
     """An artifact made for the closest scheme says so: a note (shown in the summary) and
     ``requested_scheme`` in its manifest metadata."""
@@ -163,13 +175,8 @@ def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable
     gates = Gates(max_drop=opts.max_drop, min_cosine=opts.min_cosine, min_accuracy=opts.min_accuracy)
     if gates.any and not opts.eval:
         raise OptionError("--max-drop, --min-cosine and --min-accuracy need --eval DATA")
-    needs_calib = any(spec.needs_calibration for _, spec in pairs)
-    if needs_calib and not opts.calib:
-        schemes = sorted({s.scheme for _, s in pairs if s.needs_calibration})
-        raise DataError(
-            f"--quant {','.join(schemes)} needs calibration data: pass --calib DATA (.npz, .npy or an "
-            f"image directory), or --calib {RANDOM_CALIB} to convert anyway with meaningless accuracy"
-        )
+    if Path(opts.model).suffix.lower() != ".tflite":  # a .tflite may be re-emitted: known once loaded
+        _require_calib(pairs, opts, None)
     shapes = parse_input_shapes(opts.input_shape)
     _check_artifact_names(opts)
     warnings: list[str] = []
@@ -186,6 +193,11 @@ def export(opts: ExportOptions, progress: Progress | None = None, read: Iterable
         opts.preprocess.check(model.inputs)
         for target, spec in pairs:
             target.check(model, spec)
+        needs_calib = _require_calib(pairs, opts, model)
+        if opts.layers:
+            from edgekit.validate import check_layers
+
+            check_layers(model, [target.name for target, _ in pairs])
         calib = None
         if needs_calib or (opts.calib and any(s.criterion == "activation" for s in prune_specs)):
             if opts.calib == RANDOM_CALIB:

@@ -109,6 +109,15 @@ def _device_runners(artifacts, on: tuple[str, ...], skipped: dict) -> dict:
     return out
 
 
+def check_layers(model, formats) -> None:
+    """Refuse ``--layers`` up front (one line) when the per-layer report of one of ``formats``
+    (format names) cannot cover ``model``'s kind of source."""
+    from targets import get_format
+
+    for name in sorted(set(formats)):
+        get_format(name).call("layer_check", model)
+
+
 def diagnose_layers(model, artifacts, calib, evalset, session=None) -> dict:
     """Per-layer error report of every artifact whose format has one (int8 TFLite) and the
     --float-layers fix, from the QuantSpec each artifact records (``session``: the export
@@ -162,6 +171,8 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
     with step(f"Loading {source}"):
         model = load_model(source, batch=opts.get("batch", 1), input_shapes=parse_input_shapes(opts.get("input_shape")),
                            signature=opts.get("signature"), unsafe=unsafe)  # fmt: skip
+    if layers:
+        check_layers(model, [a.target for a in artifacts])
     dataset = Dataset.open(eval_path, model.inputs, preprocess, "--eval")
     where = f" (and on {', '.join(on)})" if on else ""
     with step(f"Validating {len(artifacts)} artifact(s) on {len(dataset)} samples{where}"):

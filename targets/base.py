@@ -169,6 +169,14 @@ def tflite_source_scheme(model: SourceModel | None) -> str | None:
     return model.backend.graph.quant_scheme()
 
 
+def calibrates(target, model: SourceModel | None, spec: QuantSpec) -> bool:
+    """Whether ``target`` needs calibration data for ``spec`` from ``model``: not when it takes a
+    ``.tflite`` source already in ``spec``'s scheme as it is (targets with ``reemits_tflite``)."""
+    if not spec.needs_calibration:
+        return False
+    return not (getattr(target, "reemits_tflite", False) and tflite_source_scheme(model) == spec.scheme)
+
+
 def _default_variants() -> list[tuple[str, dict]]:
     return [("default", {})]
 
@@ -213,6 +221,8 @@ class Format:
     device_measurement: str | None = None
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
+    # (model) -> None, raising when layer_report cannot cover this source (checked before export)
+    layer_check: str | None = None
     options: tuple = ()  # edgekit.options.Option declarations of this format's own options (options.py)
     uses: tuple[str, ...] = ()  # options other formats declare that this one honours too
     # Target constructor keyword -> the shared export option it reads (OpenVINO's eval_data <- eval)

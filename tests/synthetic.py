@@ -57,6 +57,12 @@ def images(n: int, h: int, w: int, c: int, seed: int, lo: float = 0.0, hi: float
     return out
 
 
+def image_classes(n: int, h: int, w: int, c: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` with their kind as the label (0 smooth colour field, 1 linear gradient,
+    2 shapes on a background): a 3-class task a classifier can be trained on in seconds."""
+    return images(n, h, w, c, seed), np.arange(n) % 3
+
+
 def mfcc(n: int, seed: int, frames: int = 49, coeffs: int = 10) -> np.ndarray:
     """MFCC-like maps (n, frames, coeffs, 1) in the KWS reference input range [-123, 26]."""
     rng = np.random.default_rng(seed)
@@ -107,21 +113,3 @@ def sharpen(predict_tf, x: np.ndarray, lo: float, hi: float, steps: int = 10) ->
             loss = -tf.reduce_sum(tf.math.log(tf.gather(probs, target, batch_dims=1) + 1e-9))
         x.assign(tf.clip_by_value(x - step * tf.sign(tape.gradient(loss, x)), lo, hi))
     return x.numpy()
-
-
-def sharpen_torch(module, x: np.ndarray, lo: float, hi: float, steps: int = 10) -> np.ndarray:
-    """``sharpen`` for a PyTorch module (eval mode): the same signed-gradient steps, by autograd."""
-    from edgekit.loaders.torch import import_torch
-
-    torch = import_torch()
-    xt = torch.tensor(np.asarray(x, np.float32), requires_grad=True)
-    with torch.no_grad():
-        target = module(xt).argmax(1)
-    step = 0.01 * (hi - lo)
-    for _ in range(steps):
-        logp = torch.log_softmax(module(xt), dim=1)
-        loss = -logp.gather(1, target[:, None]).sum()
-        (grad,) = torch.autograd.grad(loss, xt)
-        with torch.no_grad():
-            xt.sub_(step * grad.sign()).clamp_(lo, hi)
-    return xt.detach().numpy()

@@ -71,6 +71,17 @@ def test_onnx_refusals_are_one_line_and_write_nothing(tmp_path):
             assert not out.exists(), args
 
 
+def test_layers_is_refused_before_any_conversion(onnx_net, tmp_path):
+    """The per-layer report re-converts TensorFlow sources only: --layers on an ONNX source is
+    one line before any export starts (so also without onnx2torch)."""
+    model, data = onnx_net
+    out = tmp_path / "b"
+    res = run_cli("export", model, "-t", "tflite,openvino", "-q", "int8", "--calib", data, "--eval", data,
+                  "--layers", "-o", out)  # fmt: skip
+    _one_line_error(res, "--layers", "net.onnx (ONNX", "drop --layers")
+    assert not out.exists()
+
+
 @needs_onnx2torch
 def test_tflite_with_nhwc_io_validates_on_nchw_data(onnx_net, tmp_path):
     model, data = onnx_net

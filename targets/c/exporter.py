@@ -24,6 +24,7 @@ from targets.tflm.sources import check_section
 
 class CTarget:
     name = "c"
+    reemits_tflite = True  # a .tflite source already in the scheme is taken as it is (no calibration)
     schemes = frozenset({"int8"})
 
     def __init__(self, c_name: str | None = None, section: str | None = None, kernels: str = "portable"):

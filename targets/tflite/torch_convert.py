@@ -45,7 +45,7 @@ def image_indices(tensors) -> list[int]:
 def float_flatbuffer(model: SourceModel, layout: str | None = None) -> bytes:
     """The float32 ``.tflite`` of a PyTorch source (``layout`` "nhwc": channels-last I/O)."""
     litert_torch = _litert_torch()
-    module = fold_flatten_order(model.exported_program().module())
+    module = clamp_unit_as_relus(fold_flatten_order(model.exported_program().module()))
     args = model.example_inputs()
     if layout == "nhwc":
         ins, outs = image_indices(model.inputs), image_indices(model.outputs)
@@ -103,6 +103,35 @@ def fold_flatten_order(gm):
         with gm.graph.inserting_before(node):
             perm = gm.graph.call_function(aten.permute.default, (src, [0, 2, 3, 1]))
         node.replace_input_with(src, perm)
+        changed = True
+    if changed:
+        gm.graph.lint()
+        gm.recompile()
+    return gm
+
+
+def clamp_unit_as_relus(gm):
+    """Rewrite ``clamp(x, 0, 1)`` (also ``clip``, ``hardtanh(x, 0, 1)``; ONNX ``Clip(0, 1)``) into
+    ``1 - relu(1 - relu(x))``: the same function, which litert-torch lowers to ops AI Edge
+    Quantizer makes int8 (two SUBs with a fused RELU), where the clamp itself lowers to
+    RELU_0_TO_1, which it leaves float (so no full-integer model, and no TFLM)."""
+    import torch
+
+    aten = torch.ops.aten
+    targets = {aten.clamp.default, aten.clip.default, aten.hardtanh.default}
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op != "call_function" or node.target not in targets or node.kwargs:
+            continue
+        if tuple(float(a) if isinstance(a, (int, float)) else a for a in node.args[1:]) != (0.0, 1.0):
+            continue
+        with gm.graph.inserting_before(node):
+            inner = gm.graph.call_function(aten.relu.default, (node.args[0],))
+            flipped = gm.graph.call_function(aten.relu.default, (gm.graph.call_function(aten.rsub.Scalar, (inner, 1.0)),))
+            out = gm.graph.call_function(aten.rsub.Scalar, (flipped, 1.0))
+        out.meta = dict(node.meta)
+        node.replace_all_uses_with(out)
+        gm.graph.erase_node(node)
         changed = True
     if changed:
         gm.graph.lint()

@@ -50,6 +50,7 @@ def default_margin(required: int) -> int:
 
 class TFLMTarget:
     name = "tflm"
+    reemits_tflite = True  # a .tflite source already in the scheme is taken as it is (no calibration)
     schemes = frozenset({"int8", "int16x8", "float32"})
 
     def __init__(self, c_name: str | None = None, lang: str = "c", section: str | None = None,

@@ -1,8 +1,15 @@
-"""torchvision MobileNetV3-Small and ResNet-18 (architectures only: weights=None, seeded; no
+"""torchvision MobileNetV3-Small and ResNet-18 (the architectures, weights=None, seeded; no
 download) at 1x3x96x96 from .pt2 to every target: they run in their runtimes, int8 agrees with
-float on top-1 for >= 95% of structured synthetic inputs (tests/synthetic.py, sharpened), and
-the int8 .tflite carries no TRANSPOSE inside the graph (one at the NCHW input at most; none
-with --layout nhwc)."""
+float on top-1 for >= 95% of held-out structured synthetic inputs (tests/synthetic.py), and the
+int8 .tflite carries no TRANSPOSE inside the graph (one at the NCHW input at most).
+
+Random initial weights give a classifier whose logits are nearly tied on every input (measured:
+MobileNetV3 median top-1 margin 0.08 even on inputs pushed toward its own top-1), so any rounding
+flips its top-1 and agreement measures the weights, not the quantization. Each net is therefore
+trained first, seeded and briefly on CPU, on synthetic image classes (the generator's three
+kinds), as a real model would be on its data; calibration and evaluation images are drawn from
+the same generator with other seeds.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from edgekit.loaders.torch import import_torch
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
 from tests import synthetic
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -21,23 +29,50 @@ CASES = {
     "resnet18": ("tflite", "openvino", "coreml"),
 }
 QUANT = {"tflite": "int8", "tflm": "int8", "openvino": "int8", "coreml": "float16"}
+STEPS = {"mobilenet_v3_small": 400, "resnet18": 200}  # ~1-3 min each on 2 shared cores
+RECIPE = "v1"  # of _trained: change it when the training changes (the cached weights' name)
 
 
-def _module(name: str, nchw):
-    """The architecture with seeded random weights and batch-norm statistics measured on
-    synthetic images (not the init's mean 0 / variance 1, which no trained net has)."""
+def _nchw(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def _trained(name: str):
+    """The architecture, seeded, trained with Adam on 600 synthetic images of three classes;
+    batch-norm statistics then measured afresh (MobileNetV3's momentum 0.01 leaves them far from
+    the trained weights' after a few hundred steps, and eval mode would be garbage). The weights
+    are kept under build/ (a state dict, read with weights_only) for the next run."""
     torch = import_torch()
     import torchvision
 
     torch.manual_seed(0)
     module = getattr(torchvision.models, name)(weights=None)
+    cache = ROOT / "build" / "test-torchvision" / f"{name}-{RECIPE}-{STEPS[name]}-torch{torch.__version__}.pt"
+    if cache.is_file():
+        module.load_state_dict(torch.load(cache, weights_only=True))
+        return module.eval()
+    x, y = synthetic.image_classes(600, 96, 96, 3, seed=100)
+    x, y = torch.from_numpy(_nchw(x)), torch.from_numpy(y)
+    opt = torch.optim.Adam(module.parameters(), 1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=STEPS[name])
+    pick = np.random.default_rng(0)
+    module.train()
+    for _ in range(STEPS[name]):
+        idx = torch.from_numpy(pick.choice(len(x), 32, replace=False))
+        loss = torch.nn.functional.cross_entropy(module(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
     for bn in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
         bn.reset_running_stats()
         bn.momentum = None  # a cumulative average over the batches below
-    module.train()
     with torch.no_grad():
-        for seed in range(4):
-            module(torch.from_numpy(nchw(32, 10 + seed)))
+        for start in range(0, 256, 32):
+            module(x[start : start + 32])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(module.state_dict(), cache.with_suffix(".tmp"))
+    cache.with_suffix(".tmp").replace(cache)
     return module.eval()
 
 
@@ -46,11 +81,11 @@ def build(request, tmp_path_factory):
     torch = import_torch()
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
-    nchw = lambda n, seed: synthetic.images(n, 96, 96, 3, seed).transpose(0, 3, 1, 2).copy()  # noqa: E731
-    module = _module(name, nchw)
+    module = _trained(name)
     torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 96, 96),)), str(tmp / f"{name}.pt2"))
-    np.savez(tmp / "calib.npz", x=nchw(100, 1))
-    np.savez(tmp / "eval.npz", x=synthetic.sharpen_torch(module, nchw(40, 2), 0.0, 1.0))
+    np.savez(tmp / "calib.npz", x=_nchw(synthetic.images(100, 96, 96, 3, seed=1)))
+    x, y = synthetic.image_classes(60, 96, 96, 3, seed=2)
+    np.savez(tmp / "eval.npz", x=_nchw(x), y=y)
     targets = CASES[name]
     quant = ",".join(f"{t}={QUANT[t]}" for t in targets)
     return name, export(ExportOptions(model=tmp / f"{name}.pt2", out=tmp / "b", target=targets, quant=quant,
@@ -68,13 +103,16 @@ def test_every_target_runs_and_float16_agrees_with_pytorch(build):
         assert abs(ev["tflm/int8"]["cosine"] - ev["tflite/int8"]["cosine"]) < 0.01
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "random-init weights: int8 post-training quantization noise grows layer by layer (MobileNetV3: "
-    "per-layer cosine 0.9997 at the first conv, 0.79 at the logits) and the logits' top-1 margins "
-    "are tiny, so top-1 agreement is 7.5-10% (MobileNetV3: AI Edge Quantizer and NNCF alike) and "
-    "0-100% (ResNet-18: LiteRT 0%, OpenVINO 100%, cosine 0.90/0.92); measured in docs/sources.md"))
-def test_int8_agrees_with_float_on_95_percent(build):
+# Measured on the 60 held-out images (2026-12-02): MobileNetV3-Small int8 top-1 agreement 91.7%
+# (tflite, cosine 0.9979), 93.3% (tflm 0.9979; openvino 0.748): its int8 logit error (std 1.15)
+# flips images whose float margin is up to 5 after 400 training steps. See docs/sources.md.
+BELOW_95 = {"mobilenet_v3_small": "int8 top-1 agreement 91.7-93.3% after 400 training steps (>= 95% not reached)"}
+
+
+def test_int8_agrees_with_float_on_95_percent(build, request):
     name, result = build
+    if name in BELOW_95:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=BELOW_95[name]))
     ev = result.evaluation["artifacts"]
     low = {a: round(r["agreement"], 3) for a, r in ev.items() if "int8" in a and r["agreement"] < 0.95}
     assert not low, f"top-1 agreement below 95%: {low}"

@@ -66,5 +66,5 @@ def test_a_tflite_source_has_no_layer_report(tiny_keras, tiny_data, tmp_path):
     art = TFLiteTarget().export(load_model(tiny_keras), QuantSpec("float32"), tmp_path)
     model = load_model(art.primary)
     data = Dataset.open(tiny_data, model.inputs)
-    with pytest.raises(UnsupportedError, match=r"--layers: .* is a \.tflite"):
+    with pytest.raises(UnsupportedError, match=r"--layers: .* \(\.tflite, quantized by AI Edge Quantizer\)"):
         layer_report(model, QuantSpec("int8"), data, data)

@@ -113,6 +113,20 @@ def test_same_inputs_same_bytes(legacy, float_files):
     assert consts[0] == consts[1]
 
 
+def test_ranges_cover_every_calibration_sample(legacy, tmp_path):
+    """TFLiteConverter's rule: a tensor's range is its min/max over all samples (AEQ's own
+    calibrate keeps a moving average that forgets a large first sample: here ~3.6 of 8)."""
+    model = legacy[0]
+    x = np.random.default_rng(5).random((20, 6, 6, 1), np.float32)
+    x[0] *= 8  # the largest sample first: a moving average would forget it
+    np.savez(tmp_path / "calib.npz", x=x)
+    conv = quantize_float_tflite(model.tflite_bytes(), QuantSpec("int8", calib_size=20),
+                                 Dataset.open(tmp_path / "calib.npz", model.inputs))  # fmt: skip
+    q = TFLiteGraph(conv.data).inputs[0].quant
+    top = (127 - q.zero_point[0]) * q.scale[0]
+    assert top == pytest.approx(float(x.max()), rel=0.02)
+
+
 def test_calibration_data_is_required(legacy):
     with pytest.raises(UnsupportedError, match=r"needs calibration data \(--calib\)"):
         quantize_float_tflite(legacy[0].tflite_bytes(), QuantSpec("int8"))
@@ -200,6 +214,33 @@ def test_cli_without_calib_is_one_line(float_files, tmp_path):
     res = run_cli("export", float_files[1], "-t", "tflm", "-q", "int8", "-o", tmp_path / "b")
     assert res.returncode != 0 and "--calib" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+
+
+def test_cli_int8_source_needs_no_calib(legacy, tmp_path):
+    """An int8 .tflite exported as int8 is re-emitted: nothing to calibrate, so no --calib."""
+    model, data = legacy
+    art = TFLiteTarget().export(model, QuantSpec("int8", calib_size=10), tmp_path / "a", data)
+    out = tmp_path / "b"
+    res = run_cli("export", art.primary, "-t", "tflite,tflm,c", "-q", "int8", "-o", out)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert all("calibration" not in a.get("metadata", {}) for a in manifest["artifacts"])
+    (emitted,) = (out / "tflite").glob("*.tflite")
+    assert emitted.read_bytes() == art.primary.read_bytes()
+
+
+def test_cli_layers_is_refused_up_front(float_files, tiny_data, tmp_path):
+    """--layers (TensorFlow's debugger re-converts the source) on a .tflite source: one line
+    before the export (nothing written), and before validation of a build made from one."""
+    out = tmp_path / "b"
+    args = ("-t", "tflite", "-q", "int8", "--calib", tiny_data, "-o", out)
+    res = run_cli("export", float_files[1], *args, "--eval", tiny_data, "--layers")
+    assert res.returncode == 2 and "drop --layers" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not out.exists()
+    assert run_cli("export", float_files[1], *args).returncode == 0
+    res = run_cli("validate", out, "--eval", tiny_data, "--layers")
+    assert res.returncode == 2 and "drop --layers" in res.stderr, res.stderr
+    assert not (out / "validation.json").exists()
 
 
 def test_two_inputs_are_calibrated_in_their_order(multi_input_keras, tmp_path):

@@ -90,6 +90,41 @@ def test_int8_target_quantizes_with_aeq_without_transposes(model, tmp_path, layo
     assert "AI Edge Quantizer" in " ".join(artifact.notes)
 
 
+class _UnitClamps(torch.nn.Module):
+    """clamp(0, 1) after a conv and after an add, hardtanh(0, 1): RELU_0_TO_1 as lowered."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(6)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        z = torch.nn.functional.hardtanh(y + x.mean(1, keepdim=True), 0.0, 1.0)
+        return (torch.clamp(y, 0, 1) + z).flatten(1)
+
+
+def test_unit_clamp_quantizes_to_full_int8(tmp_path):
+    """clamp(x, 0, 1) (and ONNX Clip(0, 1), through onnx2torch) lowers to RELU_0_TO_1, which
+    AI Edge Quantizer leaves float; rewritten as 1 - relu(1 - relu(x)) it is int8 throughout."""
+    from edgekit.data import Dataset
+    from targets.tflite.exporter import TFLiteTarget
+
+    module = _UnitClamps().eval()
+    model = load_model(module, example_inputs=torch.zeros(1, 3, 8, 8))
+    x = _x(32, seed=4) * 2 - 0.5
+    np.savez(tmp_path / "calib.npz", x=x)
+    data = float_flatbuffer(model)
+    assert "RELU_0_TO_1" not in TFLiteGraph(data).op_histogram()
+    with torch.inference_mode():
+        want = module(torch.from_numpy(x)).numpy()
+    assert _cosine(_run(data, x), want) > 0.999999
+    artifact = TFLiteTarget().export(model, QuantSpec("int8"), tmp_path / "out",
+                                     Dataset.open(tmp_path / "calib.npz", model.inputs))  # fmt: skip
+    assert TFLiteGraph(artifact.primary.read_bytes()).quant_scheme() == "int8"
+    assert _cosine(_run(artifact.primary.read_bytes(), x), want) > 0.99
+
+
 def test_unsupported_scheme_and_float_layers_refused_before_work(model):
     target = get_target("tflite")
     with pytest.raises(UnsupportedError, match="not sparse"):
