@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.edgekit-installed
 # on by default; keep it between CI runs) makes a fresh venv a local copy, not a download.
 EXTRAS ?= dev,torch
 
-.PHONY: demo test test-firmware test-fast fuzz bench calibrate icount docs venv clean toolchain
+.PHONY: demo test test-firmware test-long test-fast fuzz bench calibrate icount docs venv clean toolchain
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "edgekit needs Python 3.10 or newer"'
@@ -45,13 +45,18 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) toolchain
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not firmware" --durations=20
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not firmware and not long" --durations=20
 
 # The whole firmware matrix (tests/test_firmware_matrix.py): 6 models x 3 (board, kernels) builds
 # under QEMU; `make test` runs one model per board and kernel library of it. Also the standalone C
 # of the issue-17 models on the Cortex-M4 and M55 (tests/targets/c/test_c_firmware.py, test_qemu_runner.py).
 test-firmware: $(STAMP) toolchain
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/targets/c/test_c_firmware.py tests/targets/c/test_qemu_runner.py --durations=5
+
+# torchvision MobileNetV3-Small and ResNet-18, trained briefly on synthetic classes (the weights
+# are cached in ~/.cache/edgekit/test-torchvision), to every target (tests/targets/test_torchvision.py).
+test-long: $(STAMP)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m long --durations=5
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"

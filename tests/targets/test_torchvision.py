@@ -13,6 +13,9 @@ the same generator with other seeds.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,9 +23,9 @@ from edgekit.loaders.torch import import_torch
 from edgekit.pipeline import ExportOptions, export
 from edgekit.tflite_graph import TFLiteGraph
 from tests import synthetic
-from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+# Marker long: training the nets takes minutes on a fresh machine; `make test-long` (in .ci/run).
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 CASES = {
     "mobilenet_v3_small": ("tflite", "tflm", "openvino", "coreml"),
@@ -41,13 +44,15 @@ def _trained(name: str):
     """The architecture, seeded, trained with Adam on 600 synthetic images of three classes;
     batch-norm statistics then measured afresh (MobileNetV3's momentum 0.01 leaves them far from
     the trained weights' after a few hundred steps, and eval mode would be garbage). The weights
-    are kept under build/ (a state dict, read with weights_only) for the next run."""
+    are kept in the user's cache (~/.cache/edgekit/test-torchvision, a state dict read with
+    weights_only) for the next run and the next checkout, as pip keeps wheels."""
     torch = import_torch()
     import torchvision
 
     torch.manual_seed(0)
     module = getattr(torchvision.models, name)(weights=None)
-    cache = ROOT / "build" / "test-torchvision" / f"{name}-{RECIPE}-{STEPS[name]}-torch{torch.__version__}.pt"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cache = base / "edgekit" / "test-torchvision" / f"{name}-{RECIPE}-{STEPS[name]}-torch{torch.__version__}.pt"
     if cache.is_file():
         module.load_state_dict(torch.load(cache, weights_only=True))
         return module.eval()
@@ -71,8 +76,8 @@ def _trained(name: str):
         for start in range(0, 256, 32):
             module(x[start : start + 32])
     cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(module.state_dict(), cache.with_suffix(".tmp"))
-    cache.with_suffix(".tmp").replace(cache)
+    torch.save(module.state_dict(), cache.with_suffix(f".tmp{os.getpid()}"))
+    cache.with_suffix(f".tmp{os.getpid()}").replace(cache)
     return module.eval()
 
 
