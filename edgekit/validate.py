@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edgekit import jsontext
@@ -25,6 +25,8 @@ from targets.base import build_artifacts
 class ValidationReport:
     result: dict
     gates: list[GateResult]
+    # (artifact, record) a device runner measured (firmware flash/RAM/instructions), for the Format's keep_measurement
+    measurements: list = field(default_factory=list, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -63,10 +65,15 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     try:
         runners.update(_device_runners(artifacts, on, skipped))
         result = evaluate(model, runners, dataset, batch_size=batch_size, task=task)
+        by_key = {f"{artifact_key(a)}@{d}": a for a in artifacts for d in on}
+        measurements = []
         for key, r in runners.items():  # what a device runner measured besides the outputs (firmware: instructions)
             summary = getattr(r, "device_summary", None)
             if summary is not None and key in result["artifacts"]:
                 result["artifacts"][key]["device"] = summary()
+            record = getattr(r, "measurement", lambda: None)() if key in by_key else None
+            if record is not None:
+                measurements.append((by_key[key], record))
         if skipped:
             result["not_validated"] = skipped
     finally:
@@ -76,7 +83,7 @@ def run_validation(model, artifacts, dataset, *, task=None, gates: Gates = Gates
     if gates.any:  # a gate cannot pass on an artifact nobody ran
         results += [GateResult(key, "validated", "runtime", 0.0, 1.0, False, f"{key}: not validated: {why}")
                     for key, why in skipped.items()]  # fmt: skip
-    return ValidationReport(result, results)
+    return ValidationReport(result, results, measurements)
 
 
 def check_devices(on: tuple[str, ...], artifacts) -> None:
@@ -185,6 +192,10 @@ def validate_build(build_dir: Path, eval_path: str, *, model_path: str | None = 
             report.result["layers"] = diagnose_layers(model, artifacts, _calibration(manifest, model), dataset)
     if write:
         write_reports(report, build_dir, gates, junit)
+        from targets import format_of
+
+        for artifact, record in report.measurements:
+            format_of(artifact).call("keep_measurement", artifact, record)
     return report
 
 

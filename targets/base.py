@@ -219,6 +219,9 @@ class Format:
     # "instructions_per_op" where counted} measured from a firmware build for the device's core
     # and kernel library, or None (the fit check and the latency model then estimate)
     device_measurement: str | None = None
+    # (artifact, record) -> path: keep a device runner's measurement (``validate --on``) beside
+    # the artifact, where ``device_measurement`` finds it
+    keep_measurement: str | None = None
     # (model, artifacts, specs, calib, evalset) -> per-layer quantization error records
     layer_report: str | None = None
     # (model) -> None, raising when layer_report cannot cover this source (checked before export)

@@ -18,4 +18,7 @@ FORMAT = Format(
     flatbuffer="targets.c.runner:model_bytes",
     device_ram="targets.c.runner:device_ram",
     devices="targets.c.qemu_runner:devices",  # validate --on qemu-m4 ...: the C cross-built, run under QEMU
+    # validate --on keeps the build's flash, RAM and instructions; simulate --device reads them
+    keep_measurement="targets.tflm.fwmeasure:keep_measurement",
+    device_measurement="targets.tflm.memory:device_measurement",
 )

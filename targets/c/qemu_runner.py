@@ -35,6 +35,11 @@ class CQemuRunner(QemuRunner):
                  timeout: float = TIMEOUT):  # fmt: skip
         super().__init__(board=board, kernels=kernels, tflm_root=tflm_root, timeout=timeout)
 
+    @property
+    def library(self) -> str:
+        # the portable C calls TFLM's reference kernels: devices name that library "reference"
+        return {v: k for k, v in _TFLM.items()}.get(self._kernels, self._kernels)
+
     def load(self, artifact) -> None:
         from targets.c.crossbuild import build
         from targets.c.runner import checked_model

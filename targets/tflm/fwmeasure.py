@@ -139,6 +139,13 @@ def arena_note(bisected: dict) -> tuple[int, str]:
     return bisected["arena_32bit"], f"{bisected['board']} ({bisected['core']}), {bisected['kernels']} kernels"
 
 
+def keep_measurement(artifact, record: dict) -> Path | None:
+    """Keep what ``validate --on`` measured of ``artifact`` (a device runner's ``measurement()``)
+    beside it, for ``simulate --device`` and the report (the Format hook ``keep_measurement``)."""
+    sha = artifact.runner_metadata.tflite_sha256
+    return record_for_artifact(artifact.directory, record, sha) if sha else None
+
+
 def record_for_artifact(artifact_dir: Path, sizes: dict, tflite_sha256: str) -> Path:
     """Keep a firmware build's measurements beside the tflm artifact it was made from, where
     ``simulate --device`` and the report find them (targets/tflm/memory.py device_measurement)."""

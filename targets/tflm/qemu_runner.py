@@ -175,6 +175,26 @@ class QemuRunner(RunnerBase):
                        resolution=self._board.instructions_per_tick, costliest_ops=per_op_table(self._ops, top=10))  # fmt: skip
         return out
 
+    def measurement(self) -> dict | None:
+        """What the build and the runs so far measured, as a firmware measurement record
+        (targets/tflm/fwmeasure.py record_for_artifact): flash, static RAM, the stack's
+        high-water mark and instructions; None before a run of a build this runner made."""
+        if not self.sizes or not self._per_sample or self.stack_used is None:
+            return None
+        s = sorted(self._per_sample)
+        ops = [o.as_dict() for o in self._ops.ops] if self._ops else []
+        run = {"stack_used": self.stack_used, "arena_used": self.arena_used, "instructions": s[(len(s) - 1) // 2],
+               "instructions_per_op": ops}  # fmt: skip
+        ram = {"static": self.sizes["ram_static"], "stack_high_water": self.stack_used,
+               "total": self.sizes["ram_static"] + self.stack_used}  # fmt: skip
+        return {**{k: self.sizes[k] for k in ("board", "core", "compiler", "flash", "ram_static", "components") if k in self.sizes},
+                "kernels": self.library, "run": run, "ram": ram}  # fmt: skip
+
+    @property
+    def library(self) -> str:
+        """The kernel library by the device profiles' names (reference, cmsis-nn)."""
+        return self._kernels
+
     def close(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -50,6 +50,8 @@ def test_validate_on_qemu_m4_is_bit_exact_with_the_tflm_interpreter(digits_c, tm
     assert fw["top1"] == host["top1"] and fw["cosine"] == host["cosine"]
     device = fw["device"]  # measured on the emulated core
     assert device["board"] == "mps2-an386" and device["kernels"] == "portable"
+    kept = json.loads((arts["c"].directory / "firmware" / "mps2-an386-reference.json").read_text())  # for simulate
+    assert kept["run"]["instructions"] == device["instructions_per_inference"]
     assert 0 < device["instructions_per_inference"] and 0 < device["stack_high_water"] < 16384
     # Bit-exact, value by value (dequantized from the int8 outputs: equal floats = equal integers).
     qemu, tflm = CQemuRunner(), TFLMRunner()
@@ -95,6 +97,32 @@ def test_the_tiny_model_on_the_m4_is_bit_exact(tiny_c, tiny_int8):
     assert set(rec["components"]["flash"]["kernels"]) == {"ek_kernels", "common", "micro_log", "debug_log"}  # no interpreter
     summary = qemu.device_summary()
     assert summary["instructions_min"] > 0 and 0 < summary["stack_high_water"] < rec["stack_size"]
+
+
+@needs_cross
+def test_a_measured_c_build_replaces_the_estimates_of_simulate(tiny_c, tiny_int8):
+    """What `validate --on qemu-m4` measured of a c artifact (flash, RAM with the stack, the
+    instruction count) is kept beside it; the fit check and the device latency then use it
+    for a device of that core and library (the portable C runs TFLM's reference kernels)."""
+    import dataclasses
+
+    from edgekit.device import get_device
+    from edgekit.simulate.device_latency import estimate_artifact
+    from edgekit.simulate.memory import memory_fit
+    from targets import format_of
+
+    m4 = dataclasses.replace(get_device("cortex-m4"), kernels="reference")
+    assert memory_fit(tiny_c, m4)["basis"] == "estimated"
+    _, _, qemu = _on_qemu_and_in_tflm(tiny_c, tiny_int8, 4, 5)
+    record = qemu.measurement()
+    assert record["kernels"] == "reference" and record["ram"]["total"] == record["ram_static"] + record["run"]["stack_used"]
+    path = format_of(tiny_c).call("keep_measurement", tiny_c, record)
+    assert path.name == "mps2-an386-reference.json"
+    fit = memory_fit(tiny_c, m4)
+    assert fit["basis"] == "measured" and fit["flash_bytes"] == record["flash"] and fit["ram_bytes"] == record["ram"]["total"]
+    latency = estimate_artifact(tiny_c, m4)
+    assert latency["basis_kind"] == "measured instructions" and f"{record['run']['instructions']:,} instructions" in latency["basis"]
+    assert memory_fit(tiny_c, get_device("cortex-m4"))["basis"] == "estimated"  # CMSIS-NN: another firmware
 
 
 @needs_cross
