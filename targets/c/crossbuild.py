@@ -24,7 +24,8 @@ from targets.c.hostbuild import WARN, Toolchain, compile_model, kernel_objects, 
 from targets.c.kernels import KernelSet, kernel_set
 from targets.tflm.boards import Board, Flags, flags_for, get_board
 from targets.tflm.firmware import INPUTS_FILE, STACK_SIZE
-from targets.tflm.fwbuild import cache_root, compiler_version, elf_sizes, object_key, require_tools
+from targets.tflm.fwbuild import compiler_version, elf_sizes, object_key
+from targets.tflm.toolchain import cache_root, require_tools
 from targets.tflm.fwsize import components
 from targets.tflm.sources import _env, c_comment
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from edgekit.errors import CannotSimulate
 from targets.tflm.qemu_runner import QEMU, TIMEOUT, QemuRunner
-from targets.tflm.fwbuild import require_tools
+from targets.tflm.toolchain import require_tools
 
 _TFLM = {"reference": "portable"}  # validate --on names: qemu-m4 = reference kernels (TFLM) = portable (c)
 
