@@ -19,7 +19,8 @@ from edgekit.errors import EdgekitError, OptionError
 from edgekit.export_options import export_schema
 from edgekit.fmt import printable, safe
 from edgekit.options import (EPOCHS_HELP, FINETUNE_HELP, MAX_DROP, MIN_ACCURACY, MIN_COSINE, PRUNE_HELP, TASK, UNSAFE_HELP,
-                             Option, parse_floats, parse_scale)  # fmt: skip
+                             parse_floats, parse_scale)  # fmt: skip
+from edgekit.cli_options import option, schema_options
 from edgekit.quiet import captured_native_output, quiet_environment, terminal_stream
 
 
@@ -101,77 +102,6 @@ def _warn_unsafe(state: _State, unsafe: bool) -> None:
     if unsafe:
         state.err.print("[bold yellow]warning:[/] --unsafe: model safety checks skipped; the model file may run "
                         "code on this machine while loading", soft_wrap=True)  # fmt: skip
-
-
-class OnceOption(click.Option):
-    """A single-value option given twice is an error, not "the last one wins" (click's way):
-    `validate --min-accuracy 0.9 --min-accuracy 0.5` must not quietly gate at 0.5."""
-
-    def add_to_parser(self, parser, ctx) -> None:
-        if self.multiple or self.count or self.is_flag:
-            return super().add_to_parser(parser, ctx)
-        parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append", nargs=self.nargs)
-
-    def process_value(self, ctx, value):
-        if isinstance(value, list) and not self.multiple and not self.count and not self.is_flag:
-            if len(value) > 1:
-                shown = ", ".join(" ".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in value)
-                raise OptionError(f"{self.opts[-1]} was given {len(value)} times ({shown}); give it once")
-            value = value[0]
-        return super().process_value(ctx, value)
-
-
-def option(*decls, **kw):
-    """click.option with OnceOption: every hand-written option of the commands."""
-    return click.option(*decls, cls=OnceOption, **kw)
-
-
-def _given_once(o: Option):
-    """A callback folding a repeated single-value option: joined when the option is a
-    comma-separated list, otherwise one error line (the user said two different things)."""
-
-    def fold(ctx, param, values):
-        if not values:
-            return None
-        if len(values) == 1:
-            return values[0]
-        if o.comma_list or o.joins:
-            return ",".join(str(v) for v in values)
-        shown = ", ".join(str(v) for v in values)
-        raise OptionError(f"{o.flag} was given {len(values)} times ({shown}); give it once")
-
-    return fold
-
-
-def _click_param(o: Option):
-    """The click option (or argument) of one schema option; every default is None ("not
-    given"), so a config file's value is only overridden by a flag actually passed."""
-    if o.positional:
-        return click.argument(o.dest, required=False, type=click.Path(path_type=Path))
-    kw: dict = {"help": o.help, "default": None, "multiple": o.multiple}
-    if not o.is_flag and not o.multiple:
-        # click keeps the last of a repeated option silently; `-t tflite -t tflm` means both.
-        kw.update(multiple=True, callback=_given_once(o))
-    if o.is_flag:
-        kw["is_flag"] = True
-    elif o.choices:
-        kw["type"] = click.Choice(list(o.choices))
-    elif o.type is Path:
-        kw["type"] = click.Path(path_type=Path)
-    elif o.type in (int, float) and o.parse is None:
-        kw["type"] = o.type
-    return click.option(*o.flags, o.dest, **kw)
-
-
-def schema_options(options):
-    """Decorate a command with the click parameters of ``options``, in their order."""
-
-    def decorate(f):
-        for o in reversed([o for o in options if o.flags or o.positional]):
-            f = _click_param(o)(f)
-        return f
-
-    return decorate
 
 
 @cli.command()

@@ -120,7 +120,7 @@ LAYERS = (
                "edgekit.summary", "edgekit.prune_report", "edgekit.config", "edgekit.export_options",
                # device profiles, label checks and the pytest API serve simulate and validate:
                "edgekit.device", "edgekit.labels", "edgekit.testing")),
-    ("cli", ("edgekit.cli",)),
+    ("cli", ("edgekit.cli", "edgekit.cli_options")),
 )  # fmt: skip
 
 
