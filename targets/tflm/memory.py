@@ -64,7 +64,7 @@ def device_measurement(artifact, device) -> dict | None:
                 out["instructions"] = counted
                 out["instructions_per_op"] = [(str(o["op"]), int(o["instructions"])) for o in rec["run"].get("instructions_per_op", [])
                                               if o.get("depth") == 0]  # fmt: skip
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # a damaged record is no measurement; the estimate stands
         return out
     return None

@@ -55,6 +55,10 @@ def test_a_stale_or_damaged_measurement_is_ignored(artifact):
     assert memory_fit(artifact, m4)["basis"] == "estimated"
     path.write_text(json.dumps({"core": "Cortex-M4F", "kernels": "cmsis-nn", "ram": {}}))  # no figures
     assert memory_fit(artifact, m4)["basis"] == "estimated"
+    bad_ops = {**_sizes("cmsis-nn"), "tflite_sha256": artifact.metadata["tflite_sha256"],
+               "run": {"instructions": 5, "instructions_per_op": ["not a dict"]}}  # fmt: skip
+    path.write_text(json.dumps(bad_ops))
+    assert memory_fit(artifact, m4)["basis"] == "estimated"
 
 
 def test_measured_instructions_drive_the_device_latency(artifact):
