@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,6 +196,27 @@ def test_digits_firmware_builds_and_measures(digits_fw):
 
 
 @pytest.mark.slow
+def test_a_second_build_waits_for_the_object_cache_lock(digits_fw):
+    """Two builds of one object-cache key (two test workers, two runs) never compile the same
+    objects side by side: while one holds the cache's lock the other waits, then links."""
+    import threading
+    import time
+
+    from targets.tflm.fwbuild import build
+    from targets.tflm.toolchain import cache_lock
+
+    _, out, sizes, again = digits_fw
+    result = {}
+    with cache_lock(Path(again["object_cache"])):
+        waiting = threading.Thread(target=lambda: result.update(build(out, out="build-locked")))
+        waiting.start()
+        time.sleep(1.5)
+        assert waiting.is_alive() and not (out / "build-locked").exists()  # make has not started
+    waiting.join(timeout=600)
+    assert result["flash"] == sizes["flash"] and result["tflm_objects_compiled"] == 0
+
+
+@pytest.mark.slow
 def test_digits_flash_per_component_sums_to_the_total(digits_fw):
     from targets.tflm.fwsize import group_totals
 
@@ -325,6 +347,7 @@ def test_the_compiled_in_sample_runs_without_an_inputs_file(digits_fw, digits_bu
 
 
 @pytest.mark.slow
+@pytest.mark.firmware  # cmake compiles TFLM again, outside the object cache: in `make test-firmware`
 def test_the_cmake_project_builds_the_same_firmware(digits_fw, tmp_path):
     """CMakeLists.txt + arm-none-eabi.cmake beside the Makefile: the same sections, the same outputs."""
     _, out, sizes, _ = digits_fw

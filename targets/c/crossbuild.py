@@ -25,9 +25,9 @@ from targets.c.kernels import KernelSet, kernel_set
 from targets.tflm.boards import Board, Flags, flags_for, get_board
 from targets.tflm.firmware import INPUTS_FILE, STACK_SIZE
 from targets.tflm.fwbuild import compiler_version, elf_sizes, object_key
-from targets.tflm.toolchain import cache_root, require_tools
 from targets.tflm.fwsize import components
 from targets.tflm.sources import _env, c_comment
+from targets.tflm.toolchain import cache_lock, cache_root, require_tools
 
 SIZES = "size.json"
 _TFLM_KERNELS = {"portable": "reference", "cmsis-nn": "cmsis-nn"}  # the TFLM build with the same kernels
@@ -63,18 +63,25 @@ def tflm_objects(root: Path, board: Board, kernels: str, rels: list[str]) -> lis
     f = tflm_flags(board, kernels)
     out = cache_root() / object_key(root, f, compiler_version())
     includes = [f"-I{root / inc}" if inc else f"-I{root}" for inc in f.includes]
-    objects = []
-    for rel in rels:
-        obj = out / Path(rel).with_suffix(".o")
-        if not obj.is_file():
-            obj.parent.mkdir(parents=True, exist_ok=True)
-            opt = f.kernel_opt if rel.startswith((_MICRO_KERNELS, _CMSIS_NN_LIB)) else f.core_opt
-            tool, lang = ("arm-none-eabi-gcc", f.c) if rel.endswith(".c") else ("arm-none-eabi-g++", f.cxx)
-            tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
-            run_tool([tool, opt, *f.cpu, *f.defines, *f.common, *lang, *includes, "-c", str(root / rel), "-o", str(tmp)], rel)
-            os.replace(tmp, obj)
-        objects.append(obj)
+    objects = [out / Path(rel).with_suffix(".o") for rel in rels]
+    if all(obj.is_file() for obj in objects):
+        return objects
+    with cache_lock(out):
+        for rel, obj in zip(rels, objects):
+            _compile_tflm_object(root, rel, obj, f, includes)
     return objects
+
+
+def _compile_tflm_object(root: Path, rel: str, obj: Path, f: Flags, includes: list[str]) -> None:
+    """One TFLM file into the cache, unless it is there (another build may have made it)."""
+    if obj.is_file():
+        return
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    opt = f.kernel_opt if rel.startswith((_MICRO_KERNELS, _CMSIS_NN_LIB)) else f.core_opt
+    tool, lang = ("arm-none-eabi-gcc", f.c) if rel.endswith(".c") else ("arm-none-eabi-g++", f.cxx)
+    tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
+    run_tool([tool, opt, *f.cpu, *f.defines, *f.common, *lang, *includes, "-c", str(root / rel), "-o", str(tmp)], rel)
+    os.replace(tmp, obj)
 
 
 def _split(kset: KernelSet, model_c: Path) -> tuple[KernelSet, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgekit.errors import ToolchainError
 from targets.c.kernels import KernelSet, kernel_set
-from targets.tflm.toolchain import cache_root, require_tools
+from targets.tflm.toolchain import cache_lock, cache_root, require_tools
 
 DEFINES = ("-DNDEBUG", "-DTF_LITE_STATIC_MEMORY")
 WARN = ("-Wall", "-Wextra", "-Werror")
@@ -97,16 +97,17 @@ def kernel_objects(kset: KernelSet | None = None, tc: Toolchain | None = None) -
     kset = kset if kset is not None else kernel_set("portable")
     tc = tc if tc is not None else host_toolchain()
     out = cache_root() / f"c-{tc.name}-{kernel_key(kset, tc)}"
+    objects = [out / name for name in _object_names(kset.sources)]
+    if all(obj.is_file() for obj in objects):
+        return objects
     out.mkdir(parents=True, exist_ok=True)
-    objects = []
-    for src, name in zip(kset.sources, _object_names(kset.sources)):
-        obj = out / name
-        if not obj.is_file():
-            tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
-            tool, flags = tc.flags_for(src)
-            run_tool([tool, *flags, *kset.flags(), "-c", str(src), "-o", str(tmp)], str(src))
-            os.replace(tmp, obj)
-        objects.append(obj)
+    with cache_lock(out):  # a second build of the same kernels waits for these, not compiles them again
+        for src, obj in zip(kset.sources, objects):
+            if not obj.is_file():
+                tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
+                tool, flags = tc.flags_for(src)
+                run_tool([tool, *flags, *kset.flags(), "-c", str(src), "-o", str(tmp)], str(src))
+                os.replace(tmp, obj)
     return objects
 
 

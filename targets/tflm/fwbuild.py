@@ -22,7 +22,7 @@ from edgekit.files import read_bounded
 from targets.tflm.boards import flags_for, get_board
 from targets.tflm.firmware import read_project
 from targets.tflm.fwsize import components
-from targets.tflm.toolchain import cache_root, require_tools
+from targets.tflm.toolchain import cache_lock, cache_root, require_tools
 
 SIZES = "size.json"  # in the project's build/ folder
 BUILD_TIMEOUT = 3600.0  # seconds: a cold build compiles ~50 TFLM files
@@ -70,21 +70,22 @@ def build(project: Path, jobs: int = 2, out: str = "build", arena_size: int | No
     compiler = compiler_version()
     key = object_key(root, flags, compiler)
     objects = cache_root() / key
-    before = set(objects.rglob("*.o")) if objects.is_dir() else set()
-    start = time.perf_counter()
     cmd = ["make", "-C", str(project), f"-j{jobs}", f"TFLM_OBJ_DIR={objects}", f"OUT={out}"]
     if arena_size is not None:  # main.cc's EDGEKIT_ARENA_SIZE; APP_OPT is what only the app's objects get
         cmd.append(f"APP_OPT={flags.app_opt} -DEDGEKIT_ARENA_SIZE={int(arena_size)}")
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{project}: the firmware build took more than {BUILD_TIMEOUT:.0f} s") from None
-    seconds = time.perf_counter() - start
+    with cache_lock(objects):
+        before = set(objects.rglob("*.o")) if objects.is_dir() else set()
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise ToolchainError(f"{project}: the firmware build took more than {BUILD_TIMEOUT:.0f} s") from None
+        seconds = time.perf_counter() - start
+        compiled = len(set(objects.rglob("*.o")) - before)
     if done.returncode != 0:
         errors = [ln for ln in done.stderr.splitlines() if "error" in ln.lower()] or done.stderr.splitlines()[-3:]
         raise ToolchainError(f"{project}: the firmware build failed: {' | '.join(errors[:3])[:600]}")
     elf = project / out / "fw.elf"
-    compiled = len(set(objects.rglob("*.o")) - before)
     board = get_board(rec["board"])
     record = {
         "elf": f"{out}/fw.elf", "board": rec["board"], "core": board.core, "kernels": rec["kernels"],

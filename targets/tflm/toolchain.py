@@ -7,8 +7,10 @@ they are compiled from, so every build, test and run shares them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from edgekit.errors import ToolchainError
@@ -33,3 +35,39 @@ def cache_root() -> Path:
         return Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "edgekit" / "tflm-objects"
+
+
+LOCK_TIMEOUT = 3600.0  # seconds: as long as a cold firmware build may take
+
+
+@contextlib.contextmanager
+def cache_lock(directory: Path, timeout: float = LOCK_TIMEOUT):
+    """Hold an exclusive lock on one object folder of the cache while compiling into it.
+
+    Two builds of the same key at once (two test workers, two ``edgekit firmware`` runs) would
+    each compile every missing object; with the lock the second waits, then finds them built.
+    Objects are still written under a temporary name and renamed, so a reader never sees half
+    of one; the lock only saves the duplicate work."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, only the duplicate work
+        yield
+        return
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    path = directory.with_name(directory.name + ".lock")
+    with open(path, "a+b") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ToolchainError(f"{path}: another build held this object cache for over {timeout:.0f} s; "
+                                         "if none is running, delete the file") from None  # fmt: skip
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
