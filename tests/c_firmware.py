@@ -8,9 +8,12 @@ the C's outputs against the Python TFLM interpreter.
 - RAM: arena + static data + the stack's high-water mark. TFLM: the exact 32-bit arena
   (bisected on the emulated core, targets/tflm/fwmeasure.py), the other .data/.bss without the
   measurement harness's per-op profiler (main.cc's ``profiler``: ~22 B per op); the C: the planned
-  arena (exact by construction) and its other .data/.bss. The heap newlib's stdio takes is left
+  arena (exact by construction) and its other .data/.bss without its per-op counter's readings
+  (``NAME_op_ticks``: 8 B per op + 8). The heap newlib's stdio takes is left
   out of both (the same harness).
-- instructions: QEMU -icount timer ticks around Invoke / NAME_invoke, median over the samples.
+- instructions: QEMU -icount timer ticks around Invoke / NAME_invoke, median over the samples;
+  both with their per-op counts (TFLM's profiler; the C's counter reads between its ops), per
+  op of the first sample in ``ops``.
 
 Used by tests/targets/c/test_c_firmware.py and benchmarks/c_firmware.py (the docs table).
 """
@@ -44,7 +47,8 @@ def _group(parts: dict, groups=_FLASH) -> int:
 def _run(runner, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], dict]:
     got = runner.run(inputs)
     s = runner.device_summary()
-    return got, {"instructions": s["instructions_per_inference"], "stack": s["stack_high_water"]}
+    ops = [[o["op"], o["instructions"]] for o in runner.first_run_ops() if o["depth"] == 0]
+    return got, {"instructions": s["instructions_per_inference"], "stack": s["stack_high_water"], "ops": ops}
 
 
 def measure_tflm(data: bytes, name: str, kernels: str, inputs, work: Path, bisect: bool = True) -> dict:
@@ -60,7 +64,7 @@ def measure_tflm(data: bytes, name: str, kernels: str, inputs, work: Path, bisec
     static = sizes["ram_static"] - arena_array - profiler
     return {"config": f"tflm {kernels}", "flash": _group(sizes["components"]["flash"]), "flash_elf": sizes["flash"],
             "arena": arena, "static": static, "stack": run["stack"], "ram": arena + static + run["stack"],
-            "instructions": run["instructions"], "harness_profiler_bytes": profiler, "outputs": got,
+            "instructions": run["instructions"], "ops": run["ops"], "harness_profiler_bytes": profiler, "outputs": got,
             "arena_exact": bisect}  # fmt: skip
 
 
@@ -79,10 +83,11 @@ def measure_c(data: bytes, name: str, kernels: str, inputs, work: Path) -> dict:
     got, run = _run(qemu, inputs)
     rec = fw.record
     arena = model.plan.size
-    static = rec["ram_static"] - sum(rec["components"]["ram"].get("arena", {}).values())
+    counter = _symbol_bytes(fw.elf, "_op_ticks")  # the per-op counter's readings, as TFLM's profiler: not counted
+    static = rec["ram_static"] - sum(rec["components"]["ram"].get("arena", {}).values()) - counter
     return {"config": f"c {kernels}", "flash": _group(rec["components"]["flash"]), "flash_elf": rec["flash"],
-            "arena": arena, "static": static, "stack": run["stack"], "ram": arena + static + run["stack"],
-            "instructions": run["instructions"], "lower_bound": model.plan.lower_bound, "outputs": got}  # fmt: skip
+            "arena": arena, "static": static, "harness_counter_bytes": counter, "stack": run["stack"], "ram": arena + static + run["stack"],
+            "instructions": run["instructions"], "ops": run["ops"], "lower_bound": model.plan.lower_bound, "outputs": got}  # fmt: skip
 
 
 def interpreter_outputs(data: bytes, inputs) -> list[np.ndarray]:

@@ -38,6 +38,10 @@ _CMSIS_NN_LIB = "third_party/cmsis_nn/"  # TFLM's firmware compiles CMSIS-NN's l
 # instead, GCC lays out the kernels' loops differently (ConvPerChannel 14 B longer, KWS +0.7%
 # instructions). MicroPrintf comes with TFLM's own log files (_LOG_SOURCES).
 _DROP = ("-DPROJECT_GENERATION",)
+# Per-op instruction counts (the model file's EK_OP_TICK, printed by main.c like the TFLM
+# firmware's profiler): the counter reads between the ops are in the measured inference, as
+# TFLM's profiler calls are in its firmware's count.
+OP_TICKS = "-DEDGEKIT_OP_TICKS"
 _LOG_SOURCES = ("tensorflow/lite/micro/micro_log.cc", "tensorflow/lite/micro/cortex_m_generic/debug_log.cc")
 
 
@@ -147,17 +151,22 @@ def build(model, graph, out: Path, *, board: str = "mps2-an386", model_name: str
     start = time.perf_counter()
     out = Path(out).resolve()
     (out / "build").mkdir(parents=True, exist_ok=True)
-    for fname, text in {**model.files, **render_app(model, graph, b, model_name)}.items():
+    files = {**model.files, **render_app(model, graph, b, model_name)}
+    if model.measured_c:  # the same file with the per-op counter, which OP_TICKS turns on
+        files[f"{model.name}.c"] = model.measured_c
+    for fname, text in files.items():
         (out / fname).write_text(text)
     own, tflm_rels = _split(kset, out / f"{model.name}.c")
     kernel_objs = kernel_objects(own, tc) if own.sources else []
     tflm_objs = tflm_objects(kset.root, b, kernels, [*tflm_rels, *_LOG_SOURCES])
-    model_obj = compile_model(out / f"{model.name}.c", out / "build", kset, tc)
+    ticks = (OP_TICKS,) if model.measured_c else ()
+    model_obj = compile_model(out / f"{model.name}.c", out / "build", kset,
+                              replace(tc, model_cflags=(*tc.model_cflags, *ticks)))  # fmt: skip
     app = []
     f = tflm_flags(b, kernels)
     for src in ("main.c", "startup.c", "edgekit_timer.c"):
         obj = out / "build" / f"{src}.o"
-        run_tool([tc.cc, *f.cpu, *f.common, *f.c, f.app_opt, f"-I{out}", "-c", str(out / src), "-o", str(obj)], src)
+        run_tool([tc.cc, *f.cpu, *f.common, *f.c, f.app_opt, *ticks, f"-I{out}", "-c", str(out / src), "-o", str(obj)], src)
         app.append(obj)
     elf, fwmap = out / "build" / "fw.elf", out / "build" / "fw.map"
     linker = tc.cxx if any(s.suffix == ".cc" for s in kset.sources) else tc.cc

@@ -43,6 +43,9 @@ class CModel:
     kernels: str = "portable"
     backends: dict = field(default_factory=dict)  # op name -> "cmsis-nn" / "portable" (who runs it)
     arena_by_build: dict = field(default_factory=dict)  # CMSIS-NN build -> arena with only its scratch
+    # NAME.c with every op call bracketed by the instruction counter when compiled with
+    # -DEDGEKIT_OP_TICKS (the measurement build, targets/c/crossbuild.py); not shipped
+    measured_c: str = ""
 
     def metadata(self) -> dict:
         return {"c_name": self.name, "ops": list(self.ops), "kernels": self.kernels, "backends": dict(self.backends),
@@ -166,6 +169,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
         return f"({'' if write else 'const '}{ctype} *)(arena + {memory.offsets[group.get(t, t)]})"
 
     arrays, structs, body, const_bytes = [], [], [], 0
+    body_ops = []  # the opcode of each line of body
     seen_buffers: dict[int, str] = {}
     for op in sg.ops:
         if op.opcode in lowering.ALIASES:  # the output is the input's buffer: nothing to run
@@ -214,6 +218,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
             structs.append({"type": ctype, "name": refs[f"s_{suffix}"], "init": init.format(**refs),
                             "what": op.opcode, "count": count, "alts": alts})  # fmt: skip
         body.append(f"{low.call.format(**refs)} /* {op.index} {op.opcode} */")
+        body_ops.append(op.opcode)
     sig = ", ".join([f"const {CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.inputs, in_names)]
                     + [f"{CTYPES[tensors[t].dtype]} *{n}" for t, n in zip(sg.outputs, out_names)])  # fmt: skip
     io = [{"name": n, "tensor": tensors[t], "dims": list(tensors[t].shape), "kind": kind, "label": c_comment(tensors[t].name),
@@ -237,13 +242,15 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
               "variants": [{"build": b, "test": t, "ops": len(o), "arena": a} for b, t, o, a in variants],
               "headers": [h for h, b in (("ek_kernels.h", "portable"), (cmsis.HEADER, "cmsis-nn")) if b in used]}  # fmt: skip
     env = _env()
-    c = env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body)
+    c, measured = (env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body,
+                                                             op_ticks=ticks, body_ops=body_ops)
+                   for ticks in (False, True))  # fmt: skip
     h = env.get_template("c/model.h.j2").render(**common)
     const_bytes += sum(_struct_bytes(s["type"], s.get("count")) for s in structs)
     io_bytes = sum(tensors[t].nbytes for t in (*sg.inputs, *sg.outputs))
     ops = tuple(sorted({op.opcode for op in sg.ops}))
     who = {op: "+".join(sorted(v)) for op, v in sorted(backends.items())}
-    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes, kernels, who, by_build)
+    return CModel(name, {f"{name}.c": c, f"{name}.h": h}, memory, ops, const_bytes, io_bytes, kernels, who, by_build, measured)
 
 
 # sizeof the shim's parameter structs (int32 fields; ek_shape = 7 int32).

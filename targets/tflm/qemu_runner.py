@@ -182,13 +182,17 @@ class QemuRunner(RunnerBase):
         if not self.sizes or not self._per_sample or self.stack_used is None:
             return None
         s = sorted(self._per_sample)
-        ops = [o.as_dict() for o in self._ops.ops] if self._ops else []
+        ops = self.first_run_ops()
         run = {"stack_used": self.stack_used, "arena_used": self.arena_used, "instructions": s[(len(s) - 1) // 2],
                "instructions_per_op": ops}  # fmt: skip
         ram = {"static": self.sizes["ram_static"], "stack_high_water": self.stack_used,
                "total": self.sizes["ram_static"] + self.stack_used}  # fmt: skip
         return {**{k: self.sizes[k] for k in ("board", "core", "compiler", "flash", "ram_static", "components") if k in self.sizes},
                 "kernels": self.library, "run": run, "ram": ram}  # fmt: skip
+
+    def first_run_ops(self) -> list[dict]:
+        """Every op of the first sample of the first run: event, depth, op name, instructions."""
+        return [o.as_dict() for o in self._ops.ops] if self._ops else []
 
     @property
     def library(self) -> str:

@@ -11,6 +11,7 @@ import pytest
 
 from edgekit.errors import CannotSimulate, ToolchainError
 from tests.conftest import EXAMPLE, INT8_MODELS, needs_shared, run_cli
+from targets.c.generate import generate
 from tests.targets.c.conftest import needs_cross
 
 
@@ -97,6 +98,45 @@ def test_the_tiny_model_on_the_m4_is_bit_exact(tiny_c, tiny_int8):
     assert set(rec["components"]["flash"]["kernels"]) == {"ek_kernels", "common", "micro_log", "debug_log"}  # no interpreter
     summary = qemu.device_summary()
     assert summary["instructions_min"] > 0 and 0 < summary["stack_high_water"] < rec["stack_size"]
+
+
+@needs_cross
+def test_the_c_firmware_counts_the_instructions_of_each_op(tiny_c, tiny_int8):
+    """The measurement build brackets every op call with the instruction counter: the first
+    sample's per-op counts in the measurement record, shaped as the TFLM firmware's (event,
+    depth, op, instructions), named by opcode, together no more than that sample's total."""
+    from edgekit.tflite_graph import TFLiteGraph
+    from targets.c.ops import ALIASES
+
+    _, _, qemu = _on_qemu_and_in_tflm(tiny_c, tiny_int8, 3, 6)
+    ops = qemu.measurement()["run"]["instructions_per_op"]
+    want = [op.opcode for op in TFLiteGraph(tiny_int8, "tiny").main.ops if op.opcode not in ALIASES]
+    assert [o["op"] for o in ops] == want and [o["event"] for o in ops] == list(range(len(want)))
+    assert all(o["depth"] == 0 and o["instructions"] > 0 for o in ops)
+    assert sum(o["instructions"] for o in ops) <= qemu.counts.per_sample[0]
+    assert qemu.device_summary()["costliest_ops"][0]["op"] in want
+
+
+@needs_cross
+def test_the_shipped_model_file_is_the_measured_one_without_the_counter(tiny_int8, tmp_path):
+    """The per-op counter is only in the measurement build: the shipped NAME.c has none, and
+    the measured file compiled without -DEDGEKIT_OP_TICKS is the same object."""
+    from targets.c.crossbuild import cross_toolchain
+    from targets.c.hostbuild import compile_model
+    from targets.c.kernels import kernel_set
+    from targets.tflm.boards import get_board
+
+    model = generate(tiny_int8, name="tiny", model_name="tiny.keras")
+    shipped = model.files["tiny.c"]
+    assert "EK_OP_TICK" not in shipped and "EK_OP_TICK(" in model.measured_c
+    objects = []
+    for kind, text in (("shipped", shipped), ("measured", model.measured_c)):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "tiny.c").write_text(text)
+        (tmp_path / kind / "tiny.h").write_text(model.files["tiny.h"])
+        tc = cross_toolchain(get_board("mps2-an386"))
+        objects.append(compile_model(tmp_path / kind / "tiny.c", tmp_path / kind, kernel_set("portable"), tc).read_bytes())
+    assert objects[0] == objects[1]
 
 
 @needs_cross
