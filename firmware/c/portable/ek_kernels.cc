@@ -2,6 +2,7 @@
 // struct from the precomputed C struct and calls the reference kernel TFLM's Eval calls.
 #include "ek_kernels.h"
 
+#include "tensorflow/lite/kernels/internal/reference/add.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/add.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/conv.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/depthwise_conv.h"
@@ -70,9 +71,9 @@ tflite::PoolParams PoolParams(const ek_pool& p) {
 }
 
 // ADD and MUL as TFLM's Eval runs them: the broadcast kernel when the shapes differ.
-template <typename Broadcast, typename Elementwise>
-void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const int8_t* x, const ek_shape& b, const int8_t* y,
-            const ek_shape& o, int8_t* out, Broadcast broadcast, Elementwise elementwise) {
+template <typename T, typename Broadcast, typename Elementwise>
+void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const T* x, const ek_shape& b, const T* y,
+            const ek_shape& o, T* out, Broadcast broadcast, Elementwise elementwise) {
   const tflite::RuntimeShape s1 = Shape(a), s2 = Shape(b), so = Shape(o);
   if (tflite::reference_ops::ProcessBroadcastShapes(s1, s2, op)) {
     broadcast(*op, s1, x, s2, y, so, out);
@@ -146,7 +147,7 @@ void ek_max_pool_s8(const ek_pool* p, const int8_t* input, int8_t* output) {
   tflite::reference_integer_ops::MaxPool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
 }
 
-void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+static tflite::ArithmeticParams AddParams(const ek_add* p) {
   tflite::ArithmeticParams op = {};
   op.left_shift = p->left_shift;
   op.input1_offset = p->input1_offset;
@@ -159,6 +160,11 @@ void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8
   op.output_multiplier = p->output_multiplier;
   op.output_shift = p->output_shift;
   tflite::SetActivationParams(p->act_min, p->act_max, &op);
+  return op;
+}
+
+void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
+  tflite::ArithmeticParams op = AddParams(p);
   Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
          tflite::reference_integer_ops::BroadcastAdd4DSlow, tflite::reference_integer_ops::Add);
 }
@@ -285,6 +291,164 @@ void ek_dequantize_s8_f32(const ek_quantize* p, const int8_t* input, float* outp
   op.zero_point = p->input_zero_point;
   op.scale = static_cast<double>(p->scale);
   tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+// int16x8: the int16 paths of the same TFLM Evals (conv.cc, depthwise_conv.cc, fully_connected.cc
+// with an int64 bias; pooling.cc; add.cc: reference_ops::Add, general scaling; mul_common.cc;
+// softmax.cc: SoftmaxInt16; reduce_common.cc; pad.cc; concatenation.cc; quantize, dequantize).
+
+void ek_conv_s16(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts, const int16_t* input,
+                 const int8_t* filter, const int64_t* bias, int16_t* output) {
+  tflite::reference_integer_ops::ConvPerChannel<std::int64_t>(
+      ConvParams(*p), multipliers, shifts, Shape(p->input), input, Shape(p->filter), filter, Shape(p->bias),
+      reinterpret_cast<const std::int64_t*>(bias), Shape(p->output), output);
+}
+
+void ek_depthwise_conv_s16(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts,
+                           const int16_t* input, const int8_t* filter, const int64_t* bias, int16_t* output) {
+  tflite::DepthwiseParams op = {};
+  op.input_offset = p->input_offset;
+  op.weights_offset = 0;
+  op.output_offset = p->output_offset;
+  op.padding_type = tflite::PaddingType::kNone;
+  op.padding_values.width = static_cast<int16_t>(p->pad_w);
+  op.padding_values.height = static_cast<int16_t>(p->pad_h);
+  op.stride_width = static_cast<int16_t>(p->stride_w);
+  op.stride_height = static_cast<int16_t>(p->stride_h);
+  op.dilation_width_factor = static_cast<int16_t>(p->dilation_w);
+  op.dilation_height_factor = static_cast<int16_t>(p->dilation_h);
+  op.depth_multiplier = static_cast<int16_t>(p->depth_multiplier);
+  op.quantized_activation_min = p->act_min;
+  op.quantized_activation_max = p->act_max;
+  tflite::reference_integer_ops::DepthwiseConvPerChannel(op, multipliers, shifts, Shape(p->input), input,
+                                                         Shape(p->filter), filter, Shape(p->bias),
+                                                         reinterpret_cast<const std::int64_t*>(bias),
+                                                         Shape(p->output), output);
+}
+
+EK_KERNEL_OUT_OF_LINE void ek_fully_connected_s16(const ek_fc* p, const int16_t* input, const int8_t* filter,
+                                                  const int64_t* bias, int16_t* output) {
+  tflite::reference_integer_ops::FullyConnected(FcParams(*p), Shape(p->input), input, Shape(p->filter), filter,
+                                                Shape(p->bias), reinterpret_cast<const std::int64_t*>(bias),
+                                                Shape(p->output), output);
+}
+
+EK_KERNEL_OUT_OF_LINE void ek_fully_connected_per_channel_s16(const ek_fc* p, const int32_t* multipliers,
+                                                              const int32_t* shifts, const int16_t* input,
+                                                              const int8_t* filter, const int64_t* bias,
+                                                              int16_t* output) {
+  tflite::reference_integer_ops::FullyConnectedPerChannel(
+      FcParams(*p), multipliers, reinterpret_cast<const int*>(shifts), Shape(p->input), input, Shape(p->filter),
+      filter, Shape(p->bias), reinterpret_cast<const std::int64_t*>(bias), Shape(p->output), output);
+}
+
+void ek_average_pool_s16(const ek_pool* p, const int16_t* input, int16_t* output) {
+  tflite::reference_integer_ops::AveragePool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_max_pool_s16(const ek_pool* p, const int16_t* input, int16_t* output) {
+  tflite::reference_integer_ops::MaxPool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_add_s16(const ek_add* p, const int16_t* input1, const int16_t* input2, int16_t* output) {
+  tflite::ArithmeticParams op = AddParams(p);
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output, tflite::reference_ops::BroadcastAdd4DSlow<int16_t>,
+         [](const tflite::ArithmeticParams& q, const tflite::RuntimeShape& s1, const int16_t* a,
+            const tflite::RuntimeShape& s2, const int16_t* b, const tflite::RuntimeShape& so, int16_t* out) {
+           tflite::reference_ops::Add(q, s1, a, s2, b, so, out, false);  // add.cc: general scaling, not pot
+         });
+}
+
+void ek_mul_s16(const ek_mul* p, const int16_t* input1, const int16_t* input2, int16_t* output) {
+  tflite::ArithmeticParams op = {};
+  tflite::SetActivationParams(p->act_min, p->act_max, &op);
+  op.input1_offset = p->input1_offset;
+  op.input2_offset = p->input2_offset;
+  op.output_offset = p->output_offset;
+  op.output_multiplier = p->output_multiplier;
+  op.output_shift = p->output_shift;
+  Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
+         tflite::reference_integer_ops::BroadcastMul4DSlow<int16_t>, tflite::reference_integer_ops::Mul<int16_t>);
+}
+
+void ek_softmax_s16(const ek_softmax* p, const int16_t* exp_lut, const int16_t* one_over_one_plus_x_lut,
+                    const int16_t* input, int16_t* output) {
+  tflite::SoftmaxParams op = {};
+  op.input_multiplier = p->input_multiplier;
+  op.input_left_shift = p->input_left_shift;
+  op.diff_min = p->diff_min;
+  op.zero_point = 0;  // TFLM requires it of an int16 output
+  // TFLM's SoftmaxParams takes mutable pointers; SoftmaxInt16 only reads them.
+  op.exp_lut = const_cast<int16_t*>(exp_lut);
+  op.one_over_one_plus_x_lut = const_cast<int16_t*>(one_over_one_plus_x_lut);
+  tflite::reference_ops::SoftmaxInt16(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_softmax_s16_luts(int16_t* exp_lut, int16_t* one_over_one_plus_x_lut) {
+  const int32_t range = std::numeric_limits<int16_t>::max() - std::numeric_limits<int16_t>::min();
+  tflite::LUTPopulate<int16_t>(10.0f / range, std::numeric_limits<int16_t>::max(), 2.0f / range, 0,
+                               [](float value) { return std::exp(value); }, exp_lut);
+  tflite::LUTPopulate<int16_t>(1.0f / range, std::numeric_limits<int16_t>::min(), 2.0f / range, 0,
+                               [](float value) { return 1.0f / (1.0f + value); }, one_over_one_plus_x_lut);
+}
+
+void ek_mean_s16(const ek_mean* p, const int16_t* input, int32_t* scratch, int16_t* output) {
+  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
+  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
+  for (int i = 0; i < EK_MAX_DIMS; ++i) {
+    axis[i] = p->axis[i];
+    in_dims[i] = p->input.dims[i];
+    out_dims[i] = p->output.dims[i];
+  }
+  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<int16_t, int32_t>(
+      input, p->input_zero_point, 0.0f, in_dims, p->input.count, output, 0.0f, p->multiplier, p->shift,
+      p->output_zero_point, out_dims, p->output.count, axis, p->num_axis, p->keep_dims != 0, temp_index,
+      resolved_axis, scratch, false);
+}
+
+void ek_pad_s16(const ek_pad* p, const int16_t* input, int16_t* output) {
+  tflite::PadParams op = {};
+  op.left_padding_count = static_cast<int8_t>(p->count);
+  op.right_padding_count = static_cast<int8_t>(p->count);
+  for (int i = 0; i < 5; ++i) {
+    op.left_padding[i] = p->left[i];
+    op.right_padding[i] = p->right[i];
+  }
+  const int16_t value = static_cast<int16_t>(p->value);
+  // pad.cc runs reference_ops::Pad for int16 (PadImageStyle only for int8/uint8).
+  tflite::reference_ops::Pad(op, Shape(p->input), input, &value, Shape(p->output), output);
+}
+
+void ek_concatenation_s16(const ek_concat* p, const int16_t* const* inputs, int16_t* output) {
+  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
+  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
+  for (int i = 0; i < p->count; ++i) {
+    shapes[i].ReplaceWith(p->inputs[i].count, p->inputs[i].dims);
+    shape_ptrs[i] = &shapes[i];
+  }
+  tflite::ConcatenationParams op = {};
+  op.axis = p->axis;
+  op.inputs_count = p->count;
+  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p->output), output);
+}
+
+void ek_quantize_f32_s16(const ek_quantize* p, const float* input, int16_t* output) {
+  tflite::QuantizationParams op = {};
+  op.zero_point = p->output_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::AffineQuantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_dequantize_s16_f32(const ek_quantize* p, const int16_t* input, float* output) {
+  tflite::DequantizationParams op = {};
+  op.zero_point = p->input_zero_point;
+  op.scale = static_cast<double>(p->scale);
+  tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
+}
+
+void ek_requantize_s16(const ek_quantize* p, const int16_t* input, int16_t* output) {
+  tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
+                                    p->output_zero_point, output);
 }
 
 }  // extern "C"
