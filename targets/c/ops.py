@@ -360,8 +360,31 @@ def hard_swish(graph, op, tensors) -> Lowered:
     return Lowered(("ek_hard_swish", _init(params)), [], "ek_hard_swish_s8(&{p}, {in0}, {out0});", (0,))
 
 
+def _sigmoid_s16(graph, op, tensors, tanh: bool) -> Lowered:
+    """LOGISTIC/TANH int16 -> int16 (zero points 0, output scale 2^-15, as TFLM requires)."""
+    _check_types(op, tensors, {0: ("int8",)})
+    x, y = _op_tensors(op, tensors)
+    if _zp(x) != 0 or _zp(y) != 0:
+        raise UnsupportedError(f"{op.opcode} (node {op.index}): int16 zero points must be 0 (as TFLM requires)")
+    try:
+        p = quant.sigmoid_s16_params(_scale(x), _scale(y), tanh)
+    except ValueError as e:
+        raise UnsupportedError(f"{op.opcode} (node {op.index}): {e}") from None
+    params = {"size": x.elements, "input_zero_point": 0, "input_range_radius": 0, **p}
+    fn = "ek_tanh_s16" if tanh else "ek_logistic_s16"
+    return Lowered(("ek_logistic", _init(params)), [], f"{fn}(&{{p}}, {{in0}}, {{out0}});", (0,))
+
+
+def tanh(graph, op, tensors) -> Lowered:
+    if not _s16(op, tensors):
+        raise UnsupportedError(f"TANH (node {op.index}) with {tensors[op.inputs[0]].dtype} activations: the c target "
+                               "runs TANH on int16 only; export it with --target tflm")  # fmt: skip
+    return _sigmoid_s16(graph, op, tensors, tanh=True)
+
+
 def logistic(graph, op, tensors) -> Lowered:
-    _only_int8(op, tensors)
+    if _s16(op, tensors):
+        return _sigmoid_s16(graph, op, tensors, tanh=False)
     _check_types(op, tensors, {0: ("int8",)})
     x, y = _op_tensors(op, tensors)
     if _zp(y) != -128:
@@ -423,9 +446,10 @@ def relu6(graph, op, tensors) -> Lowered:
 LOWERINGS.update({
     "RELU": relu, "RELU6": relu6,
     "MUL": mul, "MEAN": mean, "PAD": pad, "CONCATENATION": concatenation, "TRANSPOSE": transpose,
-    "HARD_SWISH": hard_swish, "LOGISTIC": logistic, "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
+    "HARD_SWISH": hard_swish, "LOGISTIC": logistic, "TANH": tanh, "QUANTIZE": quantize, "DEQUANTIZE": dequantize,
 })  # fmt: skip
 SUPPORTED = frozenset(LOWERINGS) | ALIASES
 # The ops with an int16x8 path (the rest refuse int16 activations in one line).
 INT16_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD",
-                       "MUL", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "QUANTIZE", "DEQUANTIZE"}) | ALIASES  # fmt: skip
+                       "MUL", "SOFTMAX", "MEAN", "PAD", "CONCATENATION", "QUANTIZE", "DEQUANTIZE", "LOGISTIC",
+                       "TANH"}) | ALIASES  # fmt: skip

@@ -199,3 +199,31 @@ def softmax_s16_luts() -> tuple[list[int], list[int]]:
     exp_lut = _lut_int16(f(10.0) / rng, INT16_MAX, f(2.0) / rng, 0, _expf)
     one_over = _lut_int16(f(1.0) / rng, INT16_MIN, f(2.0) / rng, 0, lambda v: f(1.0) / (f(1.0) + v))
     return exp_lut, one_over
+
+
+def checked_log2(x: float) -> tuple[int, bool]:
+    """quantization_util.cc CheckedLog2: (the rounded log2 in float, whether ``x`` is a power of two)."""
+    f = np.float32
+    x_log2 = f(math.log(float(f(x)))) * (f(1.0) / f(math.log(2.0)))
+    rounded = f(_round(float(x_log2)))
+    return int(rounded), abs(float(x_log2 - rounded)) < float(f(1e-3))
+
+
+def sigmoid_s16_params(input_scale: float, output_scale: float, tanh: bool) -> dict:
+    """logistic_common.cc / tanh.cc Prepare for int16: a power-of-two input scale needs no
+    multiplier; else the scale to 1/(3*4096), doubled up to 32767/2 (the shift counts it).
+    The output scale must be 2^-15."""
+    log2, pot = checked_log2(input_scale)
+    shift = (15 - 3) + log2
+    pot = pot and (shift in (0, 1) if tanh else shift == 0)
+    multiplier = 0
+    if not pot:
+        m, shift = float(input_scale) * 4096.0 * 3.0, 0
+        while m <= 32767.0 / 2.0 and shift <= 30:
+            shift += 1
+            m *= 2.0
+        multiplier = int(m)
+    out_log2, out_pot = checked_log2(output_scale)
+    if not out_pot or out_log2 != -15 or multiplier > 32767:
+        raise ValueError("int16 LOGISTIC/TANH needs an output scale of 2^-15 (as TFLM requires)")
+    return {"input_multiplier": multiplier, "input_left_shift": shift}

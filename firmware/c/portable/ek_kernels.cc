@@ -12,6 +12,7 @@
 #include "tensorflow/lite/kernels/internal/reference/hard_swish.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/logistic.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/mul.h"
+#include "tensorflow/lite/kernels/internal/reference/integer_ops/tanh.h"
 #include "tensorflow/lite/kernels/internal/reference/integer_ops/pooling.h"
 #include "tensorflow/lite/kernels/internal/reference/pad.h"
 #include "tensorflow/lite/kernels/internal/reference/quantize.h"
@@ -449,6 +450,16 @@ void ek_dequantize_s16_f32(const ek_quantize* p, const int16_t* input, float* ou
 void ek_requantize_s16(const ek_quantize* p, const int16_t* input, int16_t* output) {
   tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
                                     p->output_zero_point, output);
+}
+
+void ek_logistic_s16(const ek_logistic* p, const int16_t* input, int16_t* output) {
+  tflite::reference_integer_ops::Logistic(p->input_multiplier, p->input_left_shift, p->size, input, output);
+}
+
+void ek_tanh_s16(const ek_logistic* p, const int16_t* input, int16_t* output) {
+  const int32_t size = p->size;  // the kernel reads the flat size only
+  const tflite::RuntimeShape flat(1, &size);
+  tflite::reference_integer_ops::Tanh(p->input_multiplier, p->input_left_shift, flat, input, flat, output);
 }
 
 }  // extern "C"

@@ -163,6 +163,9 @@ void ek_concatenation_s16(const ek_concat *p, const int16_t *const *inputs, int1
 void ek_quantize_f32_s16(const ek_quantize *p, const float *input, int16_t *output);
 void ek_dequantize_s16_f32(const ek_quantize *p, const int16_t *input, float *output);
 void ek_requantize_s16(const ek_quantize *p, const int16_t *input, int16_t *output);
+/* LOGISTIC and TANH int16 -> int16: TFLM's fixed-point sigmoid table (size, input_multiplier, input_left_shift). */
+void ek_logistic_s16(const ek_logistic *p, const int16_t *input, int16_t *output);
+void ek_tanh_s16(const ek_logistic *p, const int16_t *input, int16_t *output);
 /* For the generator's test: TFLM's own tables (softmax_common.cc InitializeLutForInt16). */
 void ek_softmax_s16_luts(int16_t *exp_lut, int16_t *one_over_one_plus_x_lut);
 

@@ -151,3 +151,37 @@ def test_int16x8_on_the_m4_is_bit_exact(fixture, request, tmp_path):
     finally:
         qemu.close()
         tflm.close()
+
+
+@pytest.fixture(scope="module")
+def sigmoid_tanh_int16x8(tmp_path_factory) -> bytes:
+    """LOGISTIC and TANH on int16 (non power-of-two input scales: the multiplier path)."""
+    import keras
+
+    keras.utils.set_random_seed(13)
+    x = keras.Input((16,), name="features")
+    a = keras.layers.Dense(8, name="d")(x)
+    c = keras.layers.Concatenate(name="cat")([keras.layers.Activation("sigmoid", name="sig")(a),
+                                              keras.layers.Activation("tanh", name="tanh")(a)])  # fmt: skip
+    y = keras.layers.Dense(3, name="logits")(c)
+    calib = 3 * np.random.default_rng(14).normal(size=(32, 16))
+    return int8_tflite(keras.Model(x, y, name="sigtanh"), calib, tmp_path_factory.mktemp("c-st16"), scheme="int16x8")
+
+
+@needs_compiler()
+def test_logistic_and_tanh_int16_are_bit_exact(sigmoid_tanh_int16x8):
+    assert {"LOGISTIC", "TANH"} <= set(TFLiteGraph(sigmoid_tanh_int16x8).op_names)
+    model = generate(sigmoid_tanh_int16x8, name="m", model_name="m")
+    assert "ek_logistic_s16(" in model.files["m.c"] and "ek_tanh_s16(" in model.files["m.c"]
+    assert int8_differences(sigmoid_tanh_int16x8, _int16_inputs(sigmoid_tanh_int16x8, 200)) == 0
+
+
+def test_tanh_on_int8_is_refused_in_one_line(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(15)
+    x = keras.Input((8,), name="f")
+    y = keras.layers.Activation("tanh", name="t")(keras.layers.Dense(4, name="d")(x))
+    data = int8_tflite(keras.Model(x, y, name="t8"), np.random.default_rng(1).normal(size=(16, 8)), tmp_path)
+    with pytest.raises(UnsupportedError, match=r"^TANH \(node \d+\) with int8 activations: .*--target tflm$"):
+        generate(data, name="m", model_name="m")
