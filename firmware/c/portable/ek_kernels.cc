@@ -29,8 +29,10 @@ namespace {
 
 tflite::RuntimeShape Shape(const ek_shape& s) { return tflite::RuntimeShape(s.count, s.dims); }
 
-tflite::ConvParams ConvParams(const ek_conv& p) {
-  tflite::ConvParams op = {};
+// ConvParams and DepthwiseParams: the same fields (TFLM's two structs), filled alike.
+template <typename Params>
+Params ConvLikeParams(const ek_conv& p) {
+  Params op = {};
   op.input_offset = p.input_offset;
   op.weights_offset = 0;
   op.output_offset = p.output_offset;
@@ -43,6 +45,14 @@ tflite::ConvParams ConvParams(const ek_conv& p) {
   op.dilation_height_factor = static_cast<int16_t>(p.dilation_h);
   op.quantized_activation_min = p.act_min;
   op.quantized_activation_max = p.act_max;
+  return op;
+}
+
+tflite::ConvParams ConvParams(const ek_conv& p) { return ConvLikeParams<tflite::ConvParams>(p); }
+
+tflite::DepthwiseParams DepthwiseParams(const ek_conv& p) {
+  tflite::DepthwiseParams op = ConvLikeParams<tflite::DepthwiseParams>(p);
+  op.depth_multiplier = static_cast<int16_t>(p.depth_multiplier);
   return op;
 }
 
@@ -83,6 +93,106 @@ void Binary(tflite::ArithmeticParams* op, const ek_shape& a, const T* x, const e
   }
 }
 
+tflite::ArithmeticParams AddParams(const ek_add& p) {
+  tflite::ArithmeticParams op = {};
+  op.left_shift = p.left_shift;
+  op.input1_offset = p.input1_offset;
+  op.input1_multiplier = p.input1_multiplier;
+  op.input1_shift = p.input1_shift;
+  op.input2_offset = p.input2_offset;
+  op.input2_multiplier = p.input2_multiplier;
+  op.input2_shift = p.input2_shift;
+  op.output_offset = p.output_offset;
+  op.output_multiplier = p.output_multiplier;
+  op.output_shift = p.output_shift;
+  tflite::SetActivationParams(p.act_min, p.act_max, &op);
+  return op;
+}
+
+tflite::ArithmeticParams MulParams(const ek_mul& p) {
+  tflite::ArithmeticParams op = {};
+  tflite::SetActivationParams(p.act_min, p.act_max, &op);  // as ADD (and TFLM's EvalMulQuantizedReference)
+  op.input1_offset = p.input1_offset;
+  op.input2_offset = p.input2_offset;
+  op.output_offset = p.output_offset;
+  op.output_multiplier = p.output_multiplier;
+  op.output_shift = p.output_shift;
+  return op;
+}
+
+// The kernels below are templates over the activation type: the int8 and int16 entry points
+// run the same TFLM call with their types.
+template <typename T>
+void Mean(const ek_mean& p, const T* input, int32_t* scratch, T* output) {
+  // TFLM's scratch buffers: the accumulators come from the arena, the index arrays are tiny.
+  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
+  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
+  for (int i = 0; i < EK_MAX_DIMS; ++i) {
+    axis[i] = p.axis[i];
+    in_dims[i] = p.input.dims[i];
+    out_dims[i] = p.output.dims[i];
+  }
+  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<T, int32_t>(
+      input, p.input_zero_point, 0.0f, in_dims, p.input.count, output, 0.0f, p.multiplier, p.shift,
+      p.output_zero_point, out_dims, p.output.count, axis, p.num_axis, p.keep_dims != 0, temp_index,
+      resolved_axis, scratch, false);
+}
+
+template <typename T>
+void Pad(const ek_pad& p, const T* input, T* output) {
+  tflite::PadParams op = {};
+  op.left_padding_count = static_cast<int8_t>(p.count);
+  op.right_padding_count = static_cast<int8_t>(p.count);
+  for (int i = 0; i < 5; ++i) {
+    op.left_padding[i] = p.left[i];
+    op.right_padding[i] = p.right[i];
+  }
+  const T value = static_cast<T>(p.value);
+  if (p.image_style) {  // int8 only (the generator sets it so: pad.cc has no int16 image-style path)
+    op.resizing_category = tflite::ResizingCategory::kImageStyle;
+    tflite::reference_ops::PadImageStyle(op, Shape(p.input), input, &value, Shape(p.output), output);
+  } else {
+    op.resizing_category = tflite::ResizingCategory::kGenericResize;
+    tflite::reference_ops::Pad(op, Shape(p.input), input, &value, Shape(p.output), output);
+  }
+}
+
+template <typename T>
+void Concatenation(const ek_concat& p, const T* const* inputs, T* output) {
+  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
+  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
+  for (int i = 0; i < p.count; ++i) {
+    shapes[i].ReplaceWith(p.inputs[i].count, p.inputs[i].dims);
+    shape_ptrs[i] = &shapes[i];
+  }
+  tflite::ConcatenationParams op = {};
+  op.axis = p.axis;
+  op.inputs_count = p.count;
+  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p.output), output);
+}
+
+template <typename T>
+void Quantize(const ek_quantize& p, const float* input, T* output) {
+  tflite::QuantizationParams op = {};
+  op.zero_point = p.output_zero_point;
+  op.scale = static_cast<double>(p.scale);
+  tflite::reference_ops::AffineQuantize(op, Shape(p.input), input, Shape(p.output), output);
+}
+
+template <typename T>
+void Dequantize(const ek_quantize& p, const T* input, float* output) {
+  tflite::DequantizationParams op = {};
+  op.zero_point = p.input_zero_point;
+  op.scale = static_cast<double>(p.scale);
+  tflite::reference_ops::Dequantize(op, Shape(p.input), input, Shape(p.output), output);
+}
+
+template <typename T>
+void Requantize(const ek_quantize& p, const T* input, T* output) {
+  tflite::reference_ops::Requantize(input, Shape(p.input).FlatSize(), p.multiplier, p.shift, p.input_zero_point,
+                                    p.output_zero_point, output);
+}
+
 }  // namespace
 
 // GCC keeps a kernel called from one place out of line (and passes its parameters in registers,
@@ -104,21 +214,7 @@ void ek_conv_s8(const ek_conv* p, const int32_t* multipliers, const int32_t* shi
 
 void ek_depthwise_conv_s8(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts,
                           const int8_t* input, const int8_t* filter, const int32_t* bias, int8_t* output) {
-  tflite::DepthwiseParams op = {};
-  op.input_offset = p->input_offset;
-  op.weights_offset = 0;
-  op.output_offset = p->output_offset;
-  op.padding_type = tflite::PaddingType::kNone;
-  op.padding_values.width = static_cast<int16_t>(p->pad_w);
-  op.padding_values.height = static_cast<int16_t>(p->pad_h);
-  op.stride_width = static_cast<int16_t>(p->stride_w);
-  op.stride_height = static_cast<int16_t>(p->stride_h);
-  op.dilation_width_factor = static_cast<int16_t>(p->dilation_w);
-  op.dilation_height_factor = static_cast<int16_t>(p->dilation_h);
-  op.depth_multiplier = static_cast<int16_t>(p->depth_multiplier);
-  op.quantized_activation_min = p->act_min;
-  op.quantized_activation_max = p->act_max;
-  tflite::reference_integer_ops::DepthwiseConvPerChannel(op, multipliers, shifts, Shape(p->input), input,
+  tflite::reference_integer_ops::DepthwiseConvPerChannel(DepthwiseParams(*p), multipliers, shifts, Shape(p->input), input,
                                                          Shape(p->filter), filter, Shape(p->bias), bias,
                                                          Shape(p->output), output);
 }
@@ -148,24 +244,8 @@ void ek_max_pool_s8(const ek_pool* p, const int8_t* input, int8_t* output) {
   tflite::reference_integer_ops::MaxPool(PoolParams(*p), Shape(p->input), input, Shape(p->output), output);
 }
 
-static tflite::ArithmeticParams AddParams(const ek_add* p) {
-  tflite::ArithmeticParams op = {};
-  op.left_shift = p->left_shift;
-  op.input1_offset = p->input1_offset;
-  op.input1_multiplier = p->input1_multiplier;
-  op.input1_shift = p->input1_shift;
-  op.input2_offset = p->input2_offset;
-  op.input2_multiplier = p->input2_multiplier;
-  op.input2_shift = p->input2_shift;
-  op.output_offset = p->output_offset;
-  op.output_multiplier = p->output_multiplier;
-  op.output_shift = p->output_shift;
-  tflite::SetActivationParams(p->act_min, p->act_max, &op);
-  return op;
-}
-
 void ek_add_s8(const ek_add* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
-  tflite::ArithmeticParams op = AddParams(p);
+  tflite::ArithmeticParams op = AddParams(*p);
   Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
          tflite::reference_integer_ops::BroadcastAdd4DSlow, tflite::reference_integer_ops::Add);
 }
@@ -179,61 +259,21 @@ void ek_softmax_s8(const ek_softmax* p, const int8_t* input, int8_t* output) {
 }
 
 void ek_mul_s8(const ek_mul* p, const int8_t* input1, const int8_t* input2, int8_t* output) {
-  tflite::ArithmeticParams op = {};
-  tflite::SetActivationParams(p->act_min, p->act_max, &op);  // as ek_add_s8 (and TFLM's EvalMulQuantizedReference)
-  op.input1_offset = p->input1_offset;
-  op.input2_offset = p->input2_offset;
-  op.output_offset = p->output_offset;
-  op.output_multiplier = p->output_multiplier;
-  op.output_shift = p->output_shift;
+  tflite::ArithmeticParams op = MulParams(*p);
   Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
          tflite::reference_integer_ops::BroadcastMul4DSlow<int8_t>, tflite::reference_integer_ops::Mul<int8_t>);
 }
 
 void ek_mean_s8(const ek_mean* p, const int8_t* input, int32_t* scratch, int8_t* output) {
-  // TFLM's scratch buffers: the accumulators come from the arena, the index arrays are tiny.
-  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
-  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
-  for (int i = 0; i < EK_MAX_DIMS; ++i) {
-    axis[i] = p->axis[i];
-    in_dims[i] = p->input.dims[i];
-    out_dims[i] = p->output.dims[i];
-  }
-  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<int8_t, int32_t>(
-      input, p->input_zero_point, 0.0f, in_dims, p->input.count, output, 0.0f, p->multiplier, p->shift,
-      p->output_zero_point, out_dims, p->output.count, axis, p->num_axis, p->keep_dims != 0, temp_index,
-      resolved_axis, scratch, false);
+  Mean(*p, input, scratch, output);
 }
 
 void ek_pad_s8(const ek_pad* p, const int8_t* input, int8_t* output) {
-  tflite::PadParams op = {};
-  op.left_padding_count = static_cast<int8_t>(p->count);
-  op.right_padding_count = static_cast<int8_t>(p->count);
-  for (int i = 0; i < 5; ++i) {
-    op.left_padding[i] = p->left[i];
-    op.right_padding[i] = p->right[i];
-  }
-  const int8_t value = static_cast<int8_t>(p->value);
-  if (p->image_style) {
-    op.resizing_category = tflite::ResizingCategory::kImageStyle;
-    tflite::reference_ops::PadImageStyle(op, Shape(p->input), input, &value, Shape(p->output), output);
-  } else {
-    op.resizing_category = tflite::ResizingCategory::kGenericResize;
-    tflite::reference_ops::Pad(op, Shape(p->input), input, &value, Shape(p->output), output);
-  }
+  Pad(*p, input, output);
 }
 
 void ek_concatenation_s8(const ek_concat* p, const int8_t* const* inputs, int8_t* output) {
-  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
-  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
-  for (int i = 0; i < p->count; ++i) {
-    shapes[i].ReplaceWith(p->inputs[i].count, p->inputs[i].dims);
-    shape_ptrs[i] = &shapes[i];
-  }
-  tflite::ConcatenationParams op = {};
-  op.axis = p->axis;
-  op.inputs_count = p->count;
-  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p->output), output);
+  Concatenation(*p, inputs, output);
 }
 
 void ek_transpose_s8(const ek_transpose* p, const int8_t* input, int8_t* output) {
@@ -276,22 +316,15 @@ void ek_relu6_s8(const ek_relu* p, const int8_t* input, int8_t* output) {
 }
 
 void ek_quantize_f32_s8(const ek_quantize* p, const float* input, int8_t* output) {
-  tflite::QuantizationParams op = {};
-  op.zero_point = p->output_zero_point;
-  op.scale = static_cast<double>(p->scale);
-  tflite::reference_ops::AffineQuantize(op, Shape(p->input), input, Shape(p->output), output);
+  Quantize(*p, input, output);
 }
 
 void ek_requantize_s8(const ek_quantize* p, const int8_t* input, int8_t* output) {
-  tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
-                                    p->output_zero_point, output);
+  Requantize(*p, input, output);
 }
 
 void ek_dequantize_s8_f32(const ek_quantize* p, const int8_t* input, float* output) {
-  tflite::DequantizationParams op = {};
-  op.zero_point = p->input_zero_point;
-  op.scale = static_cast<double>(p->scale);
-  tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
+  Dequantize(*p, input, output);
 }
 
 // int16x8: the int16 paths of the same TFLM Evals (conv.cc, depthwise_conv.cc, fully_connected.cc
@@ -307,21 +340,7 @@ void ek_conv_s16(const ek_conv* p, const int32_t* multipliers, const int32_t* sh
 
 void ek_depthwise_conv_s16(const ek_conv* p, const int32_t* multipliers, const int32_t* shifts,
                            const int16_t* input, const int8_t* filter, const int64_t* bias, int16_t* output) {
-  tflite::DepthwiseParams op = {};
-  op.input_offset = p->input_offset;
-  op.weights_offset = 0;
-  op.output_offset = p->output_offset;
-  op.padding_type = tflite::PaddingType::kNone;
-  op.padding_values.width = static_cast<int16_t>(p->pad_w);
-  op.padding_values.height = static_cast<int16_t>(p->pad_h);
-  op.stride_width = static_cast<int16_t>(p->stride_w);
-  op.stride_height = static_cast<int16_t>(p->stride_h);
-  op.dilation_width_factor = static_cast<int16_t>(p->dilation_w);
-  op.dilation_height_factor = static_cast<int16_t>(p->dilation_h);
-  op.depth_multiplier = static_cast<int16_t>(p->depth_multiplier);
-  op.quantized_activation_min = p->act_min;
-  op.quantized_activation_max = p->act_max;
-  tflite::reference_integer_ops::DepthwiseConvPerChannel(op, multipliers, shifts, Shape(p->input), input,
+  tflite::reference_integer_ops::DepthwiseConvPerChannel(DepthwiseParams(*p), multipliers, shifts, Shape(p->input), input,
                                                          Shape(p->filter), filter, Shape(p->bias),
                                                          reinterpret_cast<const std::int64_t*>(bias),
                                                          Shape(p->output), output);
@@ -352,7 +371,7 @@ void ek_max_pool_s16(const ek_pool* p, const int16_t* input, int16_t* output) {
 }
 
 void ek_add_s16(const ek_add* p, const int16_t* input1, const int16_t* input2, int16_t* output) {
-  tflite::ArithmeticParams op = AddParams(p);
+  tflite::ArithmeticParams op = AddParams(*p);
   Binary(&op, p->input1, input1, p->input2, input2, p->output, output, tflite::reference_ops::BroadcastAdd4DSlow<int16_t>,
          [](const tflite::ArithmeticParams& q, const tflite::RuntimeShape& s1, const int16_t* a,
             const tflite::RuntimeShape& s2, const int16_t* b, const tflite::RuntimeShape& so, int16_t* out) {
@@ -361,13 +380,7 @@ void ek_add_s16(const ek_add* p, const int16_t* input1, const int16_t* input2, i
 }
 
 void ek_mul_s16(const ek_mul* p, const int16_t* input1, const int16_t* input2, int16_t* output) {
-  tflite::ArithmeticParams op = {};
-  tflite::SetActivationParams(p->act_min, p->act_max, &op);
-  op.input1_offset = p->input1_offset;
-  op.input2_offset = p->input2_offset;
-  op.output_offset = p->output_offset;
-  op.output_multiplier = p->output_multiplier;
-  op.output_shift = p->output_shift;
+  tflite::ArithmeticParams op = MulParams(*p);
   Binary(&op, p->input1, input1, p->input2, input2, p->output, output,
          tflite::reference_integer_ops::BroadcastMul4DSlow<int16_t>, tflite::reference_integer_ops::Mul<int16_t>);
 }
@@ -394,62 +407,27 @@ void ek_softmax_s16_luts(int16_t* exp_lut, int16_t* one_over_one_plus_x_lut) {
 }
 
 void ek_mean_s16(const ek_mean* p, const int16_t* input, int32_t* scratch, int16_t* output) {
-  int temp_index[EK_MAX_DIMS], resolved_axis[EK_MAX_DIMS], axis[EK_MAX_DIMS];
-  int in_dims[EK_MAX_DIMS], out_dims[EK_MAX_DIMS];
-  for (int i = 0; i < EK_MAX_DIMS; ++i) {
-    axis[i] = p->axis[i];
-    in_dims[i] = p->input.dims[i];
-    out_dims[i] = p->output.dims[i];
-  }
-  tflite::reference_ops::QuantizedMeanOrSumExtraArgs<int16_t, int32_t>(
-      input, p->input_zero_point, 0.0f, in_dims, p->input.count, output, 0.0f, p->multiplier, p->shift,
-      p->output_zero_point, out_dims, p->output.count, axis, p->num_axis, p->keep_dims != 0, temp_index,
-      resolved_axis, scratch, false);
+  Mean(*p, input, scratch, output);
 }
 
 void ek_pad_s16(const ek_pad* p, const int16_t* input, int16_t* output) {
-  tflite::PadParams op = {};
-  op.left_padding_count = static_cast<int8_t>(p->count);
-  op.right_padding_count = static_cast<int8_t>(p->count);
-  for (int i = 0; i < 5; ++i) {
-    op.left_padding[i] = p->left[i];
-    op.right_padding[i] = p->right[i];
-  }
-  const int16_t value = static_cast<int16_t>(p->value);
-  // pad.cc runs reference_ops::Pad for int16 (PadImageStyle only for int8/uint8).
-  tflite::reference_ops::Pad(op, Shape(p->input), input, &value, Shape(p->output), output);
+  Pad(*p, input, output);  // pad.cc: reference_ops::Pad for int16 (image_style is 0)
 }
 
 void ek_concatenation_s16(const ek_concat* p, const int16_t* const* inputs, int16_t* output) {
-  tflite::RuntimeShape shapes[EK_MAX_CONCAT];
-  const tflite::RuntimeShape* shape_ptrs[EK_MAX_CONCAT];
-  for (int i = 0; i < p->count; ++i) {
-    shapes[i].ReplaceWith(p->inputs[i].count, p->inputs[i].dims);
-    shape_ptrs[i] = &shapes[i];
-  }
-  tflite::ConcatenationParams op = {};
-  op.axis = p->axis;
-  op.inputs_count = p->count;
-  tflite::reference_ops::Concatenation(op, shape_ptrs, inputs, Shape(p->output), output);
+  Concatenation(*p, inputs, output);
 }
 
 void ek_quantize_f32_s16(const ek_quantize* p, const float* input, int16_t* output) {
-  tflite::QuantizationParams op = {};
-  op.zero_point = p->output_zero_point;
-  op.scale = static_cast<double>(p->scale);
-  tflite::reference_ops::AffineQuantize(op, Shape(p->input), input, Shape(p->output), output);
+  Quantize(*p, input, output);
 }
 
 void ek_dequantize_s16_f32(const ek_quantize* p, const int16_t* input, float* output) {
-  tflite::DequantizationParams op = {};
-  op.zero_point = p->input_zero_point;
-  op.scale = static_cast<double>(p->scale);
-  tflite::reference_ops::Dequantize(op, Shape(p->input), input, Shape(p->output), output);
+  Dequantize(*p, input, output);
 }
 
 void ek_requantize_s16(const ek_quantize* p, const int16_t* input, int16_t* output) {
-  tflite::reference_ops::Requantize(input, Shape(p->input).FlatSize(), p->multiplier, p->shift, p->input_zero_point,
-                                    p->output_zero_point, output);
+  Requantize(*p, input, output);
 }
 
 void ek_logistic_s16(const ek_logistic* p, const int16_t* input, int16_t* output) {
