@@ -1,4 +1,4 @@
-"""The standalone C target: an int8 TFLite graph compiled to plain C (no interpreter).
+"""The standalone C target: an int8 or int16x8 TFLite graph compiled to plain C (no interpreter).
 
 The TFLite flatbuffer comes from the TFLite target's converter (or is given as ``.tflite``);
 every op is checked before anything is written. The artifact is NAME.c, NAME.h and the
@@ -25,7 +25,7 @@ from targets.tflm.sources import check_section
 class CTarget:
     name = "c"
     reemits_tflite = True  # a .tflite source already in the scheme is taken as it is (no calibration)
-    schemes = frozenset({"int8"})
+    schemes = frozenset({"int8", "int16x8"})  # int16x8: portable kernels only
 
     def __init__(self, c_name: str | None = None, section: str | None = None, kernels: str = "portable"):
         check_section(section)
@@ -37,20 +37,27 @@ class CTarget:
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         check_scheme(self, spec)
-        if spec.io not in ("int8", "float32"):
-            raise UnsupportedError(f"target c takes int8 or float32 inputs and outputs; got --io-dtype {spec.io}")
+        if spec.scheme == "int16x8" and self.kernels == "cmsis-nn":
+            from targets.c.generate import CMSIS_INT16
+
+            raise UnsupportedError(CMSIS_INT16)
+        act = "int16" if spec.scheme == "int16x8" else "int8"
+        if spec.io not in (act, "float32"):
+            raise UnsupportedError(f"target c takes {act} or float32 inputs and outputs with -q {spec.scheme}; "
+                                   f"got --io-dtype {spec.io}")  # fmt: skip
         have = tflite_source_scheme(model)
         if have is not None and have != spec.scheme:
-            raise UnsupportedError(f"{model.path} is a {have} .tflite; the c target compiles int8 graphs (or use --target tflm)")
+            raise UnsupportedError(f"{model.path} is a {have} .tflite, not {spec.scheme}; the c target compiles the graph as it is "
+                                   "(or use --target tflm)")  # fmt: skip
         if model is not None and model.kind == "tflite":
             from targets.c.generate import check
 
-            check(model.backend.graph)
+            check(model.backend.graph, self.kernels)
 
     def describe(self, spec: QuantSpec) -> str:
         kernels = "CMSIS-NN, TFLM's reference kernels where it has none" if self.kernels == "cmsis-nn" else \
             "TFLM's reference kernels"
-        return f"standalone C of the int8 TFLite graph ({self.kernels} kernels: {kernels}; no interpreter)"
+        return f"standalone C of the {spec.scheme} TFLite graph ({self.kernels} kernels: {kernels}; no interpreter)"
 
     def export(self, model: SourceModel, spec: QuantSpec, out_dir: Path, calib=None,
                session: ExportSession | None = None) -> Artifact:  # fmt: skip
@@ -65,7 +72,7 @@ class CTarget:
 
 def write_c(data: bytes, out_dir: Path, *, name: str, model_name: str, section: str | None = None,
             spec: QuantSpec | None = None, kernels: str = "portable") -> Artifact:  # fmt: skip
-    """Generate (all checks first) and write the C of one int8 TFLite model."""
+    """Generate (all checks first) and write the C of one int8 or int16x8 TFLite model."""
     from targets.c.generate import generate
 
     model = generate(data, name=name, model_name=model_name, section=section, kernels=kernels)
@@ -77,8 +84,9 @@ def write_c(data: bytes, out_dir: Path, *, name: str, model_name: str, section: 
     p = model.plan
     notes = (f"{len(model.ops)} op kinds, {kernels} kernels; arena {p.size:,} B (lower bound {p.lower_bound:,} B, "
              f"x{p.ratio:.3f}); {model.const_bytes:,} B constant data; inputs and outputs in the arena",)  # fmt: skip
-    metadata = {**model.metadata(), "scheme": "int8", "section": section, "model_name": model_name,
+    scheme = graph.quant_scheme()
+    metadata = {**model.metadata(), "scheme": scheme, "section": section, "model_name": model_name,
                 "model_bytes": model.const_bytes, "tflite_sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
     files = (*model.files, f"{name}.tflite")
-    return Artifact("c", "int8", out_dir, files, tuple(t.info() for t in graph.inputs),
+    return Artifact("c", scheme, out_dir, files, tuple(t.info() for t in graph.inputs),
                     tuple(t.info() for t in graph.outputs), notes, metadata, spec)  # fmt: skip

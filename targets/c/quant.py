@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 INT8_MIN, INT8_MAX = -128, 127
+INT16_MIN, INT16_MAX = -32768, 32767
 
 
 def _round(x: float) -> float:
@@ -151,3 +152,78 @@ def logistic_params(input_scale: float) -> dict:
         raise ValueError(f"LOGISTIC input scale {input_scale!r} is out of the kernel's range")
     radius = math.floor(1.0 * ((1 << bits) - 1) * (1 << (31 - bits)) / (1 << shift))
     return {"input_multiplier": m, "input_left_shift": shift, "input_range_radius": radius}
+
+
+def _lut_int16(input_scale, input_zero_point, output_scale, output_zero_point, transform) -> list[int]:
+    """common.h detail::LUTPopulateInt16<float>: every step in float32, as TFLM computes it."""
+    f = np.float32
+    input_min = f(input_scale) * f(INT16_MIN - input_zero_point)
+    input_max = f(input_scale) * f(INT16_MAX - input_zero_point)
+    output_min = f(output_scale) * f(INT16_MIN - output_zero_point)
+    output_max = f(output_scale) * f(INT16_MAX - output_zero_point)
+    steps = 512
+    step = (input_max - input_min) / f(steps)
+    half = step / f(2)
+    inv = f(INT16_MAX - INT16_MIN + 1) / (output_max - output_min)
+
+    def rnd(x):
+        return f(_round(float(x)))
+
+    def clamp(x):
+        return int(min(max(x, f(INT16_MIN)), f(INT16_MAX)))
+
+    lut = []
+    for i in range(steps):
+        val = transform(input_min + f(i) * step)
+        mid = transform(input_min + f(i) * step + half)
+        nxt = transform(input_min + f(i + 1) * step)
+        sample = rnd(val * inv)
+        interp = rnd((nxt * inv + rnd(val * inv)) / f(2))
+        err = interp - rnd(mid * inv)
+        lut.append(clamp(sample - rnd(err / f(2))))
+    lut.append(clamp(rnd(transform(input_max) * inv)))
+    return lut
+
+
+def _expf(x: np.float32) -> np.float32:
+    """``std::exp(float)``: glibc's expf is correctly rounded, i.e. exp in double rounded to float."""
+    return np.float32(math.exp(float(x)))
+
+
+def softmax_s16_luts() -> tuple[list[int], list[int]]:
+    """softmax_common.cc InitializeLutForInt16: the exp table over [-10, 0] and the 1/(1+x)
+    table over [0, 1], 513 int16 entries each (the same for every model; a test compares them
+    with TFLM's compiled LUTPopulate)."""
+    rng = np.float32(INT16_MAX - INT16_MIN)
+    f = np.float32
+    exp_lut = _lut_int16(f(10.0) / rng, INT16_MAX, f(2.0) / rng, 0, _expf)
+    one_over = _lut_int16(f(1.0) / rng, INT16_MIN, f(2.0) / rng, 0, lambda v: f(1.0) / (f(1.0) + v))
+    return exp_lut, one_over
+
+
+def checked_log2(x: float) -> tuple[int, bool]:
+    """quantization_util.cc CheckedLog2: (the rounded log2 in float, whether ``x`` is a power of two)."""
+    f = np.float32
+    x_log2 = f(math.log(float(f(x)))) * (f(1.0) / f(math.log(2.0)))
+    rounded = f(_round(float(x_log2)))
+    return int(rounded), abs(float(x_log2 - rounded)) < float(f(1e-3))
+
+
+def sigmoid_s16_params(input_scale: float, output_scale: float, tanh: bool) -> dict:
+    """logistic_common.cc / tanh.cc Prepare for int16: a power-of-two input scale needs no
+    multiplier; else the scale to 1/(3*4096), doubled up to 32767/2 (the shift counts it).
+    The output scale must be 2^-15."""
+    log2, pot = checked_log2(input_scale)
+    shift = (15 - 3) + log2
+    pot = pot and (shift in (0, 1) if tanh else shift == 0)
+    multiplier = 0
+    if not pot:
+        m, shift = float(input_scale) * 4096.0 * 3.0, 0
+        while m <= 32767.0 / 2.0 and shift <= 30:
+            shift += 1
+            m *= 2.0
+        multiplier = int(m)
+    out_log2, out_pot = checked_log2(output_scale)
+    if not out_pot or out_log2 != -15 or multiplier > 32767:
+        raise ValueError("int16 LOGISTIC/TANH needs an output scale of 2^-15 (as TFLM requires)")
+    return {"input_multiplier": multiplier, "input_left_shift": shift}

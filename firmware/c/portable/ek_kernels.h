@@ -138,6 +138,37 @@ void ek_quantize_f32_s8(const ek_quantize *p, const float *input, int8_t *output
 void ek_requantize_s8(const ek_quantize *p, const int8_t *input, int8_t *output);
 void ek_dequantize_s8_f32(const ek_quantize *p, const int8_t *input, float *output);
 
+/* int16x8: int16 activations, int8 weights, int64 biases (the same parameter structs; the
+ * activation ranges are int16). SOFTMAX takes TFLM's two 513-entry lookup tables, which
+ * the generator computes as TFLM's Prepare does. */
+#define EK_S16_LUT_SIZE 513
+void ek_conv_s16(const ek_conv *p, const int32_t *multipliers, const int32_t *shifts, const int16_t *input,
+                 const int8_t *filter, const int64_t *bias, int16_t *output);
+void ek_depthwise_conv_s16(const ek_conv *p, const int32_t *multipliers, const int32_t *shifts,
+                           const int16_t *input, const int8_t *filter, const int64_t *bias, int16_t *output);
+void ek_fully_connected_s16(const ek_fc *p, const int16_t *input, const int8_t *filter, const int64_t *bias,
+                            int16_t *output);
+void ek_fully_connected_per_channel_s16(const ek_fc *p, const int32_t *multipliers, const int32_t *shifts,
+                                        const int16_t *input, const int8_t *filter, const int64_t *bias,
+                                        int16_t *output);
+void ek_average_pool_s16(const ek_pool *p, const int16_t *input, int16_t *output);
+void ek_max_pool_s16(const ek_pool *p, const int16_t *input, int16_t *output);
+void ek_add_s16(const ek_add *p, const int16_t *input1, const int16_t *input2, int16_t *output);
+void ek_mul_s16(const ek_mul *p, const int16_t *input1, const int16_t *input2, int16_t *output);
+void ek_softmax_s16(const ek_softmax *p, const int16_t *exp_lut, const int16_t *one_over_one_plus_x_lut,
+                    const int16_t *input, int16_t *output);
+void ek_mean_s16(const ek_mean *p, const int16_t *input, int32_t *scratch, int16_t *output);
+void ek_pad_s16(const ek_pad *p, const int16_t *input, int16_t *output);
+void ek_concatenation_s16(const ek_concat *p, const int16_t *const *inputs, int16_t *output);
+void ek_quantize_f32_s16(const ek_quantize *p, const float *input, int16_t *output);
+void ek_dequantize_s16_f32(const ek_quantize *p, const int16_t *input, float *output);
+void ek_requantize_s16(const ek_quantize *p, const int16_t *input, int16_t *output);
+/* LOGISTIC and TANH int16 -> int16: TFLM's fixed-point sigmoid table (size, input_multiplier, input_left_shift). */
+void ek_logistic_s16(const ek_logistic *p, const int16_t *input, int16_t *output);
+void ek_tanh_s16(const ek_logistic *p, const int16_t *input, int16_t *output);
+/* For the generator's test: TFLM's own tables (softmax_common.cc InitializeLutForInt16). */
+void ek_softmax_s16_luts(int16_t *exp_lut, int16_t *one_over_one_plus_x_lut);
+
 #ifdef __cplusplus
 }
 #endif

@@ -59,8 +59,8 @@ def _many_ops_keras():
     return keras.Model(x, y, name="many_ops")
 
 
-def int8_tflite(keras_model, x, tmp, io_dtype: str | None = None) -> bytes:
-    """``keras_model`` converted to int8 TFLite, calibrated on ``x``."""
+def int8_tflite(keras_model, x, tmp, io_dtype: str | None = None, scheme: str = "int8") -> bytes:
+    """``keras_model`` converted to int8 (or ``scheme``) TFLite, calibrated on ``x``."""
     import numpy as np
 
     from edgekit.data import Dataset
@@ -71,7 +71,7 @@ def int8_tflite(keras_model, x, tmp, io_dtype: str | None = None) -> bytes:
     keras_model.save(tmp / f"{keras_model.name}.keras")
     np.savez(tmp / "calib.npz", x=x.astype(np.float32))
     model = load_model(tmp / f"{keras_model.name}.keras")
-    spec = QuantSpec("int8", io_dtype=io_dtype) if io_dtype else QuantSpec("int8")
+    spec = QuantSpec(scheme, io_dtype=io_dtype) if io_dtype else QuantSpec(scheme)
     return TFLiteTarget().export(model, spec, tmp, Dataset.open(tmp / "calib.npz", model.inputs)).primary.read_bytes()
 
 
@@ -138,3 +138,43 @@ def transposes_int8(tmp_path_factory) -> bytes:
     y = keras.layers.Dense(3, name="logits")(keras.layers.Flatten(name="flat")(c))
     return int8_tflite(keras.Model(x, y, name="transposes"), np.random.default_rng(4).normal(size=(32, 4, 6, 3)),
                        tmp_path_factory.mktemp("c-tr"))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_int16x8(tiny_keras, tiny_data, tmp_path_factory) -> bytes:
+    """The tiny model as int16x8 TFLite (int16 activations and I/O, int8 weights, int64 biases)."""
+    from edgekit.data import Dataset
+    from edgekit.model import load_model
+    from quantize.spec import QuantSpec
+    from targets.tflite.exporter import TFLiteTarget
+
+    model = load_model(tiny_keras)
+    out = tmp_path_factory.mktemp("c-tiny16")
+    return TFLiteTarget().export(model, QuantSpec("int16x8"), out, Dataset.open(tiny_data, model.inputs)).primary.read_bytes()
+
+
+def _int16_ops_keras():
+    """The ops with an int16x8 path beyond the tiny model's: PAD, DEPTHWISE_CONV_2D, ADD, MUL,
+    CONCATENATION, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, SOFTMAX (and float QUANTIZE/DEQUANTIZE)."""
+    import keras
+
+    keras.utils.set_random_seed(11)
+    x = keras.Input((8, 8, 3), name="image")
+    c = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(keras.layers.ZeroPadding2D(((2, 0), (1, 0)), name="pad")(x))
+    d = keras.layers.DepthwiseConv2D(3, padding="same", name="dw")(c)
+    s = keras.layers.Add(name="add")([c, d])
+    m = keras.layers.Multiply(name="mul")([s, d])
+    cat = keras.layers.Concatenate(name="concat")([m, c])
+    q = keras.layers.AveragePooling2D(2, padding="same", name="avg")(keras.layers.MaxPooling2D(2, name="max")(cat))
+    g = keras.layers.GlobalAveragePooling2D(name="gap")(q)
+    y = keras.layers.Dense(4, activation="softmax", name="scores")(g)
+    return keras.Model(x, y, name="int16_ops")
+
+
+@pytest.fixture(scope="session")
+def int16_ops(tmp_path_factory) -> bytes:
+    """The int16 op model as int16x8 TFLite with float32 input and output."""
+    import numpy as np
+
+    x = np.random.default_rng(12).normal(size=(32, 8, 8, 3))
+    return int8_tflite(_int16_ops_keras(), x, tmp_path_factory.mktemp("c-ops16"), io_dtype="float32", scheme="int16x8")

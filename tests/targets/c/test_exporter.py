@@ -32,8 +32,9 @@ def test_export_and_validate(tiny_keras, tiny_data, tmp_path):
     assert c["agreement"] == tflm["agreement"] and c["cosine"] == tflm["cosine"]  # bit-exact outputs
 
 
-def test_only_int8_is_offered():
+def test_only_int8_and_int16x8_are_offered():
     target = CTarget()
     target.check(None, QuantSpec("int8"))
+    target.check(None, QuantSpec("int16x8"))
     with pytest.raises(UnsupportedError, match="cannot produce scheme 'float32'"):
         target.check(None, QuantSpec("float32"))
