@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import ToolchainError
-from targets.c.kernels import KernelSet, kernel_set
+from targets.c.kernels import CMSIS_NN, KernelSet, kernel_set
 from targets.tflm.toolchain import cache_lock, cache_root, require_tools
 
 DEFINES = ("-DNDEBUG", "-DTF_LITE_STATIC_MEMORY")
@@ -91,24 +91,40 @@ def _object_names(sources: tuple[Path, ...]) -> list[str]:
             for s in sources]  # fmt: skip
 
 
-def kernel_objects(kset: KernelSet | None = None, tc: Toolchain | None = None) -> list[Path]:
+def kernel_objects(kset: KernelSet | None = None, tc: Toolchain | None = None, only=None) -> list[Path]:
     """The compiled kernel objects of ``kset`` (default: the portable back-end) for toolchain
-    ``tc`` (default: the host), from the cache when present."""
+    ``tc`` (default: the host), from the cache when present; of the sources in ``only`` alone
+    when given (the cache folder is still the whole set's, so other models add to it)."""
     kset = kset if kset is not None else kernel_set("portable")
     tc = tc if tc is not None else host_toolchain()
     out = cache_root() / f"c-{tc.name}-{kernel_key(kset, tc)}"
-    objects = [out / name for name in _object_names(kset.sources)]
+    pairs = [(src, out / name) for src, name in zip(kset.sources, _object_names(kset.sources))
+             if only is None or src in only]  # fmt: skip
+    objects = [obj for _, obj in pairs]
     if all(obj.is_file() for obj in objects):
         return objects
     out.mkdir(parents=True, exist_ok=True)
     with cache_lock(out):  # a second build of the same kernels waits for these, not compiles them again
-        for src, obj in zip(kset.sources, objects):
+        for src, obj in pairs:
             if not obj.is_file():
                 tmp = obj.with_name(f"{obj.name}.tmp{os.getpid()}")
                 tool, flags = tc.flags_for(src)
                 run_tool([tool, *flags, *kset.flags(), "-c", str(src), "-o", str(tmp)], str(src))
                 os.replace(tmp, obj)
     return objects
+
+
+def used_sources(kset: KernelSet, model_c: Path) -> set[Path]:
+    """The sources of ``kset`` the model file needs: all but CMSIS-NN's library files, of which
+    only those it calls into, transitively (as the firmware builds pick them)."""
+    from targets.tflm.firmware import cmsis_nn_sources
+
+    root = kset.root.resolve()
+    library = root / CMSIS_NN / "Source"
+    rest = [s for s in kset.sources if not s.resolve().is_relative_to(library)]
+    callers = [str(Path(model_c).resolve()), *(str(s.resolve()) for s in rest)]
+    used = {(root / rel).resolve() for rel in cmsis_nn_sources(root, callers)}
+    return {*rest, *(s for s in kset.sources if s.resolve() in used)}
 
 
 def compile_model(source: Path, out_dir: Path, kset: KernelSet, tc: Toolchain) -> Path:
@@ -123,7 +139,7 @@ def shared_library(source: Path, out_dir: Path, root: Path | None = None, kernel
     ``out_dir/lib<stem>.so``."""
     tc = host_toolchain()
     kset = kernel_set(kernels, root)
-    objects = kernel_objects(kset, tc)
+    objects = kernel_objects(kset, tc, only=used_sources(kset, source))
     obj = compile_model(source, out_dir, kset, tc)
     lib = out_dir / f"lib{source.stem}.so"
     run_tool([tc.cxx, "-shared", "-o", str(lib), str(obj), *map(str, objects)], f"linking {source.name}")

@@ -33,3 +33,23 @@ def test_the_key_follows_the_flags():
 def test_an_unknown_back_end_is_one_line():
     with pytest.raises(OptionError, match="choose portable, cmsis-nn"):
         kernel_set("fast")
+
+
+def test_a_cmsis_nn_model_compiles_only_the_library_files_it_calls(tiny_int8, tmp_path):
+    """The host build of a CMSIS-NN model picks CMSIS-NN's files as the firmware builds do
+    (the ones the model calls into, transitively), not the whole library (115 files)."""
+    from targets.c.generate import generate
+    from targets.c.kernels import CMSIS_NN
+
+    model = generate(tiny_int8, name="tiny", model_name="tiny.keras", kernels="cmsis-nn")
+    for fname, text in model.files.items():
+        (tmp_path / fname).write_text(text)
+    kset = kernel_set("cmsis-nn")
+    library = [s for s in kset.sources if s.resolve().is_relative_to((kset.root / CMSIS_NN / "Source").resolve())]
+    used = hostbuild.used_sources(kset, tmp_path / "tiny.c")
+    picked = used & set(library)
+    assert 0 < len(picked) < len(library) / 2 and set(kset.sources) - set(library) <= used
+    import ctypes
+
+    lib = hostbuild.shared_library(tmp_path / "tiny.c", tmp_path, kernels="cmsis-nn")
+    assert ctypes.CDLL(str(lib)).tiny_invoke  # loads: every symbol it calls is linked in
