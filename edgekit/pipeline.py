@@ -47,6 +47,7 @@ class ExportOptions:
     calib_size: int = 100
     io_dtype: str | None = None
     per_channel: str = "conv"
+    calib_range: str = "minmax"  # int8 through AI Edge Quantizer: "minmax" or "mse" activation ranges
     float_layers: tuple[str, ...] = ()  # int8: keep these layers float (selective quantization)
     layout: str | None = None  # TFLite/TFLM I/O of a channels-first source: "source" (None) or "nhwc"
     batch: int = 1
@@ -128,6 +129,9 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
         raise OptionError(f"--io-dtype {opts.io_dtype} applies to none of the requested schemes")
     if opts.float_layers and "int8" not in made:
         raise OptionError("--float-layers applies to the int8 scheme; add int8 to --quant")
+    if opts.calib_range != "minmax" and "int8" not in made:
+        raise OptionError(f"--calib-range {opts.calib_range} applies to the int8 scheme; add int8 to --quant")
+    ranges = {o.name: o for o in field_options()}["calib_range"]
     base = QuantSpec(calib_size=opts.calib_size, per_channel=opts.per_channel)
     pairs = []
     for name, schemes in plan.items():
@@ -136,6 +140,7 @@ def plan_specs(opts: ExportOptions) -> list[tuple[object, QuantSpec]]:
             io = opts.io_dtype if opts.io_dtype in SCHEMES[scheme].io_dtypes else None
             spec = replace(base.with_scheme(scheme), io_dtype=io,
                            float_layers=tuple(opts.float_layers) if scheme == "int8" else (),
+                           calib_range=opts.calib_range if scheme == "int8" and ranges.applies_to(name) else "minmax",
                            requested=None if requested == scheme else requested)  # fmt: skip
             target.check(None, spec)
             pairs.append((target, spec))

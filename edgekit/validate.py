@@ -224,7 +224,8 @@ def _guessed_spec(a, opts: dict):
     io = io if a.scheme in ("int8", "int16x8") else None
     try:
         return QuantSpec(a.scheme, io, opts.get("per_channel", "conv"), opts.get("calib_size", 100),
-                         tuple(opts.get("float_layers") or ()) if a.scheme == "int8" else ())  # fmt: skip
+                         tuple(opts.get("float_layers") or ()) if a.scheme == "int8" else (),
+                         calib_range=opts.get("calib_range", "minmax") if a.scheme == "int8" else "minmax")  # fmt: skip
     except (OptionError, TypeError):  # not a scheme QuantSpec knows: nothing reads the spec of such a file
         return None
 

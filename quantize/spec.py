@@ -54,6 +54,8 @@ SCHEMES: dict[str, Scheme] = {
 
 
 PER_CHANNEL = ("conv", "all", "none")
+# How int8 activation ranges come from the calibration data (targets.tflite.calib_range).
+CALIB_RANGES = ("minmax", "mse")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class QuantSpec:
     # The scheme asked for when one --quant for every target was mapped to this target's
     # closest (CLOSEST): e.g. int8 -> int8-weights for Core ML off macOS. None: as asked.
     requested: str | None = None
+    calib_range: str = "minmax"
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -86,6 +89,8 @@ class QuantSpec:
             raise OptionError(
                 f"--per-channel {self.per_channel}: choose one of {', '.join(PER_CHANNEL)}"
             )
+        if self.calib_range not in CALIB_RANGES:
+            raise OptionError(f"--calib-range {self.calib_range}: choose one of {', '.join(CALIB_RANGES)}")
         if self.calib_size < 1:
             raise OptionError(f"--calib-size must be at least 1, got {self.calib_size}")
 
@@ -108,8 +113,11 @@ class QuantSpec:
 
     def to_json(self) -> dict:
         """What an artifact's manifest entry records of the spec it was exported with."""
-        return {"scheme": self.scheme, "io_dtype": self.io_dtype, "per_channel": self.per_channel,
-                "calib_size": self.calib_size, "float_layers": list(self.float_layers)}  # fmt: skip
+        entry = {"scheme": self.scheme, "io_dtype": self.io_dtype, "per_channel": self.per_channel,
+                 "calib_size": self.calib_size, "float_layers": list(self.float_layers)}  # fmt: skip
+        if self.calib_range != "minmax":  # only when asked for: the manifests of earlier builds stay as they were
+            entry["calib_range"] = self.calib_range
+        return entry
 
     @classmethod
     def from_json(cls, entry: dict) -> QuantSpec:
@@ -119,7 +127,8 @@ class QuantSpec:
             raise TypeError("float_layers is not a list of names")
         try:
             return cls(entry["scheme"], entry.get("io_dtype"), entry.get("per_channel", "conv"),
-                       int(entry.get("calib_size", 100)), tuple(layers))  # fmt: skip
+                       int(entry.get("calib_size", 100)), tuple(layers),
+                       calib_range=entry.get("calib_range", "minmax"))  # fmt: skip
         except OptionError as e:  # the message names a flag; here it is the manifest that is wrong
             raise ValueError(str(e)) from None
 

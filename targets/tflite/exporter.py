@@ -49,6 +49,9 @@ class TFLiteTarget:
         if model is not None and model.via_torch and spec.scheme not in TORCH_SCHEMES:
             raise UnsupportedError(f"{model.path}: a {model.kind} model converts to tflite {', '.join(TORCH_SCHEMES)} "
                                    f"(litert-torch, then AI Edge Quantizer), not {spec.scheme}")  # fmt: skip
+        if model is not None and spec.calib_range != "minmax" and not (model.via_torch or model.kind == "tflite"):
+            raise UnsupportedError(f"--calib-range {spec.calib_range} works with PyTorch, ONNX and .tflite sources (AI Edge "
+                                   f"Quantizer), not a {model.kind} model ({model.path}; TFLiteConverter takes min/max)")
         if model is not None and model.via_torch and spec.float_layers:
             raise UnsupportedError(f"--float-layers works with Keras and SavedModel sources (TFLiteConverter), "
                                    f"not a {model.kind} model ({model.path})")  # fmt: skip
@@ -63,6 +66,8 @@ class TFLiteTarget:
                 "conv": ", per-channel conv weights, per-tensor dense weights",
                 "none": ", per-tensor weights",
             }[spec.per_channel]
+        if spec.calib_range != "minmax":
+            text += f", {spec.calib_range} activation ranges"
         if spec.needs_calibration:
             text += f", I/O {spec.io}"
         return text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.options import Option
-from quantize.spec import PER_CHANNEL
+from quantize.spec import CALIB_RANGES, PER_CHANNEL
 
 # Both go into the QuantSpec, not the target's constructor (no ``arg``).
 OPTIONS: tuple[Option, ...] = (
@@ -11,6 +11,13 @@ OPTIONS: tuple[Option, ...] = (
            help="Per-channel weight scales for conv layers (default), all layers, or none."),
     Option("float_layers", ("--float-layers",), default=(), comma_list=True,
            help="int8: keep these layers float (names from the per-layer report, comma-separated)."),
+    Option("calib_range", ("--calib-range",), default="minmax", choices=CALIB_RANGES,
+           help="int8 from PyTorch/ONNX/.tflite: activation ranges minmax (default) or mse (clip rare outliers).",
+           doc="int8 of a PyTorch, ONNX or float `.tflite` source (AI Edge Quantizer): how activation ranges come "
+               "from `--calib`: `minmax` (default, each tensor's range over all samples, as TFLiteConverter) or "
+               "`mse` (each inner activation clipped to the range of least int8 error over the samples, for "
+               "activations with a long tail; rare large values are then clipped); measured in "
+               "[tflite.md](tflite.md#activation-ranges)"),
 )
 # The target's constructor keyword (TFLM, which converts through it, takes it too).
 LAYOUT = Option("layout", ("--layout",), choices=("source", "nhwc"), arg="layout",

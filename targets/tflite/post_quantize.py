@@ -121,6 +121,8 @@ def _quantize(data: bytes, spec: QuantSpec, calib, batch: int, source: str) -> C
         raise UnsupportedError(f"{source} is already {have}; AI Edge Quantizer quantizes float32 .tflite models")
     if spec.float_layers:
         raise UnsupportedError(f"--float-layers works with Keras and SavedModel sources (TFLiteConverter), not {source}")
+    if spec.calib_range != "minmax" and spec.scheme != "int8":
+        raise UnsupportedError(f"--calib-range {spec.calib_range} applies to int8 (asymmetric activations), not {spec.scheme}")
     samples = None
     if spec.needs_calibration:
         if calib is None:
@@ -130,7 +132,7 @@ def _quantize(data: bytes, spec: QuantSpec, calib, batch: int, source: str) -> C
         signed = normalized(data)
         key, names = main_signature(TFLiteGraph(signed, source))
         recipe_used = recipe(spec)
-        out = inline_buffers(_run_quantizer(signed, recipe_used, key, names, samples))
+        out = inline_buffers(_run_quantizer(signed, recipe_used, key, names, samples, spec.calib_range))
     except EdgekitError:
         raise
     except Exception as e:  # ValueError/RuntimeError from AEQ's policy checks, calibration or packing
@@ -141,10 +143,13 @@ def _quantize(data: bytes, spec: QuantSpec, calib, batch: int, source: str) -> C
     used = sum(len(s[0]) for s in samples) if samples else 0
     version, name = quantizer_version(), RECIPES[spec.scheme]
     record = {"tool": "ai-edge-quantizer", "version": version, "recipe_name": name, "recipe": recipe_used}
+    if spec.calib_range != "minmax":
+        record["calib_range"] = spec.calib_range
     return Conversion(out, used, quantizer=f"quantized by AI Edge Quantizer {version}, recipe {name}", record=record)
 
 
-def _run_quantizer(data: bytes, recipe_used: list[dict], key: str, names: list[str], samples) -> bytes:
+def _run_quantizer(data: bytes, recipe_used: list[dict], key: str, names: list[str], samples,
+                   calib_range: str = "minmax") -> bytes:  # fmt: skip
     try:
         from ai_edge_quantizer import quantizer
     except ImportError as e:
@@ -158,7 +163,12 @@ def _run_quantizer(data: bytes, recipe_used: list[dict], key: str, names: list[s
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         if samples is not None:
-            result = _calibrate(data, recipe_used, {key: [dict(zip(names, sample)) for sample in samples]})
+            feed = [dict(zip(names, sample)) for sample in samples]
+            result = _calibrate(data, recipe_used, {key: feed})
+            if calib_range == "mse":
+                from targets.tflite.calib_range import mse_qsvs
+
+                result = mse_qsvs(data, result, key, feed)
         quantized = qt.quantize(result, enable_progress_bar=False, enable_progress_report=False)
     return bytes(quantized.quantized_model)
 

@@ -8,7 +8,10 @@ MobileNetV3 median top-1 margin 0.08 even on inputs pushed toward its own top-1)
 flips its top-1 and agreement measures the weights, not the quantization. Each net is therefore
 trained first, seeded and briefly on CPU, on synthetic image classes (the generator's three
 kinds), as a real model would be on its data; calibration and evaluation images are drawn from
-the same generator with other seeds.
+the same generator with other seeds (``image_classes`` is ``images`` with labels: one distribution).
+int8 is calibrated with ``calib_range="mse"`` (--calib-range mse): a few of these images make
+activations ~10x the typical ones, and min/max ranges give the typical image fewer int8 steps
+per layer (docs/tflite.md#activation-ranges; on 600 held-out images both agree on 95.8%).
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def build(request, tmp_path_factory):
     targets = CASES[name]
     quant = ",".join(f"{t}={QUANT[t]}" for t in targets)
     return name, export(ExportOptions(model=tmp / f"{name}.pt2", out=tmp / "b", target=targets, quant=quant,
-                                      calib=str(tmp / "calib.npz"), eval=str(tmp / "eval.npz")))  # fmt: skip
+                                      calib=str(tmp / "calib.npz"), eval=str(tmp / "eval.npz"), calib_range="mse"))  # fmt: skip
 
 
 def test_every_target_runs_and_float16_agrees_with_pytorch(build):
@@ -108,19 +111,20 @@ def test_every_target_runs_and_float16_agrees_with_pytorch(build):
         assert abs(ev["tflm/int8"]["cosine"] - ev["tflite/int8"]["cosine"]) < 0.01
 
 
-# Measured on the 60 held-out images (2026-12-02): MobileNetV3-Small int8 top-1 agreement 91.7%
-# (tflite, cosine 0.9979), 93.3% (tflm 0.9979; openvino 0.748): its int8 logit error (std 1.15)
-# flips images whose float margin is up to 5 after 400 training steps. See docs/sources.md.
-BELOW_95 = {"mobilenet_v3_small": "int8 top-1 agreement 91.7-93.3% after 400 training steps (>= 95% not reached)"}
+# Measured on the 60 held-out images (2026-12-02): MobileNetV3-Small openvino int8 (NNCF, which
+# --calib-range does not reach) 93.3%, cosine 0.748 (its averaged ranges clip the two images with
+# logits > 40). tflite/tflm int8 reach 96.7% / 98.3% with mse ranges (91.7% / 93.3% with min/max).
+BELOW_95 = {("mobilenet_v3_small", "openvino/int8"): "NNCF int8 top-1 agreement 93.3%"}
 
 
-def test_int8_agrees_with_float_on_95_percent(build, request):
+def test_int8_agrees_with_float_on_95_percent(build):
     name, result = build
-    if name in BELOW_95:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BELOW_95[name]))
     ev = result.evaluation["artifacts"]
     low = {a: round(r["agreement"], 3) for a, r in ev.items() if "int8" in a and r["agreement"] < 0.95}
-    assert not low, f"top-1 agreement below 95%: {low}"
+    known = {a for n, a in BELOW_95 if n == name}
+    assert not set(low) - known, f"top-1 agreement below 95%: {low}"
+    # Strict, as an xfail(strict=True) would be: an artifact that now reaches 95% leaves BELOW_95.
+    assert known <= set(low), f"{sorted(known - set(low))} now reach 95% ({ {a: ev[a]['agreement'] for a in known} }): remove from BELOW_95"
 
 
 def test_int8_tflite_has_no_transpose_inside(build):
