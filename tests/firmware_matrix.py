@@ -74,6 +74,7 @@ class Case:
     name: str  # C name and table row
     source: object  # Path of a .tflite, or None for the digits export
     inputs: object  # n -> (list of float arrays, what they are)
+    quant: str = "int8"  # the scheme of the digits export (the shared files are int8 as they are)
 
 
 CASES = {c.name: c for c in (
@@ -86,22 +87,22 @@ CASES = {c.name: c for c in (
 )}  # fmt: skip
 
 
-def digits_tflite(out: Path) -> bytes:
-    """The digits example exported to int8 TFLite (the model the tflm artifact embeds)."""
+def digits_tflite(out: Path, quant: str = "int8") -> bytes:
+    """The digits example exported to ``quant`` TFLite (the model the tflm artifact embeds)."""
     from edgekit.pipeline import ExportOptions, export
 
-    res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite",), quant="int8",
+    res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=out, target=("tflite",), quant=quant,
                                calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
     return res.artifacts[0].primary.read_bytes()
 
 
 def model_bytes(case: Case, work: Path) -> bytes:
-    """The case's model; the digits export is made once per ``work`` folder (three configs use it)."""
+    """The case's model; the digits export is made once per ``work`` folder and scheme (several configs use it)."""
     if case.source is not None:
         return Path(case.source).read_bytes()
-    kept = work / "digits.tflite"
+    kept = work / f"digits-{case.quant}.tflite"
     if not kept.is_file():
-        kept.write_bytes(digits_tflite(work / "digits-export"))
+        kept.write_bytes(digits_tflite(work / f"digits-export-{case.quant}", case.quant))
     return kept.read_bytes()
 
 
