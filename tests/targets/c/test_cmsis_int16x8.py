@@ -92,3 +92,48 @@ def test_cmsis_nn_int16x8_on_the_m4_and_m55_is_bit_exact(fixture, board, request
     sizes = assert_bit_exact_on_qemu(art, data, board=board, kernels="cmsis-nn")
     arena = sizes["components"]["ram"]["arena"]["tensor arena"]
     assert arena == art.metadata["arena_by_build"]["mve" if board == "mps3-an547" else "dsp"]
+
+
+@pytest.mark.slow
+@pytest.mark.firmware  # a TFLM firmware build per core: 3-4 minutes each
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+def test_tflms_own_cmsis_nn_firmware_is_bit_exact_to_its_interpreter_on_int16(int16_ops, board, tmp_path):
+    """The yardstick: TFLM's CMSIS-NN int16 kernels (its firmware, --kernels cmsis-nn, DSP on
+    the M4 and MVE on the M55) give the reference kernels' outputs (the Python interpreter), so
+    the cmsis-nn C is held to the interpreter as the int8 one is."""
+    from edgekit.runtime.io import from_runtime
+    from targets.tflm.runner import TFLMRunner
+    from tests.firmware_matrix import built_project
+
+    if not CROSS:
+        pytest.skip("needs arm-none-eabi-gcc, qemu-system-arm and ../shared/tflm")
+    _, _, qemu = built_project(int16_ops, "ops16", board, "cmsis-nn", tmp_path / "fw")
+    tflm = TFLMRunner()
+    tflm.load_bytes(int16_ops)
+    try:
+        xs = [from_runtime(x, t) for x, t in zip(_int16_inputs(int16_ops, 12, seed=8), tflm.inputs)]
+        got, want = qemu.run(xs), tflm.run(xs)
+        assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+    finally:
+        qemu.close()
+        tflm.close()
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+def test_digits_int16x8_with_cmsis_nn_against_tflm_cmsis_nn_on_the_m4(tmp_path):
+    """docs/c.md's int16x8 CMSIS-NN row: the C and TFLM's CMSIS-NN firmware of the digits
+    example on the M4, both bit-exact to the interpreter; the C smaller and not slower."""
+    from edgekit.pipeline import ExportOptions, export
+    from tests.c_firmware import CASES, run_model
+    from tests.conftest import EXAMPLE
+
+    if not CROSS:
+        pytest.skip("needs arm-none-eabi-gcc, qemu-system-arm and ../shared/tflm")
+    res = export(ExportOptions(model=EXAMPLE / "digits.keras", out=tmp_path / "b", target=("tflite",), quant="int16x8",
+                               calib=str(EXAMPLE / "calib.npz")))  # fmt: skip
+    rec = run_model(CASES["digits"], res.artifacts[0].primary.read_bytes(), tmp_path, 3,
+                    configs=(("tflm", "cmsis-nn"), ("c", "cmsis-nn")))  # fmt: skip
+    tflm, c = rec["configs"]["tflm cmsis-nn"], rec["configs"]["c cmsis-nn"]
+    assert tflm["values_differing"] == 0 and c["values_differing"] == 0 and c["arena"] == c["lower_bound"]
+    assert c["ratio"]["flash"] <= 0.8 and c["ratio"]["ram"] <= 0.9 and c["instructions"] <= tflm["instructions"], c
