@@ -137,3 +137,20 @@ def test_digits_int16x8_with_cmsis_nn_against_tflm_cmsis_nn_on_the_m4(tmp_path):
     tflm, c = rec["configs"]["tflm cmsis-nn"], rec["configs"]["c cmsis-nn"]
     assert tflm["values_differing"] == 0 and c["values_differing"] == 0 and c["arena"] == c["lower_bound"]
     assert c["ratio"]["flash"] <= 0.8 and c["ratio"]["ram"] <= 0.9 and c["instructions"] <= tflm["instructions"], c
+
+
+def test_a_non_zero_int16_zero_point_is_one_line(tiny_int16x8):
+    """Hostile: the graph input's zero point set to 5 (TFLM's CMSIS-NN conv Prepare refuses it):
+    one line naming the op and the way out, before any file is written."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    from edgekit.errors import UnsupportedError
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(tiny_int16x8, 0))
+    sg = model.subgraphs[0]
+    sg.tensors[sg.inputs[0]].quantization.zeroPoint = [5]
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    with pytest.raises(UnsupportedError, match=r"^CONV_2D \(node 0\): int16 zero points must be 0 .*--c-kernels portable$"):
+        generate(bytes(b.Output()), name="m", model_name="m", kernels="cmsis-nn")
