@@ -6,7 +6,8 @@ as ``static const`` data, the parameters computed as for the portable back-end
 (targets.c.quant). A lowering returns None where TFLM's CMSIS-NN kernel itself falls back to
 the reference kernel (ADD/MUL with broadcasting) or where edgekit keeps the portable one (PAD
 beyond 4 and TRANSPOSE below 3 dimensions); ops CMSIS-NN has no kernel for are not in
-LOWERINGS: both run the portable shim, in the same model file.
+LOWERINGS: both run the portable shim, in the same model file. Ops on int16 activations:
+targets.c.cmsis_s16 (it shares the struct helpers here).
 """
 
 from __future__ import annotations
