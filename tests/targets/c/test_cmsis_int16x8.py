@@ -154,3 +154,29 @@ def test_a_non_zero_int16_zero_point_is_one_line(tiny_int16x8):
     b.Finish(model.Pack(b), file_identifier=b"TFL3")
     with pytest.raises(UnsupportedError, match=r"^CONV_2D \(node 0\): int16 zero points must be 0 .*--c-kernels portable$"):
         generate(bytes(b.Output()), name="m", model_name="m", kernels="cmsis-nn")
+
+
+@needs_compiler()
+def test_a_per_channel_int16_fully_connected_runs_the_portable_kernel(tiny_int16x8):
+    """TFLM's CMSIS-NN FULLY_CONNECTED refuses per-channel int16 weights in Prepare; the C keeps
+    the reference kernel there (FullyConnectedPerChannel), bit-exact with the interpreter."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    from tests.targets.c.test_runner import int8_differences
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(tiny_int16x8, 0))
+    sg = model.subgraphs[0]
+    fc = next(o for o in sg.operators if model.operatorCodes[o.opcodeIndex].builtinCode == schema.BuiltinOperator.FULLY_CONNECTED)
+    w = sg.tensors[fc.inputs[1]]
+    n = w.shape[0]  # per output channel, scales 1x..1.5x the per-tensor one
+    w.quantization.scale = [float(w.quantization.scale[0]) * (1 + 0.5 * k / n) for k in range(n)]
+    w.quantization.zeroPoint, w.quantization.quantizedDimension = [0] * n, 0
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    data = bytes(b.Output())
+    m = generate(data, name="m", model_name="m", kernels="cmsis-nn")
+    # the first FULLY_CONNECTED is per-channel now; any other keeps arm_fully_connected_s16
+    assert "portable" in m.backends["FULLY_CONNECTED"] and m.files["m.c"].count("ek_fully_connected_per_channel_s16(") == 1
+    assert m.backends["CONV_2D"] == "cmsis-nn"
+    assert int8_differences(data, _int16_inputs(data, 100, seed=4), "cmsis-nn") == 0
