@@ -51,9 +51,10 @@ test: $(STAMP) toolchain
 # under QEMU; `make test` builds each (board, kernel library) once (digits, and KWS on the M4 with
 # CMSIS-NN). The CMake project's build (it compiles TFLM outside the object cache), the >1 MB shared
 # models' sources compiled for the host and Cortex-M. Also the standalone C
-# of the issue-17 models on the Cortex-M4 and M55 (tests/targets/c/test_c_firmware.py, test_qemu_runner.py).
+# of the issue-17 models on the Cortex-M4 and M55 (tests/targets/c/test_c_firmware.py, test_qemu_runner.py),
+# and int16x8 with CMSIS-NN against TFLM's CMSIS-NN firmware (test_cmsis_int16x8.py).
 test-firmware: $(STAMP) toolchain
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/test_firmware.py tests/test_firmware_build.py tests/targets/c/test_c_firmware.py tests/targets/c/test_qemu_runner.py --durations=5
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m firmware tests/test_firmware_matrix.py tests/test_firmware.py tests/test_firmware_build.py tests/targets/c/test_c_firmware.py tests/targets/c/test_qemu_runner.py tests/targets/c/test_cmsis_int16x8.py --durations=5
 
 # torchvision MobileNetV3-Small and ResNet-18, trained briefly on synthetic classes (the weights
 # are cached in ~/.cache/edgekit/test-torchvision), to every target (tests/targets/test_torchvision.py).

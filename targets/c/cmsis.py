@@ -6,14 +6,15 @@ as ``static const`` data, the parameters computed as for the portable back-end
 (targets.c.quant). A lowering returns None where TFLM's CMSIS-NN kernel itself falls back to
 the reference kernel (ADD/MUL with broadcasting) or where edgekit keeps the portable one (PAD
 beyond 4 and TRANSPOSE below 3 dimensions); ops CMSIS-NN has no kernel for are not in
-LOWERINGS: both run the portable shim, in the same model file.
+LOWERINGS: both run the portable shim, in the same model file. Ops on int16 activations:
+targets.c.cmsis_s16 (it shares the struct helpers here).
 """
 
 from __future__ import annotations
 
 from targets.c import cmsis_scratch as scratch
 from targets.c import quant
-from targets.c.ops import Lowered, _bias, _check_types, _q, _scale, _zp, pad_args, transpose_args
+from targets.c.ops import Lowered, _bias, _check_types, _q, _range, _scale, _zp, pad_args, transpose_args
 
 HEADER = "arm_nnfunctions.h"
 _OK = " != ARM_CMSIS_NN_SUCCESS) return {status};"
@@ -58,7 +59,7 @@ def _conv_common(graph, op, tensors):
     kh, kw = w.shape[1], w.shape[2]
     p = scratch.Conv(sw, sh, quant.pad(sw, dw, x.shape[2], kw, y.shape[2]), quant.pad(sh, dh, x.shape[1], kh, y.shape[1]),
                      dw, dh)  # fmt: skip
-    lo, hi = quant.activation_range(opts["fusedActivationFunction"], _scale(y), _zp(y))
+    lo, hi = _range(op, tensors, opts["fusedActivationFunction"], y)  # int16 range for int16x8 (cmsis_s16)
     common = {"input_offset": -_zp(x), "output_offset": _zp(y)}
     tail = {"stride": _tile(sw, sh), "padding": _tile(p.pad_w, p.pad_h), "dilation": _tile(dw, dh),
             "activation": _act(lo, hi)}  # fmt: skip
@@ -149,17 +150,18 @@ def fully_connected(graph, op, tensors) -> Lowered:
 
 
 def _pool(graph, op, tensors, fn: str, average: bool) -> Lowered:
-    """pooling.cc: arm_avgpool_s8 / arm_max_pool_s8."""
+    """pooling.cc: arm_avgpool_s8 / arm_max_pool_s8 (or _s16: the int16 activations' range and
+    scratch, targets.c.cmsis_s16)."""
     _check_types(op, tensors, {0: ("int8",)})
     opts = graph.op_options(op)
     x, y = tensors[op.inputs[0]], tensors[op.outputs[0]]
     sh, sw, fh, fw = opts["strideH"], opts["strideW"], opts["filterHeight"], opts["filterWidth"]
-    lo, hi = quant.activation_range(opts["fusedActivationFunction"], _scale(y), _zp(y))
+    lo, hi = _range(op, tensors, opts["fusedActivationFunction"], y)
     params = {"stride": _tile(sw, sh), "padding": _tile(quant.pad(sw, 1, x.shape[2], fw, y.shape[2]),
                                                           quant.pad(sh, 1, x.shape[1], fh, y.shape[1])),
               "activation": _act(lo, hi)}  # fmt: skip
     i, o = Dims4(x), Dims4(y)
-    sizes = scratch.sizes(scratch.avgpool, y.shape[3]) if average else {}
+    sizes = scratch.sizes(scratch.avgpool, y.shape[3]) if average else {}  # s16: the same formula
     dims = "{{" + ", ".join(_dims(d.n, d.h, d.w, d.c) for d in (i, scratch.Dims(1, fh, fw, 1), o)) + "}}"
     decls = [("cmsis_nn_pool_params", "pool", _braced(params), None), ("cmsis_nn_dims", "dims", dims, 3), _ctx(sizes)]
     call = f"if ({fn}(&{{s_ctx}}, &{{s_pool}}, &{{s_dims}}[0], {{in0}}, &{{s_dims}}[1], &{{s_dims}}[2], {{out0}})" + _OK
@@ -180,7 +182,7 @@ def _elementwise(graph, op, tensors):
     a, b, y = tensors[op.inputs[0]], tensors[op.inputs[1]], tensors[op.outputs[0]]
     if not a.shape == b.shape == y.shape:
         return None
-    return (a, b, y, *quant.activation_range(graph.op_options(op)["fusedActivationFunction"], _scale(y), _zp(y)))
+    return (a, b, y, *_range(op, tensors, graph.op_options(op)["fusedActivationFunction"], y))
 
 
 def add(graph, op, tensors) -> Lowered | None:

@@ -6,7 +6,7 @@ CMSIS-NN picks its code at compile time from the core: plain C (no DSP: the host
 other sizes than GCC/clang in two places. The generated C is one file for every core: its plan
 holds the scratch of the BASE builds, and where another build needs more, that op's scratch is
 placed for it alone around the same tensors (``VARIANTS``, chosen by the preprocessor).
-The formulas mirror third_party/cmsis_nn/Source/*/arm_*_get_buffer_sizes_s8.c line by line
+The formulas mirror third_party/cmsis_nn/Source/*/arm_*_get_buffer_sizes_s8.c and _s16.c line by line
 (tests/targets/c/test_cmsis_scratch.py compares them with the compiled C).
 """
 
@@ -109,13 +109,20 @@ def depthwise(p: Conv, i: Dims, f: Dims, o: Dims, dsp: bool, mve: bool, armclang
     return 0
 
 
+def conv_s16(i: Dims, f: Dims, dsp: bool, mve: bool, armclang: bool) -> int:
+    """arm_convolve_wrapper_s16_get_buffer_size (arm_convolve_get_buffer_sizes_s16.c): two
+    im2col columns, or four lanes of 8 int16 on MVE; the same for every conv shape and compiler."""
+    cols = i.c * f.w * f.h
+    return 4 * ((cols + 7) // 8) * 8 * 2 if mve else 2 * cols * 2
+
+
 def fully_connected(output_depth: int, dsp: bool, mve: bool, armclang: bool) -> int:
     """arm_fully_connected_s8_get_buffer_size: MVE keeps the kernel sums there."""
     return output_depth * 4 if mve else 0
 
 
 def avgpool(channels: int, dsp: bool, mve: bool, armclang: bool) -> int:
-    """arm_avgpool_s8_get_buffer_size."""
+    """arm_avgpool_s8_get_buffer_size (and arm_avgpool_s16_get_buffer_size: the same)."""
     return channels * 4 if dsp and not mve else 0
 
 

@@ -25,7 +25,7 @@ from targets.tflm.sources import check_section
 class CTarget:
     name = "c"
     reemits_tflite = True  # a .tflite source already in the scheme is taken as it is (no calibration)
-    schemes = frozenset({"int8", "int16x8"})  # int16x8: portable kernels only
+    schemes = frozenset({"int8", "int16x8"})  # both with either kernel back-end
 
     def __init__(self, c_name: str | None = None, section: str | None = None, kernels: str = "portable"):
         check_section(section)
@@ -37,10 +37,6 @@ class CTarget:
 
     def check(self, model: SourceModel | None, spec: QuantSpec) -> None:
         check_scheme(self, spec)
-        if spec.scheme == "int16x8" and self.kernels == "cmsis-nn":
-            from targets.c.generate import CMSIS_INT16
-
-            raise UnsupportedError(CMSIS_INT16)
         act = "int16" if spec.scheme == "int16x8" else "int8"
         if spec.io not in (act, "float32"):
             raise UnsupportedError(f"target c takes {act} or float32 inputs and outputs with -q {spec.scheme}; "

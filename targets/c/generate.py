@@ -17,7 +17,7 @@ import numpy as np
 from edgekit import __version__
 from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
-from targets.c import cmsis, cmsis_scratch
+from targets.c import cmsis, cmsis_s16, cmsis_scratch
 from targets.c import ops as lowering
 from targets.c.kernels import check_kernels
 from targets.c.plan import ALIGN, Buffer, Plan, place, plan
@@ -108,18 +108,14 @@ def check(graph: TFLiteGraph, kernels: str = "portable") -> None:
             raise UnsupportedError(f"{graph.source}: {'input' if t in graph.inputs else 'output'} '{t.name}' is "
                                    f"{t.dtype} in a {scheme} graph; the c target takes int8 and int16x8 graphs "
                                    "(--quant int8 / int16x8), or use --target tflm")  # fmt: skip
-    if scheme == "int16x8" and kernels == "cmsis-nn":
-        raise UnsupportedError(CMSIS_INT16)
-
-
-CMSIS_INT16 = "--c-kernels cmsis-nn takes int8 models; use portable for int16x8"
 
 
 def _lower(graph, op, tensors, kernels: str) -> lowering.Lowered:
-    """The op's CMSIS-NN call where it has one (and TFLM's CMSIS-NN kernel would use it), else
-    the portable shim's."""
-    if kernels == "cmsis-nn" and op.opcode in cmsis.LOWERINGS:
-        low = cmsis.LOWERINGS[op.opcode](graph, op, tensors)
+    """The op's CMSIS-NN call where it has one (and TFLM's CMSIS-NN kernel would use it; int16
+    activations: the _s16 functions), else the portable shim's."""
+    table = cmsis_s16.LOWERINGS if lowering._s16(op, tensors) else cmsis.LOWERINGS
+    if kernels == "cmsis-nn" and op.opcode in table:
+        low = table[op.opcode](graph, op, tensors)
         if low is not None:
             return low
     return lowering.LOWERINGS[op.opcode](graph, op, tensors)
@@ -186,7 +182,8 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
         low = lowered[op.index]
         refs = {}
         for pos, t in enumerate(op.inputs):
-            if t < 0 or f"{{in{pos}}}" not in low.call and not (pos == 2 and "{a_bias}" in low.call):
+            uses_bias = pos == 2 and any("{a_bias}" in text for text in (low.call, *(d[2] for d in low.decls)))
+            if t < 0 or f"{{in{pos}}}" not in low.call and not uses_bias:
                 continue  # an input only the generator reads (axes, paddings, permutations)
             tensor = tensors[t]
             if tensor.is_constant:
@@ -270,7 +267,8 @@ _STRUCT_WORDS = {"ek_conv": 4 * 7 + 11, "ek_fc": 4 * 7 + 7, "ek_pool": 2 * 7 + 1
                  # CMSIS-NN's (32-bit pointers)
                  "cmsis_nn_conv_params": 10, "cmsis_nn_dw_conv_params": 11, "cmsis_nn_dims": 4,
                  "cmsis_nn_per_channel_quant_params": 2, "cmsis_nn_quant_params": 3, "cmsis_nn_fc_params": 5,
-                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2, "cmsis_nn_transpose_params": 2, "uint32_t": 1}  # fmt: skip
+                 "cmsis_nn_pool_params": 6, "cmsis_nn_context": 2, "cmsis_nn_transpose_params": 2, "uint32_t": 1,
+                 "cmsis_nn_bias_data": 2, "cmsis_nn_per_tensor_quant_params": 2, "cmsis_nn_softmax_lut_s16": 2}  # fmt: skip
 
 
 def _struct_bytes(ctype: str, count: int | None = None) -> int:

@@ -219,11 +219,16 @@ def _softmax_s16(graph, op, x, y) -> Lowered:
     if _zp(x) != 0 or _zp(y) != 0 or abs(float(np.float32(_scale(y))) - 1 / 32768) > 0.001 / 32768:
         raise UnsupportedError(f"SOFTMAX (node {op.index}): int16 input and output need zero point 0 and output "
                                "scale 1/32768 (as TFLM requires)")  # fmt: skip
-    m, s = quant.quantize_multiplier(float(_scale(x)) * float(graph.op_options(op)["beta"]) / (10.0 / 65535.0))
+    m, s = softmax_s16_multiplier(graph, op, x)
     params = {"input": shape(x), "output": shape(y), "input_multiplier": m, "input_left_shift": s, "diff_min": 0}
     exp_lut, one_over = quant.softmax_s16_luts()
     return Lowered(("ek_softmax", _init(params)), [("exp_lut", "int16_t", exp_lut), ("one_over_lut", "int16_t", one_over)],
                    "ek_softmax_s16(&{p}, {a_exp_lut}, {a_one_over_lut}, {in0}, {out0});")  # fmt: skip
+
+
+def softmax_s16_multiplier(graph, op, x) -> tuple[int, int]:
+    """softmax_common.cc for int16: the input multiplier and shift of scale x beta over 10/65535."""
+    return quant.quantize_multiplier(float(_scale(x)) * float(graph.op_options(op)["beta"]) / (10.0 / 65535.0))
 
 
 LOWERINGS = {

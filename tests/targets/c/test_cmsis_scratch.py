@@ -73,3 +73,16 @@ def test_fully_connected_and_avgpool_sizes_match_cmsis_nn(lib):
         for n in (1, 3, 10, 64):
             assert lib.ek_fully_connected(8, _WHICH[build], (ctypes.c_int32 * 4)(16, 1, 1, n)) == cs.fully_connected(n, dsp, mve, False)
             assert lib.ek_avgpool(8, _WHICH[build], (ctypes.c_int32 * 2)(8, n)) == cs.avgpool(n, dsp, mve, False)
+
+
+def test_int16_conv_fully_connected_and_avgpool_sizes_match_cmsis_nn(lib):
+    # The _s16 functions the int16x8 lowerings call (targets/c/cmsis_s16.py): every conv path
+    # (1x1, 1xN, im2col) sizes the same two int16 columns, or MVE's four 8-lane ones.
+    for p, i, kh, kw, oh, ow, oc in _cases(200):
+        f, o = cs.Dims(1, kh, kw, i.c), cs.Dims(1, oh, ow, oc)
+        for build, dsp, mve in _GCC:
+            assert lib.ek_conv(16, _WHICH[build], _params(p, i, f, o)) == cs.conv_s16(i, f, dsp, mve, False), (build, i, f)
+    for build, dsp, mve in _GCC:
+        for n in (1, 3, 10, 64):
+            assert lib.ek_fully_connected(16, _WHICH[build], (ctypes.c_int32 * 4)(16, 1, 1, n)) == 0
+            assert lib.ek_avgpool(16, _WHICH[build], (ctypes.c_int32 * 2)(8, n)) == cs.avgpool(n, dsp, mve, False)

@@ -70,14 +70,12 @@ def test_the_plan_holds_two_byte_tensors(tiny_int8, tiny_int16x8):
     assert "ek_softmax_s16(" in m16.files["m.c"] and "ek_conv_s16(" in m16.files["m.c"]
 
 
-def test_cmsis_nn_refuses_int16x8_in_one_line(tiny_int16x8):
-    with pytest.raises(UnsupportedError, match="^--c-kernels cmsis-nn takes int8 models; use portable for int16x8$"):
-        generate(tiny_int16x8, name="m", model_name="m", kernels="cmsis-nn")
-    with pytest.raises(UnsupportedError, match="use portable for int16x8"):
-        CTarget(kernels="cmsis-nn").check(None, QuantSpec("int16x8"))
-    CTarget().check(None, QuantSpec("int16x8"))
-    CTarget().check(None, QuantSpec("int16x8", io_dtype="float32"))
-    CTarget().check(None, QuantSpec("int16x8", io_dtype="int16"))
+def test_both_back_ends_take_int16x8():
+    # cmsis-nn used to refuse int16x8 in one line; its _s16 lowerings: test_cmsis_int16x8.py
+    for kernels in ("portable", "cmsis-nn"):
+        CTarget(kernels=kernels).check(None, QuantSpec("int16x8"))
+        CTarget(kernels=kernels).check(None, QuantSpec("int16x8", io_dtype="float32"))
+        CTarget(kernels=kernels).check(None, QuantSpec("int16x8", io_dtype="int16"))
 
 
 def test_an_op_without_an_int16_kernel_is_one_error(tmp_path):
@@ -123,17 +121,15 @@ def test_digits_int16x8_is_bit_exact_on_every_evaluation_sample(tmp_path):
     data = (art.directory / "digits.tflite").read_bytes()
     x = np.load(EXAMPLE / "eval.npz")["x"]
     assert len(x) == 540 and art.inputs[0].dtype == "int16"
-    assert int8_differences(data, [to_runtime(x, art.inputs[0])]) == 0
+    for kernels in ("portable", "cmsis-nn"):  # cmsis-nn: CMSIS-NN's _s16 plain-C code
+        assert int8_differences(data, [to_runtime(x, art.inputs[0])], kernels) == 0, kernels
 
 
 @pytest.mark.parametrize("fixture", ["tiny_int16x8", "int16_ops"])
 def test_int16x8_on_the_m4_is_bit_exact(fixture, request, tmp_path):
     """Cross-built for the Cortex-M4 and run under QEMU: int16 slots and I/O (tiny) and float
     I/O through QUANTIZE/DEQUANTIZE (int16_ops), outputs equal to the TFLM interpreter's."""
-    from edgekit.runtime.io import from_runtime
     from targets.c.exporter import write_c
-    from targets.c.qemu_runner import CQemuRunner
-    from targets.tflm.runner import TFLMRunner
     from tests.targets.c.conftest import CROSS
 
     if not CROSS:
@@ -141,13 +137,24 @@ def test_int16x8_on_the_m4_is_bit_exact(fixture, request, tmp_path):
     data = request.getfixturevalue(fixture)
     art = write_c(data, tmp_path / "c", name="m16", model_name=f"{fixture}.keras")
     assert art.scheme == "int16x8"
-    qemu, tflm = CQemuRunner(), TFLMRunner()
+    assert_bit_exact_on_qemu(art, data)
+
+
+def assert_bit_exact_on_qemu(art, data: bytes, **device) -> dict:
+    """Run 12 random int16 samples through ``art`` under QEMU (``device``: CQemuRunner's board
+    and kernels) and the TFLM interpreter: equal, not constant outputs; the firmware's sizes."""
+    from edgekit.runtime.io import from_runtime
+    from targets.c.qemu_runner import CQemuRunner
+    from targets.tflm.runner import TFLMRunner
+
+    qemu, tflm = CQemuRunner(**device), TFLMRunner()
     qemu.load(art)
     tflm.load_bytes(data)
     try:
         xs = [from_runtime(x, t) for x, t in zip(_int16_inputs(data, 12, seed=6), qemu.inputs)]
         got, want = qemu.run(xs), tflm.run(xs)
         assert np.array_equal(got[0], want[0]) and len({r.tobytes() for r in got[0]}) > 1
+        return qemu.sizes
     finally:
         qemu.close()
         tflm.close()
