@@ -12,7 +12,7 @@ targets.c.cmsis_s16 (it shares the struct helpers here).
 
 from __future__ import annotations
 
-from targets.c import cmsis_scratch as scratch
+from targets import cmsis_nn_sizes as scratch
 from targets.c import quant
 from targets.c.ops import Lowered, _bias, _check_types, _q, _range, _scale, _zp, pad_args, transpose_args
 

@@ -15,7 +15,7 @@ int16 FULLY_CONNECTED): the portable shim runs it, in the same model file.
 from __future__ import annotations
 
 from edgekit.errors import UnsupportedError
-from targets.c import cmsis_scratch as scratch
+from targets import cmsis_nn_sizes as scratch
 from targets.c import quant
 from targets.c.cmsis import (_CONV_ARGS, _OK, _QUANT, Dims4, _act, _braced, _conv_common, _ctx, _dims, _elementwise,
                              _lowered, _pool)  # fmt: skip

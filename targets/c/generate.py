@@ -17,7 +17,8 @@ import numpy as np
 from edgekit import __version__
 from edgekit.errors import UnsupportedError
 from edgekit.tflite_graph import TFLiteGraph
-from targets.c import cmsis, cmsis_s16, cmsis_scratch
+from targets import cmsis_nn_sizes
+from targets.c import cmsis, cmsis_s16
 from targets.c import ops as lowering
 from targets.c.kernels import check_kernels
 from targets.c.plan import ALIGN, Buffer, Plan, place, plan
@@ -131,7 +132,7 @@ def _variants(lowered: dict, need: dict, memory: Plan, planned: list[Buffer]) ->
     scratch exceeds the plan's at some op: those ops' scratch placed first fit around the
     planned buffers (the rest of the plan unchanged)."""
     out = []
-    for build, test in cmsis_scratch.VARIANTS:
+    for build, test in cmsis_nn_sizes.VARIANTS:
         grow = {i: n for i, low in lowered.items() if (n := _need(low, (build,))) > need[i]}
         if not grow:
             continue
@@ -156,15 +157,15 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     group, buffers = _groups(graph, lowered)
     # Kernel scratch (TFLM's RequestScratchBufferInArena) lives in the arena for its op only:
     # CMSIS-NN's as its GCC builds without MVE size it; builds that need more get their own
-    # places for those ops around the same tensors (targets.c.cmsis_scratch.VARIANTS).
-    need = {i: _need(low, cmsis_scratch.BASE) for i, low in lowered.items()}
+    # places for those ops around the same tensors (targets.cmsis_nn_sizes.VARIANTS).
+    need = {i: _need(low, cmsis_nn_sizes.BASE) for i, low in lowered.items()}
     scratch = [Buffer(SCRATCH + i, n, i, i) for i, n in sorted(need.items()) if n]
     memory = plan(list(buffers.values()) + scratch)
     variants = _variants(lowered, need, memory, list(buffers.values()) + scratch)
     by_build = {}
     if kernels == "cmsis-nn":
         arenas = {build: arena for build, _, _, arena in variants}
-        by_build = {b: arenas.get(b, memory.size) for b, *_ in cmsis_scratch.FEATURES}
+        by_build = {b: arenas.get(b, memory.size) for b, *_ in cmsis_nn_sizes.FEATURES}
     n_in, n_out = len(sg.inputs), len(sg.outputs)
     in_names = ["input"] if n_in == 1 else [f"input{k}" for k in range(n_in)]
     out_names = ["output"] if n_out == 1 else [f"output{k}" for k in range(n_out)]

@@ -30,7 +30,7 @@ class Lowered:
     inplace: tuple[int, ...] = ()  # input positions the output may overwrite (elementwise kernels)
     scratch: int = 0  # bytes of arena scratch the kernel needs during the op ({scratch})
     decls: list = field(default_factory=list)  # (C type, suffix, initializer, count or None): static const {s_<suffix>}
-    sizes: dict = field(default_factory=dict)  # CMSIS-NN: scratch bytes per build (targets.c.cmsis_scratch)
+    sizes: dict = field(default_factory=dict)  # CMSIS-NN: scratch bytes per build (targets.cmsis_nn_sizes)
     backend: str = "portable"  # whose kernel the call is
 
 

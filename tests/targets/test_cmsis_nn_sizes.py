@@ -1,8 +1,7 @@
-"""The CMSIS-NN scratch sizes the c target plans (targets/c/cmsis_scratch.py, pure Python so
-generating needs no compiler) equal CMSIS-NN's own get_buffer_size functions: the plain-C
-ones and the ``_dsp``/``_mve`` host variants, compiled for the host by the firmware's helper
-(targets/tflm/cmsis_scratch.py, firmware/host/ek_cmsis_scratch.c). GCC sizes: Arm Compiler 6's
-two differences are not compiled here."""
+"""The CMSIS-NN scratch sizes (targets/cmsis_nn_sizes.py, pure Python so neither the c target
+nor a TFLM CMSIS-NN project needs a compiler) equal CMSIS-NN's own get_buffer_size functions:
+the plain-C ones and the ``_dsp``/``_mve`` host variants, compiled for the host
+(tests/cmsis_nn_oracle.py). GCC sizes: Arm Compiler 6's two differences are not compiled here."""
 
 from __future__ import annotations
 
@@ -11,10 +10,10 @@ import random
 
 import pytest
 
-from targets.c import cmsis_scratch as cs
-from targets.tflm.cmsis_scratch import FEATURES as C_FEATURES
-from targets.tflm.cmsis_scratch import _library
+from targets import cmsis_nn_sizes as cs
 from targets.tflm.firmware import default_tflm_root
+from tests.cmsis_nn_oracle import FEATURES as C_FEATURES
+from tests.cmsis_nn_oracle import library
 from tests.targets.c.conftest import needs_compiler
 
 pytestmark = needs_compiler()
@@ -24,7 +23,7 @@ _GCC = [(b, dsp, mve) for b, dsp, mve, armclang in cs.FEATURES if not armclang]
 
 @pytest.fixture(scope="module")
 def lib():
-    return _library(default_tflm_root("cmsis-nn"))
+    return library(default_tflm_root("cmsis-nn"))
 
 
 def _params(p: cs.Conv, i: cs.Dims, f: cs.Dims, o: cs.Dims):
@@ -84,5 +83,13 @@ def test_int16_conv_fully_connected_and_avgpool_sizes_match_cmsis_nn(lib):
             assert lib.ek_conv(16, _WHICH[build], _params(p, i, f, o)) == cs.conv_s16(i, f, dsp, mve, False), (build, i, f)
     for build, dsp, mve in _GCC:
         for n in (1, 3, 10, 64):
-            assert lib.ek_fully_connected(16, _WHICH[build], (ctypes.c_int32 * 4)(16, 1, 1, n)) == 0
+            assert lib.ek_fully_connected(16, _WHICH[build], (ctypes.c_int32 * 4)(16, 1, 1, n)) == cs.fully_connected_s16(n, dsp, mve, False)
             assert lib.ek_avgpool(16, _WHICH[build], (ctypes.c_int32 * 2)(8, n)) == cs.avgpool(n, dsp, mve, False)
+
+
+def test_the_1x1_fast_conv_size_matches_cmsis_nn(lib):
+    # FULLY_CONNECTED's 1x1-convolution path in TFLM (outputs of more than 2 dimensions)
+    for c in (4, 16, 64):
+        for build, dsp, mve in _GCC:
+            got = lib.ek_convolve_1x1_fast_s8(_WHICH[build], (ctypes.c_int32 * 4)(3, 1, 1, c))
+            assert got == cs.conv_1x1_fast(cs.Dims(3, 1, 1, c), dsp, mve, False)

@@ -1,5 +1,7 @@
 """Scratch bytes of the CMSIS-NN kernels, as their ``arm_*_get_buffer_size`` functions
-return them, for each code path the library compiles to.
+return them, for each code path the library compiles to: one home for both users, the c
+target's memory plan (targets/c) and the arena a TFLM CMSIS-NN project adds
+(targets/tflm/cmsis_scratch.py). Pure Python, so neither needs a host compiler.
 
 CMSIS-NN picks its code at compile time from the core: plain C (no DSP: the host, Cortex-M0/M0+/M3),
 ``ARM_MATH_DSP`` (Cortex-M4/M7/M33) or ``ARM_MATH_MVEI`` (Cortex-M55/M85), and Arm Compiler 6 gets
@@ -7,7 +9,7 @@ other sizes than GCC/clang in two places. The generated C is one file for every 
 holds the scratch of the BASE builds, and where another build needs more, that op's scratch is
 placed for it alone around the same tensors (``VARIANTS``, chosen by the preprocessor).
 The formulas mirror third_party/cmsis_nn/Source/*/arm_*_get_buffer_sizes_s8.c and _s16.c line by line
-(tests/targets/c/test_cmsis_scratch.py compares them with the compiled C).
+(tests/targets/test_cmsis_nn_sizes.py compares them with the compiled C).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def _conv_s8(i: Dims, f: Dims, mve: bool) -> int:
     return 2 * (cols + (4 - cols % 4) % 4) * 2
 
 
-def _conv_1x1_fast(i: Dims, dsp: bool, mve: bool, armclang: bool) -> int:
+def conv_1x1_fast(i: Dims, dsp: bool, mve: bool, armclang: bool) -> int:
+    """arm_convolve_1x1_s8_fast_get_buffer_size: only Arm Compiler 6's DSP code takes any."""
     return 2 * i.c * 2 if dsp and not mve and armclang else 0
 
 
@@ -89,7 +92,7 @@ def _conv_1_x_n_mve(p: Conv, i: Dims, f: Dims, o: Dims) -> int:
 def conv(p: Conv, i: Dims, f: Dims, o: Dims, dsp: bool, mve: bool, armclang: bool) -> int:
     """arm_convolve_wrapper_s8_get_buffer_size."""
     if is_1x1(p, i, f):
-        return _conv_1x1_fast(i, dsp, mve, armclang) if is_1x1_fast(p) else 0
+        return conv_1x1_fast(i, dsp, mve, armclang) if is_1x1_fast(p) else 0
     if is_1_x_n(p, i, f):
         return _conv_1_x_n_mve(p, i, f, o) if mve else _conv_s8(i, f, mve=False)
     return _conv_s8(i, f, mve)
@@ -119,6 +122,11 @@ def conv_s16(i: Dims, f: Dims, dsp: bool, mve: bool, armclang: bool) -> int:
 def fully_connected(output_depth: int, dsp: bool, mve: bool, armclang: bool) -> int:
     """arm_fully_connected_s8_get_buffer_size: MVE keeps the kernel sums there."""
     return output_depth * 4 if mve else 0
+
+
+def fully_connected_s16(output_depth: int, dsp: bool, mve: bool, armclang: bool) -> int:
+    """arm_fully_connected_s16_get_buffer_size: none on any core."""
+    return 0
 
 
 def avgpool(channels: int, dsp: bool, mve: bool, armclang: bool) -> int:

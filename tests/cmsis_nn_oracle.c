@@ -1,11 +1,10 @@
-/* Scratch-buffer sizes of TFLM's CMSIS-NN kernels, computed on the host by CMSIS-NN itself.
+/* CMSIS-NN's scratch-buffer sizes computed on the host by CMSIS-NN itself: the test oracle of
+ * targets/cmsis_nn_sizes.py (tests/cmsis_nn_oracle.py compiles and loads this file).
  *
  * TFLM's CMSIS-NN kernels ask RequestScratchBufferInArena for what CMSIS-NN's
- * arm_*_get_buffer_size functions return on the target core; the reference kernels (with
- * which edgekit measures the arena) ask for none. CMSIS-NN ships _dsp and _mve variants of
- * those functions for host-side planning: this file calls them for one feature set
- * (EK_PLAIN: no DSP, EK_DSP: Cortex-M4/M7/M33, EK_MVE: Helium, Cortex-M55), so edgekit can
- * size a CMSIS-NN firmware's arena without a target compiler or emulator.
+ * arm_*_get_buffer_size functions return on the target core. CMSIS-NN ships _dsp and _mve
+ * variants of those functions for host-side planning: this file calls them for one feature set
+ * (EK_PLAIN: no DSP, EK_DSP: Cortex-M4/M7/M33, EK_MVE: Helium, Cortex-M55).
  *
  * Parameters come as one int32 array, in the order TFLM's Prepare functions fill the
  * cmsis_nn structs: input n,h,w,c; filter n,h,w,c; output n,h,w,c; stride h,w; padding h,w;
