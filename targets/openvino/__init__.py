@@ -24,5 +24,6 @@ FORMAT = Format(
     inspect="targets.openvino.inspect:file_report",
     options=OPTIONS,
     reads=READS,
+    uses=("calib_range",),  # int8 activation ranges through NNCF's estimators (exporter._advanced)
     color="#009e73",
 )

@@ -1,8 +1,9 @@
 """OpenVINO IR (``.xml`` + ``.bin``) through ``openvino.convert_model``, compressed with NNCF.
 
 Schemes: float32; float16 (weights stored as f16); int8 (NNCF post-training quantization on
-the calibration Dataset, fast bias correction on); int8-weights and int4-weights (NNCF weight
-compression, activations stay float). Every IR is compiled on the CPU and run once.
+the calibration Dataset, fast bias correction on, activation ranges from ``--calib-range``);
+int8-weights and int4-weights (NNCF weight compression, activations stay float). Every IR is
+compiled on the CPU and run once.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class OpenVINOTarget:
         text = _DESCRIBE[spec.scheme]
         if spec.scheme == "int8":
             text += f", preset {self.preset}, I/O float32"
+            if spec.calib_range != "minmax":
+                text += f", {spec.calib_range} activation ranges"
             if self.max_drop is not None:
                 text += f", accuracy-aware (top-1 drop at most {self.max_drop} points)"
         return text
@@ -75,18 +78,18 @@ class OpenVINOTarget:
                 raise UnsupportedError("scheme int8 needs calibration data (--calib)")
             samples = calibration_samples(calib, spec.calib_size, model.batch)
             if self.max_drop is not None:
-                ov_model, reverted = self._quantize_with_accuracy_control(model, ov_model, samples)
+                ov_model, reverted = self._quantize_with_accuracy_control(model, ov_model, samples, spec.calib_range)
                 meta["float_layers"] = reverted
                 notes.append(f"{len(reverted)} layer(s) kept float to stay within --max-drop {self.max_drop}")
             else:
-                ov_model = _quantize(ov_model, samples, self.preset)
+                ov_model = _quantize(ov_model, samples, self.preset, spec.calib_range)
             meta["calibration"], note = calibration_record(calib, len(samples))
             notes.append(note)
         elif spec.scheme in ("int8-weights", "int4-weights"):
             ov_model = _compress_weights(ov_model, spec.scheme)
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{model.name}_{spec.scheme}"
-        _stable_names(ov_model)
+        _stable_names(ov_model, model.name)
         ov.save_model(ov_model, str(out_dir / f"{stem}.xml"), compress_to_fp16=spec.scheme == "float16")
         xml = out_dir / f"{stem}.xml"
         session.trust_files(xml, xml.with_suffix(".bin"))  # our converter's IR goes to OpenVINO without a crash probe
@@ -101,7 +104,7 @@ class OpenVINOTarget:
                         runner.outputs, tuple(notes), meta, spec)  # fmt: skip
 
 
-    def _quantize_with_accuracy_control(self, model: SourceModel, ov_model, samples):
+    def _quantize_with_accuracy_control(self, model: SourceModel, ov_model, samples, calib_range: str):
         import nncf
 
         from edgekit.data import Dataset, Preprocess
@@ -129,8 +132,9 @@ class OpenVINOTarget:
             drop_type=nncf.DropType.ABSOLUTE,
             preset=nncf.QuantizationPreset.PERFORMANCE if self.preset == "performance" else nncf.QuantizationPreset.MIXED,
             subset_size=len(samples),
+            advanced_quantization_parameters=_advanced(calib_range),
         )
-        full = _quantize(convert(model), samples, self.preset)
+        full = _quantize(convert(model), samples, self.preset, calib_range)
         kept = {op.get_friendly_name() for op in quantized.get_ordered_ops() if op.get_type_name() == "FakeQuantize"}
         reverted = sorted(op.get_friendly_name() for op in full.get_ordered_ops()
                           if op.get_type_name() == "FakeQuantize" and op.get_friendly_name() not in kept)  # fmt: skip
@@ -140,13 +144,15 @@ class OpenVINOTarget:
 _AUTO_NAME = re.compile(r"^([A-Z][A-Za-z0-9]*)_\d+(/.*)?$")
 
 
-def _stable_names(ov_model) -> None:
+def _stable_names(ov_model, name: str) -> None:
     """Renumber OpenVINO's generated node names (``Constant_40198``, ``Transpose_22/zero_point``)
-    in graph order.
+    in graph order, and name a generated model (``Model32``) after the source.
 
     The numbers come from a process-wide counter, so the same export run twice in one process
     (or after NNCF built a different number of helper graphs) wrote different .xml bytes.
     """
+    if re.fullmatch(r"Model\d+", ov_model.get_friendly_name()):  # the PyTorch frontend's counter
+        ov_model.set_friendly_name(name)
     for i, node in enumerate(ov_model.get_ordered_ops()):
         m = _AUTO_NAME.match(node.get_friendly_name())
         if m:
@@ -194,7 +200,21 @@ def _dataset(samples):
     return nncf.Dataset(samples, lambda s: s[0] if len(s) == 1 else tuple(s))
 
 
-def _quantize(ov_model, samples, preset: str):
+def _advanced(calib_range: str):
+    """NNCF's parameters for ``--calib-range``: ``minmax`` is each activation's min/max over all
+    calibration samples (NNCF's MINMAX set; its own default for per-tensor activations is
+    MEAN_MINMAX, the mean over samples of each sample's min/max, which clips every sample whose
+    extremes are above the average ones), ``mse`` NNCF's HISTOGRAM set (the L2
+    quantization-error search of PyTorch's HistogramObserver, the counterpart of
+    targets/tflite/calib_range.py). Weights keep NNCF's per-channel min/max either way."""
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    ranges = {"minmax": RangeEstimatorParametersSet.MINMAX, "mse": RangeEstimatorParametersSet.HISTOGRAM}
+    return AdvancedQuantizationParameters(activations_range_estimator_params=ranges[calib_range])
+
+
+def _quantize(ov_model, samples, preset: str, calib_range: str = "minmax"):
     import nncf
 
     return nncf.quantize(
@@ -203,6 +223,7 @@ def _quantize(ov_model, samples, preset: str):
         preset=nncf.QuantizationPreset.PERFORMANCE if preset == "performance" else nncf.QuantizationPreset.MIXED,
         subset_size=len(samples),
         fast_bias_correction=True,
+        advanced_parameters=_advanced(calib_range),
     )
 
 

@@ -1,4 +1,4 @@
-"""Options of the TFLite converter (TFLite Micro converts through it too)."""
+"""Options of the TFLite converter (TFLite Micro converts through it too; OpenVINO uses --calib-range)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("float_layers", ("--float-layers",), default=(), comma_list=True,
            help="int8: keep these layers float (names from the per-layer report, comma-separated)."),
     Option("calib_range", ("--calib-range",), default="minmax", choices=CALIB_RANGES,
-           help="int8 from PyTorch/ONNX/.tflite: activation ranges minmax (default) or mse (clip rare outliers).",
-           doc="int8 of a PyTorch, ONNX or float `.tflite` source (AI Edge Quantizer): how activation ranges come "
-               "from `--calib`: `minmax` (default, each tensor's range over all samples, as TFLiteConverter) or "
-               "`mse` (each inner activation clipped to the range of least int8 error over the samples, for "
-               "activations with a long tail; rare large values are then clipped); measured in "
-               "[tflite.md](tflite.md#activation-ranges)"),
+           help="int8 activation ranges: minmax (default, over all samples) or mse (least error; clips rare outliers).",
+           doc="int8: how activation ranges come from `--calib`: `minmax` (default, each tensor's range over all "
+               "samples, as TFLiteConverter) or `mse` (each activation clipped to the range of least int8 error "
+               "over the samples, for activations with a long tail; rare large values are then clipped). "
+               "tflite/tflm: PyTorch, ONNX and float `.tflite` sources (AI Edge Quantizer), measured in "
+               "[tflite.md](tflite.md#activation-ranges); openvino: every source, NNCF's `MINMAX` and `HISTOGRAM` "
+               "range estimators, measured in [openvino.md](openvino.md#activation-ranges)"),
 )
 # The target's constructor keyword (TFLM, which converts through it, takes it too).
 LAYOUT = Option("layout", ("--layout",), choices=("source", "nhwc"), arg="layout",
