@@ -26,7 +26,7 @@ from targets.tflm.boards import Board, Flags, flags_for, get_board
 from targets.tflm.firmware import INPUTS_FILE, STACK_SIZE
 from targets.tflm.fwbuild import compiler_version, elf_sizes, object_key
 from targets.tflm.fwsize import components
-from targets.tflm.sources import _env, c_comment
+from targets.tflm.sources import c_comment, template_env
 from targets.tflm.toolchain import cache_lock, cache_root, require_tools
 
 SIZES = "size.json"
@@ -124,7 +124,7 @@ def render_app(model, graph, board: Board, model_name: str) -> dict:
               " * Do not edit. */")  # fmt: skip
     common = {"banner": banner, "name": name, "NAME": name.upper(), "board": board, "model_name": c_comment(model_name),
               "inputs_file": INPUTS_FILE, "version": __version__}  # fmt: skip
-    env = _env()
+    env = template_env()
     args = ", ".join(f"{name}_{t['name']}()" for t in (*ins, *outs))
     return {
         "main.c": env.get_template("c/main.c.j2").render(**common, inputs=ins, outputs=outs, args=args),

@@ -48,7 +48,7 @@ class CTarget:
         if model is not None and model.kind == "tflite":
             from targets.c.generate import check
 
-            check(model.backend.graph, self.kernels)
+            check(model.backend.graph)
 
     def describe(self, spec: QuantSpec) -> str:
         kernels = "CMSIS-NN, TFLM's reference kernels where it has none" if self.kernels == "cmsis-nn" else \

@@ -23,7 +23,7 @@ from targets.c import ops as lowering
 from targets.c.kernels import check_kernels
 from targets.c.plan import ALIGN, Buffer, Plan, place, plan
 from targets.c.shapes import check_shapes
-from targets.tflm.sources import CTYPES, _env, c_comment
+from targets.tflm.sources import CTYPES, c_comment, template_env
 
 _PER_LINE = 16
 SCRATCH = 1 << 30  # plan keys of kernel scratch buffers: SCRATCH + op index (tensor groups are tensor indices)
@@ -99,7 +99,7 @@ def _groups(graph: TFLiteGraph, lowered: dict) -> tuple[dict, dict]:
     return group, {g: Buffer(g, size, first, last) for g, (first, last, size) in sorted(spans.items())}
 
 
-def check(graph: TFLiteGraph, kernels: str = "portable") -> None:
+def check(graph: TFLiteGraph) -> None:
     """Everything that makes the c target refuse a model, before any file is written."""
     lowering.check_ops(graph)
     scheme = graph.quant_scheme()
@@ -148,7 +148,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
     """Lower, plan and render the C of one int8 TFLite model with the ``kernels`` back-end."""
     check_kernels(kernels)
     graph = TFLiteGraph(data, model_name)
-    check(graph, kernels)
+    check(graph)
     sg = graph.main
     tensors = sg.tensors
     for op in sg.ops:
@@ -248,7 +248,7 @@ def generate(data: bytes, *, name: str, model_name: str, section: str | None = N
               "arena": max(memory.size, ALIGN), "align": ALIGN, "section": section,
               "variants": [{"build": b, "test": t, "ops": len(o), "arena": a} for b, t, o, a in variants],
               "headers": [h for h, b in (("ek_kernels.h", "portable"), (cmsis.HEADER, "cmsis-nn")) if b in used]}  # fmt: skip
-    env = _env()
+    env = template_env()
     c, measured = (env.get_template("c/model.c.j2").render(**common, arrays=arrays, structs=structs, body=body,
                                                              op_ticks=ticks, body_ops=body_ops)
                    for ticks in (False, True))  # fmt: skip

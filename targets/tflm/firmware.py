@@ -19,7 +19,7 @@ from edgekit.files import read_bounded
 from targets.c_names import camel
 from targets.tflm.boards import Board, Flags, check_kernels, flags_for, get_board
 from targets.tflm.cmsis_scratch import scratch_bound
-from targets.tflm.sources import _env, c_array_body, c_comment
+from targets.tflm.sources import c_array_body, c_comment, template_env
 
 FIRMWARE_DIR = "firmware"  # the project's folder inside a tflm artifact (export --firmware)
 CMAKE_TOOLCHAIN = "arm-none-eabi.cmake"  # the CMake toolchain file beside CMakeLists.txt
@@ -185,7 +185,7 @@ def render_project(sources, graph, *, model_name: str, board: str, kernels: str,
     common = {"banner": banner, "name": name, "NAME": name.upper(), "Camel": camel(name), "board": b,
               "model_name": model_name, "version": __version__, "inputs_file": INPUTS_FILE,
               "arena_file": ARENA_FILE, "scratch": scratch}  # fmt: skip
-    env = _env()
+    env = template_env()
     files = dict(sources.files)
     app = ["main.cc", "startup.c", "edgekit_timer.c", f"{name}_sample.c",
            *sorted(f for f in sources.files if f.endswith((".c", ".cc")))]  # fmt: skip

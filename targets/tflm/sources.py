@@ -79,7 +79,8 @@ class ArenaFigures:
         return out
 
 
-def _env():
+def template_env():
+    """The Jinja environment of firmware/templates (strict: an undefined name is an error)."""
     import jinja2
 
     return jinja2.Environment(
@@ -169,7 +170,7 @@ def render_sources(graph, *, name: str, model_name: str, scheme: str, lang: str,
     NAME = name.upper()
     common = {"banner": banner, "name": name, "NAME": NAME, "Camel": camel(name), "model_name": model_name,
               "scheme": scheme, "size": len(data)}  # fmt: skip
-    env = _env()
+    env = template_env()
     files = {
         f"{name}_model_data.h": env.get_template("model_data.h.j2").render(
             **common, guard=f"{NAME}_MODEL_DATA_H_"
