@@ -51,3 +51,12 @@ def library(root: Path) -> ctypes.CDLL:
     for fn in ("ek_conv", "ek_fully_connected", "ek_avgpool", "ek_depthwise_conv_s8", "ek_convolve_1x1_fast_s8"):
         getattr(lib, fn).restype = ctypes.c_int32
     return lib
+
+
+def conv_params(p, i, f, o) -> ctypes.Array:
+    """The int32 array cmsis_nn_oracle.c reads for a conv (targets.cmsis_nn_sizes Conv and Dims):
+    input, filter and output dims, stride, padding, dilation, then offsets and activation range
+    (which no size function reads)."""
+    v = [*vars(i).values(), *vars(f).values(), *vars(o).values(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
+         p.dilation_h, p.dilation_w, 0, 0, -128, 127]  # fmt: skip
+    return (ctypes.c_int32 * len(v))(*v)

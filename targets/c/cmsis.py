@@ -185,31 +185,40 @@ def _elementwise(graph, op, tensors):
     return (a, b, y, *_range(op, tensors, graph.op_options(op)["fusedActivationFunction"], y))
 
 
-def add(graph, op, tensors) -> Lowered | None:
-    """add.cc: arm_elementwise_add_s8 unless the shapes broadcast (then TFLM runs the reference)."""
-    found = _elementwise(graph, op, tensors)
+def elementwise_add(found, bits: int) -> Lowered | None:
+    """arm_elementwise_add_s8/_s16 of ``found`` (_elementwise's tensors and range; None: the
+    shapes broadcast, and TFLM runs the reference kernel). Left shift 20 for int8, 15 for int16."""
     if found is None:
         return None
     a, b, y, lo, hi = found
-    p = quant.add_params(_scale(a), _scale(b), _scale(y))
+    p = quant.add_params(_scale(a), _scale(b), _scale(y), 15 if bits == 16 else 20)
     args = [-_zp(a), p["input1_multiplier"], p["input1_shift"], -_zp(b), p["input2_multiplier"], p["input2_shift"],
             p["left_shift"]]  # fmt: skip
     tail = [_zp(y), p["output_multiplier"], p["output_shift"], lo, hi, y.elements]
-    call = (f"if (arm_elementwise_add_s8({{in0}}, {{in1}}, {', '.join(map(str, args))}, {{out0}}, "
+    call = (f"if (arm_elementwise_add_s{bits}({{in0}}, {{in1}}, {', '.join(map(str, args))}, {{out0}}, "
             f"{', '.join(map(str, tail))})" + _OK)  # fmt: skip
     return _lowered([], [], call, inplace=(0, 1))
 
 
-def mul(graph, op, tensors) -> Lowered | None:
-    """mul.cc: arm_elementwise_mul_s8 unless the shapes broadcast."""
-    found = _elementwise(graph, op, tensors)
+def elementwise_mul(found, bits: int) -> Lowered | None:
+    """arm_elementwise_mul_s8/_s16 of ``found``, as elementwise_add (mul_common.cc's multiplier)."""
     if found is None:
         return None
     a, b, y, lo, hi = found
     m, s = quant.quantize_multiplier(float(_scale(a)) * float(_scale(b)) / float(_scale(y)))
-    call = (f"if (arm_elementwise_mul_s8({{in0}}, {{in1}}, {-_zp(a)}, {-_zp(b)}, {{out0}}, {_zp(y)}, {m}, {s}, {lo}, "
-            f"{hi}, {y.elements})" + _OK)  # fmt: skip
+    call = (f"if (arm_elementwise_mul_s{bits}({{in0}}, {{in1}}, {-_zp(a)}, {-_zp(b)}, {{out0}}, {_zp(y)}, {m}, {s}, "
+            f"{lo}, {hi}, {y.elements})" + _OK)  # fmt: skip
     return _lowered([], [], call, inplace=(0, 1))
+
+
+def add(graph, op, tensors) -> Lowered | None:
+    """add.cc: arm_elementwise_add_s8 unless the shapes broadcast (then TFLM runs the reference)."""
+    return elementwise_add(_elementwise(graph, op, tensors), 8)
+
+
+def mul(graph, op, tensors) -> Lowered | None:
+    """mul.cc: arm_elementwise_mul_s8 unless the shapes broadcast."""
+    return elementwise_mul(_elementwise(graph, op, tensors), 8)
 
 
 def softmax(graph, op, tensors) -> Lowered:

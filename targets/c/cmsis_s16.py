@@ -18,7 +18,7 @@ from edgekit.errors import UnsupportedError
 from targets import cmsis_nn_sizes as scratch
 from targets.c import quant
 from targets.c.cmsis import (_CONV_ARGS, _OK, _QUANT, Dims4, _act, _braced, _conv_common, _ctx, _dims, _elementwise,
-                             _lowered, _pool)  # fmt: skip
+                             _lowered, _pool, elementwise_add, elementwise_mul)  # fmt: skip
 from targets.c.ops import _bias, _check_types, _q, _range, _scale, _zp
 
 _NO_CTX = ("cmsis_nn_context", "ctx", _braced({"buf": "NULL", "size": 0}), None)
@@ -114,29 +114,12 @@ def _same_shapes(graph, op, tensors):
 def add(graph, op, tensors):
     """add.cc EvalAddQuantizedInt16: arm_elementwise_add_s16 (left shift 15) unless the shapes
     broadcast (then TFLM runs the reference kernel)."""
-    found = _same_shapes(graph, op, tensors)
-    if found is None:
-        return None
-    a, b, y, lo, hi = found
-    p = quant.add_params(_scale(a), _scale(b), _scale(y), 15)
-    args = [-_zp(a), p["input1_multiplier"], p["input1_shift"], -_zp(b), p["input2_multiplier"], p["input2_shift"],
-            p["left_shift"]]  # fmt: skip
-    tail = [_zp(y), p["output_multiplier"], p["output_shift"], lo, hi, y.elements]
-    call = (f"if (arm_elementwise_add_s16({{in0}}, {{in1}}, {', '.join(map(str, args))}, {{out0}}, "
-            f"{', '.join(map(str, tail))})" + _OK)  # fmt: skip
-    return _lowered([], [], call, inplace=(0, 1))
+    return elementwise_add(_same_shapes(graph, op, tensors), 16)
 
 
 def mul(graph, op, tensors):
     """mul.cc EvalQuantized (int16): arm_elementwise_mul_s16 unless the shapes broadcast."""
-    found = _same_shapes(graph, op, tensors)
-    if found is None:
-        return None
-    a, b, y, lo, hi = found
-    m, s = quant.quantize_multiplier(float(_scale(a)) * float(_scale(b)) / float(_scale(y)))  # mul_common.cc
-    call = (f"if (arm_elementwise_mul_s16({{in0}}, {{in1}}, {-_zp(a)}, {-_zp(b)}, {{out0}}, {_zp(y)}, {m}, {s}, {lo}, "
-            f"{hi}, {y.elements})" + _OK)  # fmt: skip
-    return _lowered([], [], call, inplace=(0, 1))
+    return elementwise_mul(_same_shapes(graph, op, tensors), 16)
 
 
 def softmax(graph, op, tensors):

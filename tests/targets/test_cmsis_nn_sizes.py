@@ -13,7 +13,7 @@ import pytest
 from targets import cmsis_nn_sizes as cs
 from targets.tflm.firmware import default_tflm_root
 from tests.cmsis_nn_oracle import FEATURES as C_FEATURES
-from tests.cmsis_nn_oracle import library
+from tests.cmsis_nn_oracle import conv_params, library
 from tests.targets.c.conftest import needs_compiler
 
 pytestmark = needs_compiler()
@@ -24,12 +24,6 @@ _GCC = [(b, dsp, mve) for b, dsp, mve, armclang in cs.FEATURES if not armclang]
 @pytest.fixture(scope="module")
 def lib():
     return library(default_tflm_root("cmsis-nn"))
-
-
-def _params(p: cs.Conv, i: cs.Dims, f: cs.Dims, o: cs.Dims):
-    v = [*vars(i).values(), *vars(f).values(), *vars(o).values(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-         p.dilation_h, p.dilation_w, 0, 0, -128, 127]  # fmt: skip
-    return (ctypes.c_int32 * len(v))(*v)
 
 
 def _cases(n: int):
@@ -51,9 +45,9 @@ def test_conv_and_depthwise_sizes_match_cmsis_nn(lib):
         od = cs.Dims(1, oh, ow, i.c)  # depthwise, multiplier 1
         paths.add((cs.is_1x1(p, i, f), cs.is_1_x_n(p, i, f)))
         for build, dsp, mve in _GCC:
-            assert lib.ek_conv(8, _WHICH[build], _params(p, i, f, o)) == cs.conv(p, i, f, o, dsp, mve, False), (build, p, i, f)
+            assert lib.ek_conv(8, _WHICH[build], conv_params(p, i, f, o)) == cs.conv(p, i, f, o, dsp, mve, False), (build, p, i, f)
             want = cs.depthwise(p, i, f, od, dsp, mve, False)
-            assert lib.ek_depthwise_conv_s8(_WHICH[build], _params(p, i, f, od)) == want, (build, p, i, f)
+            assert lib.ek_depthwise_conv_s8(_WHICH[build], conv_params(p, i, f, od)) == want, (build, p, i, f)
     assert {(True, False), (False, True), (False, False)} <= paths  # 1x1, 1xN and im2col all met
 
 
@@ -64,7 +58,7 @@ def test_a_depthwise_conv_of_one_input_channel_runs_as_a_conv_on_mve(lib):
         f, o = cs.Dims(1, 3, 3, oc), cs.Dims(1, 10, 10, oc)
         assert cs.depthwise(p, i, f, o, True, True, False) > 0
         for build, dsp, mve in _GCC:
-            assert lib.ek_depthwise_conv_s8(_WHICH[build], _params(p, i, f, o)) == cs.depthwise(p, i, f, o, dsp, mve, False)
+            assert lib.ek_depthwise_conv_s8(_WHICH[build], conv_params(p, i, f, o)) == cs.depthwise(p, i, f, o, dsp, mve, False)
 
 
 def test_fully_connected_and_avgpool_sizes_match_cmsis_nn(lib):
@@ -80,7 +74,7 @@ def test_int16_conv_fully_connected_and_avgpool_sizes_match_cmsis_nn(lib):
     for p, i, kh, kw, oh, ow, oc in _cases(200):
         f, o = cs.Dims(1, kh, kw, i.c), cs.Dims(1, oh, ow, oc)
         for build, dsp, mve in _GCC:
-            assert lib.ek_conv(16, _WHICH[build], _params(p, i, f, o)) == cs.conv_s16(i, f, dsp, mve, False), (build, i, f)
+            assert lib.ek_conv(16, _WHICH[build], conv_params(p, i, f, o)) == cs.conv_s16(i, f, dsp, mve, False), (build, i, f)
     for build, dsp, mve in _GCC:
         for n in (1, 3, 10, 64):
             assert lib.ek_fully_connected(16, _WHICH[build], (ctypes.c_int32 * 4)(16, 1, 1, n)) == cs.fully_connected_s16(n, dsp, mve, False)

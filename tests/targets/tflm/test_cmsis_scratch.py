@@ -15,7 +15,7 @@ from targets.tflm.boards import BOARDS, get_board
 from targets.tflm.cmsis_scratch import _conv_args, _nhwc, op_scratch, scratch_bound
 from targets.tflm.firmware import default_tflm_root, project_for
 from tests.cmsis_nn_oracle import FEATURES as ORACLE_FEATURES
-from tests.cmsis_nn_oracle import library
+from tests.cmsis_nn_oracle import conv_params, library
 from tests.conftest import MLPERF, SHARED, needs_shared
 
 KWS = MLPERF / "keyword_spotting" / "kws_ref_model.tflite"
@@ -76,9 +76,7 @@ def _compiled(lib, graph, features: str) -> list[tuple]:
         bits = 16 if x.dtype == "int16" else 8
         if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D"):
             p, i, f, o = _conv_args(graph, op, x, tensors[op.inputs[1]], y)
-            v = [*vars(i).values(), *vars(f).values(), *vars(o).values(), p.stride_h, p.stride_w, p.pad_h, p.pad_w,
-                 p.dilation_h, p.dilation_w, 0, 0, -128, 127]  # fmt: skip
-            arr = (ctypes.c_int32 * len(v))(*v)
+            arr = conv_params(p, i, f, o)
             n = lib.ek_conv(bits, feature, arr) if op.opcode == "CONV_2D" else lib.ek_depthwise_conv_s8(feature, arr)
         elif op.opcode == "AVERAGE_POOL_2D":
             o = _nhwc(y.shape)
